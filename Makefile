@@ -1,0 +1,99 @@
+# errno_exporter — build, run, test, benchmark.
+#   make run    install missing Debian packages, build (release), run with config/errno_exporter.yml
+#   make test   install missing Debian packages, build, run every test (needs root: real BPF)
+#   make bench  added cost per syscall vs no tracing, the empty-program floor, bpftrace, BCC syscount
+
+SHELL := /bin/bash
+CONFIG_FILE ?= config/errno_exporter.yml
+SWIFT_CONFIGURATION ?= release
+ARGS ?=
+
+# Debian packages: to build, to test, to benchmark.
+BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev
+TEST_PACKAGES := prometheus util-linux
+BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3
+
+BPF_CLANG ?= clang-14
+LLVM_STRIP ?= llvm-strip-14
+MACHINE := $(shell uname -m)
+ifeq ($(MACHINE),x86_64)
+  BPF_ARCH := x86
+else ifeq ($(MACHINE),aarch64)
+  BPF_ARCH := arm64
+else
+  $(error unsupported architecture $(MACHINE): errno_exporter supports x86_64 and aarch64)
+endif
+MULTIARCH_INCLUDE := /usr/include/$(MACHINE)-linux-gnu
+
+GENERATED := Sources/CErrnoBPF/generated
+BPF_OBJECT := .build/bpf/errno.bpf.o
+REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+.PHONY: all deps test-deps bench-deps bpf build run test bench tables check-generated clean
+
+all: build
+
+# Installs only what is missing, so a second run costs nothing.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+test-deps: deps
+	$(call apt_install,$(TEST_PACKAGES))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_PACKAGES))
+
+$(BPF_OBJECT): bpf/errno.bpf.c bpf/errno_exporter.h bpf/kernel_types.h
+	@mkdir -p $(dir $@)
+	$(BPF_CLANG) -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) \
+		-I$(MULTIARCH_INCLUDE) -Ibpf -c $< -o $@.tmp
+	$(LLVM_STRIP) -g $@.tmp -o $@
+	@rm -f $@.tmp
+
+$(GENERATED)/errno.skel.h: $(BPF_OBJECT)
+	@mkdir -p $(GENERATED)
+	bpftool gen skeleton $< name errno_bpf > $@.tmp && mv $@.tmp $@
+
+# Rewritten only when the revision changes, so it does not force rebuilds.
+$(GENERATED)/build_info.h: FORCE
+	@mkdir -p $(GENERATED)
+	@printf '#define ERRNO_BUILD_REVISION "%s"\n' "$(REVISION)" > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+
+bpf: deps $(GENERATED)/errno.skel.h $(GENERATED)/build_info.h
+
+build: bpf
+	swift build -c $(SWIFT_CONFIGURATION) --product errno_exporter
+
+run: build
+	.build/$(SWIFT_CONFIGURATION)/errno_exporter --config.file=$(CONFIG_FILE) $(ARGS)
+
+test: test-deps bpf check-generated
+	swift build --build-tests
+	swift test --no-parallel 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+bench: bench-deps bpf
+	swift build -c release --product errno_exporter
+	swift build -c release --product errno-load
+	python3 bench/syscall_overhead.py $(BENCH_ARGS)
+
+# Syscall and errno name tables, generated from the kernel UAPI headers of linux-libc-dev.
+tables: deps
+	python3 scripts/gen_tables.py > Sources/ErrnoCore/Generated/Tables.swift.tmp
+	mv Sources/ErrnoCore/Generated/Tables.swift.tmp Sources/ErrnoCore/Generated/Tables.swift
+
+check-generated: deps
+	@python3 scripts/gen_tables.py | diff -u Sources/ErrnoCore/Generated/Tables.swift - \
+		|| { echo "Sources/ErrnoCore/Generated/Tables.swift is stale: run 'make tables'"; exit 1; }
+
+clean:
+	rm -rf .build $(GENERATED)

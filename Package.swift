@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "errno_exporter",
+    products: [
+        .executable(name: "errno_exporter", targets: ["errno_exporter"]),
+        .executable(name: "errno-load", targets: ["errno-load"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // C shims: libbpf's API (and its variadic logger) for Swift.
+        .target(name: "CLibBPF", linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]),
+        // The compiled BPF object embedded in the binary, plus the kernel/user shared structs (bpf/errno_exporter.h).
+        .target(name: "CErrnoBPF"),
+        // Swift over libbpf: objects, programs, links, maps, per-CPU sums, batch reads.
+        .target(name: "BPFKit", dependencies: ["CLibBPF"], swiftSettings: strict),
+        // Metric snapshot model and its encoders; the process collector.
+        .target(name: "Exposition", swiftSettings: strict),
+        // The config file: schema, strict YAML decoding with positions, validation.
+        .target(name: "ErrnoConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // The domain: syscall/errno names, the BPF program's maps decoded into metric families.
+        .target(
+            name: "ErrnoCore",
+            dependencies: ["BPFKit", "CErrnoBPF", "Exposition", "ErrnoConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // HTTP: routes for /metrics, /, /-/healthy, /-/ready.
+        .target(
+            name: "ErrnoServer",
+            dependencies: [
+                "ErrnoCore", "Exposition",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "errno_exporter",
+            dependencies: [
+                "BPFKit", "CLibBPF", "ErrnoCore", "ErrnoServer", "ErrnoConfig", "Exposition",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        // A load generator with a chosen comm: exact numbers of failing syscalls for tests and benchmarks.
+        .executableTarget(name: "errno-load", swiftSettings: strict),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
+        .testTarget(name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "BPFKit"], swiftSettings: strict),
+        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["errno_exporter", "errno-load", "Exposition"],
+            swiftSettings: strict),
+    ]
+)

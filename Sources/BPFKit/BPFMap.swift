@@ -1,0 +1,36 @@
+import CLibBPF
+import Glibc
+
+/// One map of a `BPFObject`: its shape, sizing before load, and reads after.
+public struct BPFMap {
+    let handle: OpaquePointer
+    let owner: BPFObject
+
+    public var name: String { String(cString: bpf_map__name(handle)) }
+    public var keySize: Int { Int(bpf_map__key_size(handle)) }
+    public var valueSize: Int { Int(bpf_map__value_size(handle)) }
+    public var maxEntries: Int { Int(bpf_map__max_entries(handle)) }
+    public var fileDescriptor: Int32 { bpf_map__fd(handle) }
+    public var isPerCPU: Bool {
+        switch bpf_map__type(handle) {
+        case BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+            true
+        default:
+            false
+        }
+    }
+
+    /// Sets the capacity; only before the object is loaded.
+    public func setMaxEntries(_ count: Int) throws {
+        guard count > 0, count <= Int(UInt32.max) else { throw BPFError("set max_entries of \(name) to \(count)", code: EINVAL) }
+        try BPFError.check("set max_entries of \(name)", bpf_map__set_max_entries(handle, UInt32(count)))
+    }
+}
+
+/// The number of possible CPUs: the number of slots in every per-CPU map value.
+public enum PossibleCPUs {
+    public static let count: Int = {
+        let count = libbpf_num_possible_cpus()
+        return count > 0 ? Int(count) : 1
+    }()
+}

@@ -1,0 +1,91 @@
+import CLibBPF
+import Glibc
+
+/// A BPF ELF object opened by libbpf from memory: its maps can be resized before `load()`,
+/// its programs attached after. Closing (deinit) destroys the programs and maps it still owns.
+public final class BPFObject {
+    let handle: OpaquePointer
+    private let image: UnsafeMutableRawBufferPointer
+    public private(set) var isLoaded = false
+
+    /// Opens an object from its ELF bytes. The bytes are copied: libbpf keeps pointers into them.
+    public init(elf: UnsafeRawBufferPointer, name: String) throws {
+        let image = UnsafeMutableRawBufferPointer.allocate(byteCount: elf.count, alignment: 8)
+        image.copyMemory(from: elf)
+        let opened: OpaquePointer? = name.withCString { cName in
+            var options = bpf_object_open_opts()
+            options.sz = MemoryLayout<bpf_object_open_opts>.size
+            options.object_name = cName
+            return bpf_object__open_mem(image.baseAddress, image.count, &options)
+        }
+        self.image = image
+        guard let opened else {
+            image.deallocate()
+            throw BPFError("open BPF object \(name)", code: errno)
+        }
+        handle = opened
+    }
+
+    deinit {
+        bpf_object__close(handle)
+        image.deallocate()
+    }
+
+    /// Verifies and loads every program and creates every map in the kernel.
+    public func load() throws {
+        try BPFError.check("load BPF object (verifier log above, at debug level)", bpf_object__load(handle))
+        isLoaded = true
+    }
+
+    /// The map named `name` in this object.
+    public func map(_ name: String) throws -> BPFMap {
+        guard let map = bpf_object__find_map_by_name(handle, name) else {
+            throw BPFError("find map \(name)", code: ENOENT)
+        }
+        return BPFMap(handle: map, owner: self)
+    }
+
+    /// The program whose function is named `name`.
+    public func program(_ name: String) throws -> BPFProgram {
+        guard let program = bpf_object__find_program_by_name(handle, name) else {
+            throw BPFError("find program \(name)", code: ENOENT)
+        }
+        return BPFProgram(handle: program, owner: self)
+    }
+}
+
+/// One program of a `BPFObject`.
+public struct BPFProgram {
+    let handle: OpaquePointer
+    let owner: BPFObject
+
+    public var name: String { String(cString: bpf_program__name(handle)) }
+    /// The ELF section, e.g. "tp_btf/sys_exit".
+    public var section: String { String(cString: bpf_program__section_name(handle)) }
+
+    /// Attaches the program where its section says (tp_btf, raw_tp, tracepoint, uprobe …).
+    public func attach() throws -> BPFLink {
+        guard let link = bpf_program__attach(handle) else {
+            throw BPFError("attach program \(name) (\(section))", code: errno)
+        }
+        return BPFLink(handle: link, owner: owner)
+    }
+}
+
+/// An attached program. Detaches when destroyed or on `detach()`.
+public final class BPFLink {
+    private var handle: OpaquePointer?
+    private let owner: BPFObject
+
+    init(handle: OpaquePointer, owner: BPFObject) {
+        self.handle = handle
+        self.owner = owner
+    }
+
+    deinit { detach() }
+
+    public func detach() {
+        if let handle { bpf_link__destroy(handle) }
+        handle = nil
+    }
+}

@@ -1,0 +1,79 @@
+import ErrnoCore
+import Exposition
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The agent's HTTP face: `/metrics` (or the configured telemetry path), the landing page `/`,
+/// and `/-/healthy`, `/-/ready`. One Hummingbird application per listen address.
+public struct ExporterServer: Sendable {
+    public let addresses: [ListenAddress]
+    public let telemetryPath: String
+    public let gatherer: Gatherer
+    public let isReady: @Sendable () -> Bool
+    public let logger: Logger
+
+    public init(addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool, logger: Logger) {
+        self.addresses = addresses
+        self.telemetryPath = telemetryPath
+        self.gatherer = gatherer
+        self.isReady = isReady
+        self.logger = logger
+    }
+
+    /// One service per listen address; `onListening` receives each bound address (port 0 resolved).
+    public func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) -> [any Service] {
+        let router = makeRouter()
+        let logger = self.logger
+        return addresses.map { address in
+            Application(
+                router: router,
+                configuration: .init(address: .hostname(address.host, port: address.port), serverName: "errno_exporter/\(BuildInfo.version)"),
+                onServerRunning: { channel in
+                    let bound = channel.localAddress.map { "\($0.ipAddress ?? address.host):\($0.port ?? address.port)" } ?? address.description
+                    logger.info("listening", metadata: ["address": "\(bound)"])
+                    onListening(bound)
+                },
+                logger: logger)
+        }
+    }
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let gatherer = self.gatherer
+        let isReady = self.isReady
+        let logger = self.logger
+        let telemetryPath = self.telemetryPath
+        router.get(RouterPath(telemetryPath)) { _, _ -> Response in
+            guard isReady() else {
+                return Self.text(.serviceUnavailable, "BPF programs are not attached yet\n")
+            }
+            let (families, errors) = gatherer.gather()
+            for error in errors {
+                logger.error("collector failed", metadata: ["error": "\(error)"])
+            }
+            if !errors.isEmpty && families.isEmpty {
+                return Self.text(.internalServerError, "collection failed: \(errors.map { "\($0)" }.joined(separator: "; "))\n")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = TextFormat.contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TextFormat.encode(families))))
+        }
+        router.get("/-/healthy") { _, _ in Self.text(.ok, "Healthy\n") }
+        router.get("/-/ready") { _, _ in isReady() ? Self.text(.ok, "Ready\n") : Self.text(.serviceUnavailable, "Not ready: BPF programs are not attached yet\n") }
+        router.get("/") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            let page = LandingPage(telemetryPath: telemetryPath, ready: isReady()).html
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+        return router
+    }
+
+    static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

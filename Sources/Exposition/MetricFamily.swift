@@ -1,0 +1,63 @@
+/// The kind of a metric family, as the exposition formats name it.
+public enum MetricType: String, Sendable {
+    case counter
+    case gauge
+}
+
+/// One label pair of a sample.
+public struct Label: Sendable, Hashable {
+    public let name: String
+    public let value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// One value of a family, identified by its labels (in the family's label order).
+public struct Sample: Sendable, Equatable {
+    public var labels: [Label]
+    public var value: Double
+
+    public init(labels: [Label] = [], value: Double) {
+        self.labels = labels
+        self.value = value
+    }
+}
+
+/// A named set of samples of one type: the unit every collector produces and every encoder writes.
+///
+/// `name` is the family's base name; for counters it ends in `_total`, as in the text format.
+public struct MetricFamily: Sendable, Equatable {
+    public let name: String
+    public let help: String
+    public let type: MetricType
+    public var samples: [Sample]
+
+    public init(name: String, help: String, type: MetricType, samples: [Sample]) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.samples = samples
+    }
+
+    /// Samples sorted by label values, for a deterministic exposition.
+    public func sorted() -> MetricFamily {
+        var copy = self
+        copy.samples.sort { lhs, rhs in
+            for (left, right) in zip(lhs.labels, rhs.labels) where left != right {
+                if left.name != right.name { return left.name < right.name }
+                return left.value < right.value
+            }
+            return lhs.labels.count < rhs.labels.count
+        }
+        return copy
+    }
+}
+
+/// Something that produces fresh metric families at scrape time. Collectors read their sources
+/// (BPF maps, /proc) when asked; nothing is pushed into a registry between scrapes.
+public protocol Collector: Sendable {
+    func collect() throws -> [MetricFamily]
+}

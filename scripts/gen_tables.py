@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Generates Sources/ErrnoCore/Generated/Tables.swift: syscall names for x86_64 and arm64, errno names.
+
+Authoritative source: the kernel's UAPI headers as Debian's linux-libc-dev ships them
+  x86_64  /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+  arm64   /usr/include/asm-generic/unistd.h, preprocessed with arm64's __ARCH_WANT_* set
+          (arch/arm64/include/uapi/asm/unistd.h) and __BITS_PER_LONG=64
+  errno   /usr/include/asm-generic/errno-base.h and errno.h (x86_64 and arm64 share them)
+Debian 12's linux-libc-dev is 6.1; the syscalls added since (numbered alike on every architecture
+since 5.1), the kernel-internal errnos (include/linux/errno.h, not UAPI, yet visible at sys_exit) and
+x86_64-only additions are listed below, each with the kernel that introduced it.
+
+Run `make tables` to regenerate; `make check-generated` (part of `make test`) fails when stale.
+"""
+import re
+import subprocess
+import sys
+
+INCLUDE = "/usr/include"
+X86_64_HEADER = f"{INCLUDE}/x86_64-linux-gnu/asm/unistd_64.h"
+ARM64_WANTS = ["RENAMEAT", "NEW_STAT", "SET_GET_RLIMIT", "TIME32_SYSCALLS", "SYS_CLONE3", "MEMFD_SECRET"]
+
+# Syscalls newer than linux-libc-dev 6.1, common to x86_64 and arm64 (scripts/syscall.tbl).
+COMMON_SINCE_6_1 = {
+    451: "cachestat",          # 6.5
+    452: "fchmodat2",          # 6.6
+    453: "map_shadow_stack",   # 6.6
+    454: "futex_wake",         # 6.7
+    455: "futex_wait",         # 6.7
+    456: "futex_requeue",      # 6.7
+    457: "statmount",          # 6.8
+    458: "listmount",          # 6.8
+    459: "lsm_get_self_attr",  # 6.8
+    460: "lsm_set_self_attr",  # 6.8
+    461: "lsm_list_modules",   # 6.8
+    462: "mseal",              # 6.10
+    463: "setxattrat",         # 6.13
+    464: "getxattrat",         # 6.13
+    465: "listxattrat",        # 6.13
+    466: "removexattrat",      # 6.13
+    467: "open_tree_attr",     # 6.15
+    468: "file_getattr",       # 6.17
+    469: "file_setattr",       # 6.17
+    470: "listns",             # 6.18
+}
+# x86_64-only syscalls newer than 6.1 (arch/x86/entry/syscalls/syscall_64.tbl).
+X86_64_SINCE_6_1 = {335: "uretprobe", 336: "uprobe"}  # 6.11, 6.16
+
+# Kernel-internal errnos (include/linux/errno.h): never returned to user space, but a syscall
+# interrupted by a signal shows them at sys_exit before the restart logic runs.
+KERNEL_INTERNAL_ERRNOS = {
+    512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 515: "ENOIOCTLCMD",
+    516: "ERESTART_RESTARTBLOCK", 517: "EPROBE_DEFER", 518: "EOPENSTALE", 519: "ENOPARAM",
+    521: "EBADHANDLE", 522: "ENOTSYNC", 523: "EBADCOOKIE", 524: "ENOTSUPP", 525: "ETOOSMALL",
+    526: "ESERVERFAULT", 527: "EBADTYPE", 528: "EJUKEBOX", 529: "EIOCBQUEUED", 530: "ERECALLCONFLICT",
+    531: "ENOGRACE",
+}
+
+DEFINE = re.compile(r"^#define\s+(\w+)\s+(\w+)")
+
+
+def read_defines(text):
+    return {m.group(1): m.group(2) for m in map(DEFINE.match, text.splitlines()) if m}
+
+
+def resolve(defines, name, depth=0):
+    value = defines.get(name)
+    if value is None or depth > 8:
+        return None
+    return int(value) if value.isdigit() else resolve(defines, value, depth + 1)
+
+
+def syscalls(defines, extra):
+    table = {}
+    for name in defines:
+        if not name.startswith("__NR_") or name in ("__NR_syscalls", "__NR_arch_specific_syscall"):
+            continue
+        number = resolve(defines, name)
+        if number is not None:
+            table[number] = name[len("__NR_"):]
+    for number, name in extra.items():
+        assert table.get(number, name) == name, f"supplement disagrees with headers at {number}"
+        table[number] = name
+    return table
+
+
+def x86_64_syscalls():
+    with open(X86_64_HEADER) as header:
+        return syscalls(read_defines(header.read()), {**COMMON_SINCE_6_1, **X86_64_SINCE_6_1})
+
+
+def arm64_syscalls():
+    flags = ["-D__BITS_PER_LONG=64"] + [f"-D__ARCH_WANT_{want}" for want in ARM64_WANTS]
+    source = "#include <asm-generic/unistd.h>\n"
+    out = subprocess.run(["cpp", "-dM", "-P", *flags, "-"], input=source, capture_output=True, text=True, check=True)
+    return syscalls(read_defines(out.stdout), COMMON_SINCE_6_1)
+
+
+def errnos():
+    defines = {}
+    for header in ("errno-base.h", "errno.h"):
+        with open(f"{INCLUDE}/asm-generic/{header}") as f:
+            defines.update(read_defines(f.read()))
+    table = {}
+    for name, value in defines.items():
+        if name.startswith("E") and value.isdigit():  # skips aliases such as EWOULDBLOCK EAGAIN
+            table.setdefault(int(value), name)
+    table.update(KERNEL_INTERNAL_ERRNOS)
+    return table
+
+
+def swift_array(name, doc, table):
+    size = max(table) + 1
+    lines = [f"    /// {doc}", f"    static let {name}: [String?] = ["]
+    for number in range(size):
+        lines.append(f'        "{table[number]}",' if number in table else "        nil,")
+    lines.append("    ]")
+    return "\n".join(lines)
+
+
+def main():
+    print("// Generated by scripts/gen_tables.py from the kernel UAPI headers (linux-libc-dev). Do not edit.")
+    print("// swiftlint:disable all")
+    print("")
+    print("/// Name tables indexed by number; `nil` where the number has no name.")
+    print("enum GeneratedTables {")
+    print(swift_array("x86_64Syscalls", "x86_64 syscall names by number.", x86_64_syscalls()))
+    print("")
+    print(swift_array("arm64Syscalls", "arm64 syscall names by number.", arm64_syscalls()))
+    print("")
+    print(swift_array("errnos", "errno names by value (asm-generic, shared by x86_64 and arm64).", errnos()))
+    print("}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
