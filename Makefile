@@ -79,7 +79,7 @@ run: build
 
 test: test-deps bpf check-generated
 	swift build --build-tests
-	swift test --no-parallel 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	swift test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
 bench: bench-deps bpf
 	swift build -c release --product errno_exporter

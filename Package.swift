@@ -60,7 +60,7 @@ let package = Package(
         // A load generator with a chosen comm: exact numbers of failing syscalls for tests and benchmarks.
         .executableTarget(name: "errno-load", swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
-        .testTarget(name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "BPFKit"], swiftSettings: strict),
+        .testTarget(name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "BPFKit", "CLibBPF", "CErrnoBPF"], swiftSettings: strict),
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

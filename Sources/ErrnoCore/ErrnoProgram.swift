@@ -32,10 +32,20 @@ public final class ErrnoProgram {
         drops = try CounterMapReader(map: object.map(Names.drops), strategy: readStrategy)
     }
 
-    /// Loads the programs and maps into the kernel and attaches every program.
-    public func attach() throws {
+    /// Verifies the programs and creates the maps in the kernel; nothing runs until `attach()`.
+    public func load() throws {
+        guard !object.isLoaded else { return }
         do {
             try object.load()
+        } catch {
+            throw Preflight.explain(error)
+        }
+    }
+
+    /// Loads (if not done yet) and attaches every program.
+    public func attach() throws {
+        try load()
+        do {
             links.append(try object.program(Names.program).attach())
         } catch {
             throw Preflight.explain(error)

@@ -1,0 +1,63 @@
+import Testing
+
+@testable import ErrnoCore
+
+/// Inverts `LabelValue.encode`; exists only to prove the mapping lossless.
+func decodeLabel(_ value: String) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var scalars = value.unicodeScalars.makeIterator()
+    while let scalar = scalars.next() {
+        guard scalar == "\\" else {
+            bytes += Array(String(scalar).utf8)
+            continue
+        }
+        switch scalars.next() {
+        case "\\": bytes.append(UInt8(ascii: "\\"))
+        case "x":
+            guard let high = scalars.next(), let low = scalars.next(), let byte = UInt8(String(high) + String(low), radix: 16) else { return nil }
+            bytes.append(byte)
+        default: return nil
+        }
+    }
+    return bytes
+}
+
+@Suite struct LabelValueTests {
+    @Test func printableUTF8PassesThrough() {
+        #expect(LabelValue.encode(Array("/etc/nodey.conf".utf8)) == "/etc/nodey.conf")
+        #expect(LabelValue.encode(Array("/tmp/ünïcødé €".utf8)) == "/tmp/ünïcødé €")
+        #expect(LabelValue.encode(Array("a<b>".utf8)) == "a<b>")
+    }
+
+    @Test func escapesBackslashControlsInvalidUTF8AndALeadingAngle() {
+        #expect(LabelValue.encode(Array(#"a\b"#.utf8)) == #"a\\b"#)
+        #expect(LabelValue.encode([0x61, 0x0A, 0x62]) == #"a\x0ab"#)
+        #expect(LabelValue.encode([0x7F]) == #"\x7f"#)
+        #expect(LabelValue.encode([0xFF, 0x41]) == #"\xffA"#)
+        #expect(LabelValue.encode([0xC0, 0xAF]) == #"\xc0\xaf"#)  // overlong "/"
+        #expect(LabelValue.encode([0xED, 0xA0, 0x80]) == #"\xed\xa0\x80"#)  // a surrogate
+        #expect(LabelValue.encode([0xC2, 0x85]) == #"\xc2\x85"#)  // C1 control NEL
+        #expect(LabelValue.encode(Array("<other>".utf8)) == #"\x3cother>"#)
+        #expect(LabelValue.encode(Array("<other>".utf8)) != LabelValue.other)
+    }
+
+    @Test func cStringStopsAtNUL() {
+        #expect(LabelValue.encodeCString(Array("node\0\0garbage".utf8)) == "node")
+    }
+
+    @Test func mappingIsLosslessOnRandomBytes() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x00, 0x0A, 0x22, 0x2F, 0x3C, 0x5C, 0x61, 0x7F, 0x80, 0xBF, 0xC2, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xED, 0xF0, 0x9F, 0x98, 0x80, 0xF5, 0xFF]
+        var seen: [String: [UInt8]] = [:]
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...12, using: &generator)
+            let bytes = (0..<length).map { _ in
+                Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
+            }
+            let label = LabelValue.encode(bytes)
+            #expect(decodeLabel(label) == bytes, "\(bytes) → \(label)")
+            if let previous = seen[label] { #expect(previous == bytes, "collision: \(previous) and \(bytes) → \(label)") }
+            seen[label] = bytes
+        }
+    }
+}

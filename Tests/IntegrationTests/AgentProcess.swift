@@ -1,0 +1,156 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where `swift build` put the products the tests run (beside the test bundle).
+enum Products {
+    static let directory: URL = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent()
+    }()
+    static var agent: String { directory.appendingPathComponent("errno_exporter").path }
+    static var load: String { directory.appendingPathComponent("errno-load").path }
+}
+
+/// Fails the test loudly when not root: these tests load BPF programs into the real kernel.
+func requireRoot() throws {
+    try #require(geteuid() == 0, "integration tests load BPF into the kernel: run `make test` as root")
+}
+
+/// Collects a pipe's output as it arrives.
+final class OutputCollector: Sendable {
+    private let buffer = Mutex(Data())
+
+    init(_ pipe: Pipe) {
+        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+            } else {
+                buffer.withLock { $0.append(chunk) }
+            }
+        }
+    }
+
+    var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// The real errno_exporter binary, started on a free loopback port with a config of the test's.
+/// `stop()` sends SIGTERM; deinit kills a process a failed test left running.
+final class AgentProcess {
+    let process = Process()
+    let stderr: OutputCollector
+    let configPath: String
+    private(set) var address = ""
+
+    init(config: String = "", arguments: [String] = [], waitForListening: Bool = true) throws {
+        configPath = NSTemporaryDirectory() + "errno_exporter-test-\(UUID().uuidString).yml"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: Products.agent)
+        process.arguments = ["--config.file=\(configPath)", "--web.listen-address=127.0.0.1:0"] + arguments
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        stderr = OutputCollector(pipe)
+        try process.run()
+        if waitForListening { try waitUntilListening() }
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: configPath)
+    }
+
+    private func waitUntilListening(timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let range = stderr.text.range(of: "msg=listening address=") {
+                address = String(stderr.text[range.upperBound...].prefix { !$0.isWhitespace })
+                return
+            }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        throw AgentError("agent did not start listening; output:\n\(stderr.text)")
+    }
+
+    /// Waits for the process to exit by itself; returns its status and everything it printed.
+    func waitForExit(timeout: Double = 30) throws -> (status: Int32, output: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        guard !process.isRunning else { throw AgentError("agent still running after \(timeout)s; output:\n\(stderr.text)") }
+        usleep(50_000)  // let the pipe drain
+        return (process.terminationStatus, stderr.text)
+    }
+
+    /// SIGTERM, then wait: the exit status of a graceful shutdown.
+    @discardableResult
+    func stop() throws -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        return try waitForExit().status
+    }
+
+    func get(_ path: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String, headers: [String: String]) {
+        var request = URLRequest(url: URL(string: "http://\(address)\(path)")!)
+        request.timeoutInterval = 20
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = try #require(response as? HTTPURLResponse)
+        let fields = Dictionary(uniqueKeysWithValues: http.allHeaderFields.map { ("\($0.key)".lowercased(), "\($0.value)") })
+        return (http.statusCode, String(decoding: data, as: UTF8.self), fields)
+    }
+
+    func scrape() async throws -> Scrape {
+        let response = try await get("/metrics")
+        try #require(response.status == 200, "scrape failed: \(response.status) \(response.body)")
+        return try Scrape(text: response.body)
+    }
+}
+
+struct AgentError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs errno-load to completion: exactly the given numbers of failing syscalls under `comm`.
+func runLoad(comm: String, openat: Int = 0, badRead: Int = 0, einval: Int = 0) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: Products.load)
+    process.arguments = ["--comm", comm, "--openat", "\(openat)", "--bad-read", "\(badRead)", "--einval", "\(einval)"]
+    try process.run()
+    process.waitUntilExit()
+    try #require(process.terminationStatus == 0, "errno-load exited with \(process.terminationStatus)")
+}
+
+/// A comm no other process on the machine has: `prefix` plus random letters, 15 bytes at most.
+func uniqueComm(_ prefix: String) -> String {
+    let letters = "abcdefghijklmnopqrstuvwxyz"
+    return prefix + String((0..<(15 - prefix.count)).map { _ in letters.randomElement()! })
+}
+
+/// Runs a command, returning its exit status and combined output.
+@discardableResult
+func shell(_ command: String, input: String? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    let inputPipe = Pipe()
+    process.standardInput = inputPipe
+    try process.run()
+    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try inputPipe.fileHandleForWriting.close()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
