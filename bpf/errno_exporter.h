@@ -14,7 +14,10 @@
 struct syscall_failure_key {
 	__u32 syscall_nr;
 	__u32 err; /* positive errno */
-	char comm[ERRNO_COMM_LEN];
+	union {
+		char comm[ERRNO_COMM_LEN]; /* NUL-terminated; bytes after the NUL are not meaningful */
+		__u64 comm_words[2];       /* filled with two loads: cheaper than bpf_get_current_comm() */
+	};
 };
 
 /* Key of the `syscall_overflow` per-CPU hash: where a failure goes when `syscall_failures` is full.

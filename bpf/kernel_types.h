@@ -23,4 +23,8 @@ struct pt_regs {
 #error "errno_exporter supports x86_64 (__TARGET_ARCH_x86) and arm64 (__TARGET_ARCH_arm64)"
 #endif
 
+struct task_struct {
+	char comm[16];
+} __attribute__((preserve_access_index));
+
 #endif

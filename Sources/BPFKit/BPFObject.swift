@@ -63,6 +63,15 @@ public struct BPFProgram {
     /// The ELF section, e.g. "tp_btf/sys_exit".
     public var section: String { String(cString: bpf_program__section_name(handle)) }
 
+    /// Times the kernel skipped this program because it was already running on that CPU
+    /// (`bpf_prog_info.recursion_misses`): events the program never saw.
+    public func recursionMisses() throws -> UInt64 {
+        var info = bpf_prog_info()
+        var size = UInt32(MemoryLayout<bpf_prog_info>.size)
+        try BPFError.check("read info of program \(name)", bpf_obj_get_info_by_fd(bpf_program__fd(handle), &info, &size))
+        return info.recursion_misses
+    }
+
     /// Attaches the program where its section says (tp_btf, raw_tp, tracepoint, uprobe …).
     public func attach() throws -> BPFLink {
         guard let link = bpf_program__attach(handle) else {

@@ -16,6 +16,7 @@ public final class ErrnoProgram {
 
     private let object: BPFObject
     private var links: [BPFLink] = []
+    let counter: BPFProgram
     let failures: CounterMapReader
     let overflow: CounterMapReader
     let drops: CounterMapReader
@@ -30,6 +31,7 @@ public final class ErrnoProgram {
         failures = try CounterMapReader(map: failureMap, strategy: readStrategy)
         overflow = try CounterMapReader(map: object.map(Names.overflow), strategy: readStrategy)
         drops = try CounterMapReader(map: object.map(Names.drops), strategy: readStrategy)
+        counter = try object.program(Names.program)
     }
 
     /// Verifies the programs and creates the maps in the kernel; nothing runs until `attach()`.
@@ -46,7 +48,7 @@ public final class ErrnoProgram {
     public func attach() throws {
         try load()
         do {
-            links.append(try object.program(Names.program).attach())
+            links.append(try counter.attach())
         } catch {
             throw Preflight.explain(error)
         }

@@ -25,9 +25,10 @@ public final class FailureMetrics: Collector {
             let failures = try program.failures.readAll()
             let overflow = try program.overflow.readAll()
             let drops = try program.drops.readAll()
+            let misses = try program.counter.recursionMisses()
             return [
                 failureFamily(failures: failures, overflow: overflow),
-                dropFamily(drops),
+                dropFamily(drops, recursionMisses: misses),
                 MetricFamily(
                     name: "errno_exporter_bpf_map_entries", help: "Entries in each BPF hash map.", type: .gauge,
                     samples: [
@@ -64,16 +65,17 @@ public final class FailureMetrics: Collector {
             })
     }
 
-    func dropFamily(_ drops: [CounterEntry]) -> MetricFamily {
+    func dropFamily(_ drops: [CounterEntry], recursionMisses: UInt64) -> MetricFamily {
         var byIndex: [Int: UInt64] = [:]
         for entry in drops {
             byIndex[Int(entry.key(as: UInt32.self))] = entry.value
         }
         return MetricFamily(
             name: "errno_exporter_dropped_events_total",
-            help: "Events that did not get their own series or were not counted, by reason (map_full: folded into comm=\"<other>\"; overflow_full: not counted).",
+            help: "Events that did not get their own series or were not counted, by reason (map_full: folded into comm=\"<other>\"; overflow_full, program_recursion: not counted).",
             type: .counter,
-            samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(byIndex[$0.index] ?? 0)) })
+            samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(byIndex[$0.index] ?? 0)) }
+                + [Sample(labels: [Label("reason", "program_recursion")], value: Double(recursionMisses))])
     }
 }
 

@@ -63,6 +63,7 @@ struct FailureCountingTests {
         let drops = (after.value("errno_exporter_dropped_events_total", dropped) ?? 0) - (before.value("errno_exporter_dropped_events_total", dropped) ?? 0)
         #expect(drops >= 250)
         #expect(after.value("errno_exporter_dropped_events_total", ["reason": "overflow_full"]) == 0)
+        #expect(after.value("errno_exporter_dropped_events_total", ["reason": "program_recursion"]) == 0)
         #expect(try agent.stop() == 0)
     }
 
