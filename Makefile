@@ -88,12 +88,12 @@ bench: bench-deps bpf
 
 # Syscall and errno name tables, generated from the kernel UAPI headers of linux-libc-dev.
 tables: deps
-	python3 scripts/gen_tables.py > Sources/ErrnoCore/Generated/Tables.swift.tmp
-	mv Sources/ErrnoCore/Generated/Tables.swift.tmp Sources/ErrnoCore/Generated/Tables.swift
+	python3 scripts/gen_tables.py > Sources/KernelNames/Generated/Tables.swift.tmp
+	mv Sources/KernelNames/Generated/Tables.swift.tmp Sources/KernelNames/Generated/Tables.swift
 
 check-generated: deps
-	@python3 scripts/gen_tables.py | diff -u Sources/ErrnoCore/Generated/Tables.swift - \
-		|| { echo "Sources/ErrnoCore/Generated/Tables.swift is stale: run 'make tables'"; exit 1; }
+	@python3 scripts/gen_tables.py | diff -u Sources/KernelNames/Generated/Tables.swift - \
+		|| { echo "Sources/KernelNames/Generated/Tables.swift is stale: run 'make tables'"; exit 1; }
 
 clean:
 	rm -rf .build $(GENERATED)

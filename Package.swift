@@ -29,12 +29,14 @@ let package = Package(
         .target(name: "BPFKit", dependencies: ["CLibBPF"], swiftSettings: strict),
         // Metric snapshot model and its encoders; the process collector.
         .target(name: "Exposition", swiftSettings: strict),
+        // Syscall and errno names for x86_64 and arm64 (generated from kernel UAPI headers), path syscalls.
+        .target(name: "KernelNames", swiftSettings: strict),
         // The config file: schema, strict YAML decoding with positions, validation.
-        .target(name: "ErrnoConfig", dependencies: [.product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "ErrnoConfig", dependencies: ["KernelNames", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The domain: syscall/errno names, the BPF program's maps decoded into metric families.
         .target(
             name: "ErrnoCore",
-            dependencies: ["BPFKit", "CErrnoBPF", "Exposition", "ErrnoConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BPFKit", "CErrnoBPF", "Exposition", "ErrnoConfig", "KernelNames", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         // HTTP: routes for /metrics, /, /-/healthy, /-/ready.
         .target(
@@ -50,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "errno_exporter",
             dependencies: [
-                "BPFKit", "CLibBPF", "ErrnoCore", "ErrnoServer", "ErrnoConfig", "Exposition",
+                "BPFKit", "CLibBPF", "ErrnoCore", "ErrnoServer", "ErrnoConfig", "Exposition", "KernelNames",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,7 +62,9 @@ let package = Package(
         // A load generator with a chosen comm: exact numbers of failing syscalls for tests and benchmarks.
         .executableTarget(name: "errno-load", swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
-        .testTarget(name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "BPFKit", "CLibBPF", "CErrnoBPF"], swiftSettings: strict),
+        .testTarget(
+            name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "KernelNames", "BPFKit", "CLibBPF", "CErrnoBPF"],
+            swiftSettings: strict),
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",

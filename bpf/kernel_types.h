@@ -12,6 +12,9 @@ struct pt_regs {
 	unsigned long orig_ax;                  /* syscall number */
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define SYSCALL_ARG1(regs) ((regs)->di)
+#define SYSCALL_ARG2(regs) ((regs)->si)
+#define SYSCALL_ARG3(regs) ((regs)->dx)
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	unsigned long regs[31];
@@ -19,6 +22,9 @@ struct pt_regs {
 	int syscallno;         /* syscall number */
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(regs) ((regs)->syscallno)
+#define SYSCALL_ARG1(regs) ((regs)->orig_x0)
+#define SYSCALL_ARG2(regs) ((regs)->regs[1])
+#define SYSCALL_ARG3(regs) ((regs)->regs[2])
 #else
 #error "errno_exporter supports x86_64 (__TARGET_ARCH_x86) and arm64 (__TARGET_ARCH_arm64)"
 #endif

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates Sources/ErrnoCore/Generated/Tables.swift: syscall names for x86_64 and arm64, errno names.
+"""Generates Sources/KernelNames/Generated/Tables.swift: syscall names for x86_64 and arm64, errno names.
 
 Authoritative source: the kernel's UAPI headers as Debian's linux-libc-dev ships them
   x86_64  /usr/include/x86_64-linux-gnu/asm/unistd_64.h

@@ -20,6 +20,22 @@ public struct BPFMap {
         }
     }
 
+    /// Writes one entry of a loaded map whose values are shared by all CPUs.
+    public func update<Key, Value>(_ key: Key, _ value: Value) throws {
+        var key = key, value = value
+        precondition(MemoryLayout<Key>.size == keySize && MemoryLayout<Value>.size == valueSize, "\(name): key or value of the wrong size")
+        try BPFError.check("update map \(name)", bpf_map_update_elem(fileDescriptor, &key, &value, UInt64(BPF_ANY)))
+    }
+
+    /// Removes one entry; a missing entry is not an error.
+    public func delete<Key>(_ key: Key) throws {
+        var key = key
+        precondition(MemoryLayout<Key>.size == keySize, "\(name): key of the wrong size")
+        if bpf_map_delete_elem(fileDescriptor, &key) < 0, errno != ENOENT {
+            throw BPFError("delete from map \(name)", code: errno)
+        }
+    }
+
     /// Sets the capacity; only before the object is loaded.
     public func setMaxEntries(_ count: Int) throws {
         guard count > 0, count <= Int(UInt32.max) else { throw BPFError("set max_entries of \(name) to \(count)", code: EINVAL) }

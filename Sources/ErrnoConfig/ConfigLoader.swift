@@ -1,4 +1,5 @@
 import Foundation
+import KernelNames
 import Yams
 
 /// One problem in a config file, located as precisely as the YAML allows.
@@ -46,21 +47,82 @@ public enum ConfigLoader {
         let reader = NodeReader(file: file)
         var config = Config()
         if let root, !reader.isNull(root) {
-            reader.mapping(root, path: "", keys: ["syscalls"]) { key, value, path in
+            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters"]) { key, value, path in
                 switch key {
-                case "syscalls":
-                    reader.mapping(value, path: path, keys: ["max_series"]) { key, value, path in
-                        if key == "max_series", let count = reader.integer(value, path: path, in: Config.maxSeriesRange) {
-                            config.syscalls.maxSeries = count
-                        }
-                    }
-                default:
-                    break
+                case "syscalls": readSyscalls(value, path, reader, &config.syscalls)
+                case "paths": readPaths(value, path, reader, &config.paths)
+                default: readFilters(value, path, reader, &config.filters)
                 }
             }
         }
         if !reader.issues.isEmpty { throw ConfigError(issues: reader.issues) }
         return config
+    }
+
+    private static func readSyscalls(_ node: Node, _ path: String, _ reader: NodeReader, _ syscalls: inout Config.Syscalls) {
+        reader.mapping(node, path: path, keys: ["max_series", "exclude_errnos"]) { key, value, path in
+            switch key {
+            case "max_series":
+                if let count = reader.integer(value, path: path, in: Config.maxSeriesRange) { syscalls.maxSeries = count }
+            default:
+                syscalls.excludeErrnos = reader.strings(value, path: path) { name in
+                    ErrnoNames.value(name) == nil ? "unknown errno name \"\(name)\" (use the symbolic name, e.g. EAGAIN)" : nil
+                }
+            }
+        }
+    }
+
+    private static func readPaths(_ node: Node, _ path: String, _ reader: NodeReader, _ paths: inout Config.Paths) {
+        reader.mapping(node, path: path, keys: ["syscalls", "max_series", "rewrite"]) { key, value, path in
+            switch key {
+            case "syscalls":
+                paths.syscalls = reader.strings(value, path: path) { name in
+                    guard PathSyscalls.pathArgument[name] == nil else { return nil }
+                    let known = PathSyscalls.pathArgument.keys.sorted().joined(separator: ", ")
+                    return "\"\(name)\" is not a path syscall errno_exporter knows; known: \(known)"
+                }
+            case "max_series":
+                if let count = reader.integer(value, path: path, in: Config.maxSeriesRange) { paths.maxSeries = count }
+            default:
+                paths.rewrite = reader.list(value, path: path) { item, path in
+                    var regex: String?, replacement: String?
+                    reader.mapping(item, path: path, keys: ["regex", "replacement"]) { key, value, path in
+                        let text = reader.string(value, path: path)
+                        if key == "regex" { regex = text } else { replacement = text }
+                        if key == "regex", let text {
+                            do { _ = try NSRegularExpression(pattern: text) } catch { reader.fail(value, path, "invalid regular expression: \(Self.reason(error))") }
+                        }
+                    }
+                    guard let regex, let replacement else {
+                        reader.fail(item, path, "a rewrite rule needs both regex and replacement")
+                        return nil
+                    }
+                    return Config.RewriteRule(regex: regex, replacement: replacement)
+                }
+            }
+        }
+    }
+
+    private static func readFilters(_ node: Node, _ path: String, _ reader: NodeReader, _ filters: inout Config.Filters) {
+        let validComm: (String) -> String? = { comm in
+            (1...15).contains(comm.utf8.count) ? nil : "a comm is 1 to 15 bytes (the kernel truncates longer names); got \(comm.utf8.count)"
+        }
+        reader.mapping(node, path: path, keys: ["comms", "exclude_comms", "pids", "cgroups"]) { key, value, path in
+            switch key {
+            case "comms": filters.comms = reader.strings(value, path: path, validate: validComm)
+            case "exclude_comms":
+                filters.excludeComms = reader.strings(value, path: path, validate: validComm)
+            case "pids":
+                filters.pids = reader.list(value, path: path) { item, path in reader.integer(item, path: path, in: 1...4_194_304) }
+            default:
+                filters.cgroups = reader.strings(value, path: path) { cgroup in
+                    cgroup.hasPrefix("/") ? nil : "a cgroup v2 path starts with / (relative to the cgroup2 mount), e.g. /system.slice"
+                }
+            }
+        }
+        for comm in Set(filters.comms).intersection(filters.excludeComms).sorted() {
+            reader.fail(node, path, "comm \"\(comm)\" is both in comms and exclude_comms")
+        }
     }
 
     private static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {
@@ -126,6 +188,36 @@ final class NodeReader {
                 continue
             }
             visit(key, value, keyPath)
+        }
+    }
+
+    /// A sequence, each item read by `read` (nil items are dropped; their issues are recorded).
+    func list<Item>(_ node: Node, path: String, read: (Node, String) -> Item?) -> [Item] {
+        if isNull(node) { return [] }
+        guard case let .sequence(sequence) = node else {
+            fail(node, path, "expected a list")
+            return []
+        }
+        return sequence.enumerated().compactMap { index, item in read(item, "\(path)[\(index)]") }
+    }
+
+    func string(_ node: Node, path: String) -> String? {
+        guard case let .scalar(scalar) = node else {
+            fail(node, path, "expected a string")
+            return nil
+        }
+        return scalar.string
+    }
+
+    /// A list of strings; `validate` returns a message for an invalid one.
+    func strings(_ node: Node, path: String, validate: (String) -> String? = { _ in nil }) -> [String] {
+        list(node, path: path) { item, path in
+            guard let text = string(item, path: path) else { return nil }
+            if let problem = validate(text) {
+                fail(item, path, problem)
+                return nil
+            }
+            return text
         }
     }
 

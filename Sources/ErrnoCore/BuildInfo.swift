@@ -1,5 +1,6 @@
 import BPFKit
 import CErrnoBPF
+import KernelNames
 
 /// What this binary is: shown by `--version`, the landing page and `errno_exporter_build_info`.
 public enum BuildInfo {

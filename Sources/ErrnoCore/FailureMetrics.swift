@@ -1,56 +1,96 @@
 import BPFKit
 import CErrnoBPF
+import ErrnoConfig
 import Exposition
+import KernelNames
 import Synchronization
 
-/// Reads the BPF maps at scrape time and turns them into `errno_syscall_failures_total` and the
-/// self-metrics about the kernel side (map pressure, dropped events).
+/// Reads the BPF maps at scrape time and turns them into `errno_syscall_failures_total`,
+/// `errno_path_failures_total` and the self-metrics about the kernel side (map pressure, dropped
+/// and truncated events). Owns the program; every map access is serialized here.
 public final class FailureMetrics: Collector {
-    private let program: Mutex<ErrnoProgram>
+    struct State {
+        let program: ErrnoProgram
+        var rewriter: PathRewriter
+        /// Path key bytes (flags + path) → final label, rewrites applied. Bounded by the path map's size.
+        var pathLabels: [[UInt8]: String] = [:]
+    }
+
+    private let state: Mutex<State>
     private let syscalls: SyscallNames
 
-    public init(program: sending ErrnoProgram, syscalls: SyscallNames = SyscallNames()) {
-        self.program = Mutex(program)
+    public init(program: sending ErrnoProgram, rewriter: PathRewriter, syscalls: SyscallNames = SyscallNames()) {
+        state = Mutex(State(program: program, rewriter: rewriter))
         self.syscalls = syscalls
     }
 
-    /// Names the `dropped_events` array's slots (enum drop_reason in bpf/errno_exporter.h).
-    static let dropReasons: [(index: Int, label: String)] = [
-        (Int(DROP_MAP_FULL.rawValue), "map_full"),
-        (Int(DROP_OVERFLOW_FULL.rawValue), "overflow_full"),
+    /// Applies new settings and rewrite rules to the running program (no detach, no counter reset).
+    public func reconfigure(_ settings: KernelSettings, rewriter: PathRewriter) throws {
+        try state.withLock { state in
+            try state.program.apply(settings)
+            state.rewriter = rewriter
+            state.pathLabels.removeAll()
+        }
+    }
+
+    /// Maps of `event_counts` slots to the reason label of `errno_exporter_dropped_events_total`.
+    static let dropReasons: [(counter: event_counter, label: String)] = [
+        (EVENT_MAP_FULL, "map_full"),
+        (EVENT_OVERFLOW_FULL, "overflow_full"),
+        (EVENT_PATH_MAP_FULL, "path_map_full"),
+        (EVENT_PATH_OVERFLOW_FULL, "path_overflow_full"),
     ]
 
     public func collect() throws -> [MetricFamily] {
-        try program.withLock { program in
+        try state.withLock { state in
+            let program = state.program
             let failures = try program.failures.readAll()
             let overflow = try program.overflow.readAll()
-            let drops = try program.drops.readAll()
+            let pathFailures = try program.pathFailures.readAll()
+            let pathOverflow = try program.pathOverflow.readAll()
+            var events: [UInt32: UInt64] = [:]
+            for entry in try program.events.readAll() { events[entry.key(as: UInt32.self)] = entry.value }
             let misses = try program.counter.recursionMisses()
+            let maps: [(CounterMapReader, Int)] = [
+                (program.failures, failures.count), (program.overflow, overflow.count),
+                (program.pathFailures, pathFailures.count), (program.pathOverflow, pathOverflow.count),
+            ]
             return [
                 failureFamily(failures: failures, overflow: overflow),
-                dropFamily(drops, recursionMisses: misses),
+                pathFamily(failures: pathFailures, overflow: pathOverflow, state: &state),
+                MetricFamily(
+                    name: "errno_exporter_dropped_events_total",
+                    help: "Events that did not get their own series or were not counted, by reason (map_full, path_map_full: folded into \"<other>\"; overflow_full, path_overflow_full, program_recursion: not counted).",
+                    type: .counter,
+                    samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(events[$0.counter.rawValue] ?? 0)) }
+                        + [Sample(labels: [Label("reason", "program_recursion")], value: Double(misses))]),
+                MetricFamily(
+                    name: "errno_exporter_path_truncations_total",
+                    help: "Failed path syscalls whose path was longer than the kernel buffer: counted with the first 255 bytes and a \\<truncated> suffix.",
+                    type: .counter, samples: [Sample(value: Double(events[EVENT_PATH_TRUNCATED.rawValue] ?? 0))]),
+                MetricFamily(
+                    name: "errno_exporter_path_faults_total",
+                    help: "Failed path syscalls whose path pointer could not be read: counted as path=\"<unreadable>\".",
+                    type: .counter, samples: [Sample(value: Double(events[EVENT_PATH_UNREADABLE.rawValue] ?? 0))]),
                 MetricFamily(
                     name: "errno_exporter_bpf_map_entries", help: "Entries in each BPF hash map.", type: .gauge,
-                    samples: [
-                        Sample(labels: [Label("map", program.failures.map.name)], value: Double(failures.count)),
-                        Sample(labels: [Label("map", program.overflow.map.name)], value: Double(overflow.count)),
-                    ]),
+                    samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.1)) }),
                 MetricFamily(
                     name: "errno_exporter_bpf_map_max_entries", help: "Capacity of each BPF hash map.", type: .gauge,
-                    samples: [
-                        Sample(labels: [Label("map", program.failures.map.name)], value: Double(program.failures.map.maxEntries)),
-                        Sample(labels: [Label("map", program.overflow.map.name)], value: Double(program.overflow.map.maxEntries)),
-                    ]),
+                    samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.0.map.maxEntries)) }),
             ]
         }
+    }
+
+    private func comm(_ key: syscall_failure_key) -> String {
+        withUnsafeBytes(of: key.comm) { LabelValue.encodeCString($0) }
     }
 
     func failureFamily(failures: [CounterEntry], overflow: [CounterEntry]) -> MetricFamily {
         var series: [[String]: UInt64] = [:]
         for entry in failures {
             let key = entry.key(as: syscall_failure_key.self)
-            let comm = withUnsafeBytes(of: key.comm) { LabelValue.encodeCString($0) }
-            series[[syscalls.name(key.syscall_nr), ErrnoNames.name(key.err), comm], default: 0] += entry.value
+            series[[syscalls.name(key.syscall_nr), ErrnoNames.name(key.err), comm(key)], default: 0] += entry.value
         }
         for entry in overflow {
             let key = entry.key(as: syscall_overflow_key.self)
@@ -65,17 +105,36 @@ public final class FailureMetrics: Collector {
             })
     }
 
-    func dropFamily(_ drops: [CounterEntry], recursionMisses: UInt64) -> MetricFamily {
-        var byIndex: [Int: UInt64] = [:]
-        for entry in drops {
-            byIndex[Int(entry.key(as: UInt32.self))] = entry.value
+    func pathFamily(failures: [CounterEntry], overflow: [CounterEntry], state: inout State) -> MetricFamily {
+        let pathOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.path)!
+        let flagsOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.flags)!
+        var series: [[String]: UInt64] = [:]
+        for entry in failures {
+            let failure = entry.key.withUnsafeBytes { $0.loadUnaligned(as: syscall_failure_key.self) }
+            let labelKey = Array(entry.key[flagsOffset...])
+            let path: String
+            if let cached = state.pathLabels[labelKey] {
+                path = cached
+            } else {
+                let flags = entry.key.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: flagsOffset, as: UInt32.self) }
+                path = state.rewriter.rewrite(PathLabel.value(flags: flags, path: entry.key[pathOffset...]))
+                state.pathLabels[labelKey] = path
+            }
+            series[[syscalls.name(failure.syscall_nr), path, ErrnoNames.name(failure.err), comm(failure)], default: 0] += entry.value
+        }
+        for entry in overflow {
+            let failure = entry.key(as: syscall_failure_key.self)
+            series[[syscalls.name(failure.syscall_nr), LabelValue.other, ErrnoNames.name(failure.err), comm(failure)], default: 0] += entry.value
         }
         return MetricFamily(
-            name: "errno_exporter_dropped_events_total",
-            help: "Events that did not get their own series or were not counted, by reason (map_full: folded into comm=\"<other>\"; overflow_full, program_recursion: not counted).",
+            name: "errno_path_failures_total",
+            help: "Failed path syscalls (paths.syscalls; the open family by default), by syscall, path as passed, errno and comm.",
             type: .counter,
-            samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(byIndex[$0.index] ?? 0)) }
-                + [Sample(labels: [Label("reason", "program_recursion")], value: Double(recursionMisses))])
+            samples: series.map { values, count in
+                Sample(
+                    labels: [Label("syscall", values[0]), Label("path", values[1]), Label("errno", values[2]), Label("comm", values[3])],
+                    value: Double(count))
+            })
     }
 }
 

@@ -3,6 +3,7 @@ import BPFKit
 import ErrnoConfig
 import ErrnoCore
 import ErrnoServer
+import KernelNames
 import Exposition
 import Logging
 import ServiceLifecycle
@@ -70,14 +71,14 @@ struct ErrnoExporterCommand: AsyncParsableCommand {
             return
         }
         try Preflight.check()
-        let program = try ErrnoProgram(config: config)
+        let (program, rewriter) = try prepare(config: config, logger: logger)
         let ready = Atomic<Bool>(false)
         try program.attach()
         ready.store(true, ordering: .releasing)
         logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
 
         let gatherer = Gatherer(
-            collectors: [FailureMetrics(program: program), BuildInfoCollector(), ProcessCollector()],
+            collectors: [FailureMetrics(program: program, rewriter: rewriter), BuildInfoCollector(), ProcessCollector()],
             durationMetricName: "errno_exporter_scrape_duration_seconds")
         let server = ExporterServer(
             addresses: try listenAddresses.map { try ListenAddress(parsing: $0) }, telemetryPath: telemetryPath,
@@ -92,10 +93,24 @@ struct ErrnoExporterCommand: AsyncParsableCommand {
         logger.info("shut down")
     }
 
+    /// Opens and loads the program, writes the config's settings into its maps; not attached yet.
+    private func prepare(config: Config, logger: Logger) throws -> (ErrnoProgram, PathRewriter) {
+        let settings = try KernelSettings(config: config)
+        if !settings.absentSyscalls.isEmpty {
+            logger.debug(
+                "paths.syscalls names syscalls this architecture does not have; skipped",
+                metadata: ["syscalls": "\(settings.absentSyscalls.joined(separator: ","))", "arch": "\(SyscallNames.Architecture.current.rawValue)"])
+        }
+        let rewriter = try PathRewriter(config.paths.rewrite.map { ($0.regex, $0.replacement) })
+        let program = try ErrnoProgram(config: config)
+        try program.apply(settings)
+        return (program, rewriter)
+    }
+
     /// `--config.check`: the config parsed above; with privileges, also load, attach and detach.
     private func check(config: Config, logger: Logger) throws {
         if Preflight.missingCapabilities().isEmpty {
-            let program = try ErrnoProgram(config: config)
+            let (program, _) = try prepare(config: config, logger: logger)
             try program.attach()
             program.detach()
             print("OK: \(configFile) is valid; the BPF programs load and attach")

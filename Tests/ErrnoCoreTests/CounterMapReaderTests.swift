@@ -55,8 +55,9 @@ import Testing
         try program.load()
         #expect(try program.failures.readAll().isEmpty)
         #expect(try program.overflow.readAll().isEmpty)
-        let drops = try program.drops.readAll()  // arrays always hold max_entries slots
-        #expect(drops.count == Int(DROP_REASON_COUNT.rawValue))
-        #expect(drops.allSatisfy { $0.value == 0 })
+        let events = try program.events.readAll()  // arrays always hold max_entries slots
+        #expect(events.count == Int(EVENT_COUNTER_COUNT.rawValue))
+        #expect(events.allSatisfy { $0.value == 0 })
+        #expect(try program.pathFailures.readAll().isEmpty)
     }
 }

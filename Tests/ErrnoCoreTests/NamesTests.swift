@@ -1,6 +1,6 @@
 import Testing
 
-@testable import ErrnoCore
+@testable import KernelNames
 
 @Suite struct NamesTests {
     @Test func x86_64SyscallNumbers() {

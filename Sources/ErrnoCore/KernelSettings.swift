@@ -1,0 +1,67 @@
+import CErrnoBPF
+import ErrnoConfig
+import Glibc
+import KernelNames
+
+/// The config turned into what the BPF program's settings maps hold: numbers, ids, NUL-padded comms.
+/// Resolving can fail (a cgroup that does not exist), so it happens before anything is applied.
+public struct KernelSettings: Sendable, Equatable {
+    var filters: UInt32 = 0
+    var excludedErrnos: Set<UInt32> = []
+    /// Syscall number → 1-based position of its path argument.
+    var pathArguments: [UInt32: UInt32] = [:]
+    var commFilter: [String: UInt32] = [:]
+    var pids: Set<UInt32> = []
+    var cgroupIDs: Set<UInt64> = []
+    /// Path syscalls of the config this architecture does not have (arm64 has no open, creat …).
+    public private(set) var absentSyscalls: [String] = []
+
+    static let cgroupRoot = "/sys/fs/cgroup"
+
+    public init(config: Config, syscalls: SyscallNames = SyscallNames()) throws {
+        for name in config.syscalls.excludeErrnos {
+            if let value = ErrnoNames.value(name) { excludedErrnos.insert(value) }
+        }
+        for name in config.paths.syscalls {
+            guard let position = PathSyscalls.pathArgument[name] else { continue }
+            if let number = syscalls.number(name), number < MAX_SYSCALL_NR {
+                pathArguments[number] = UInt32(position)
+            } else {
+                absentSyscalls.append(name)
+            }
+        }
+        for comm in config.filters.comms { commFilter[comm] = UInt32(COMM_INCLUDE.rawValue) }
+        for comm in config.filters.excludeComms { commFilter[comm] = UInt32(COMM_EXCLUDE.rawValue) }
+        pids = Set(config.filters.pids.map { UInt32($0) })
+        cgroupIDs = Set(try config.filters.cgroups.map(Self.cgroupID))
+
+        if !excludedErrnos.isEmpty { filters |= FILTER_ERRNOS.rawValue }
+        if !config.filters.comms.isEmpty { filters |= FILTER_COMMS_INCLUDE.rawValue }
+        if !config.filters.excludeComms.isEmpty { filters |= FILTER_COMMS_EXCLUDE.rawValue }
+        if !pids.isEmpty { filters |= FILTER_PIDS.rawValue }
+        if !cgroupIDs.isEmpty { filters |= FILTER_CGROUPS.rawValue }
+    }
+
+    init() {}
+
+    /// A cgroup v2 id is the inode number of its directory in the cgroup2 mount.
+    static func cgroupID(_ path: String) throws -> UInt64 {
+        guard access(cgroupRoot + "/cgroup.controllers", F_OK) == 0 else {  // only a cgroup2 root has it
+            throw StartupError("filters.cgroups needs the cgroup v2 hierarchy mounted at \(cgroupRoot)")
+        }
+        var info = stat()
+        guard stat(cgroupRoot + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw StartupError("filters.cgroups: no cgroup \(path) (\(cgroupRoot + path) is not a directory)")
+        }
+        return UInt64(info.st_ino)
+    }
+
+    /// A comm as the kernel stores it: 16 bytes, NUL-padded.
+    static func commKey(_ comm: String) -> (UInt64, UInt64) {
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { buffer in
+            for (index, byte) in comm.utf8.prefix(15).enumerated() { buffer[index] = byte }
+        }
+        return words
+    }
+}
