@@ -59,8 +59,10 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
+        // Raw path syscalls for errno-load (glibc's open() is openat; syscall(2) is variadic).
+        .target(name: "CRawSyscalls"),
         // A load generator with a chosen comm: exact numbers of failing syscalls for tests and benchmarks.
-        .executableTarget(name: "errno-load", swiftSettings: strict),
+        .executableTarget(name: "errno-load", dependencies: ["CRawSyscalls"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
         .testTarget(
             name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "KernelNames", "BPFKit", "CLibBPF", "CErrnoBPF"],

@@ -1,6 +1,6 @@
 import CErrnoBPF
 import ErrnoConfig
-import Glibc
+import Foundation
 import KernelNames
 
 /// The config turned into what the BPF program's settings maps hold: numbers, ids, NUL-padded comms.
@@ -15,8 +15,6 @@ public struct KernelSettings: Sendable, Equatable {
     var cgroupIDs: Set<UInt64> = []
     /// Path syscalls of the config this architecture does not have (arm64 has no open, creat …).
     public private(set) var absentSyscalls: [String] = []
-
-    static let cgroupRoot = "/sys/fs/cgroup"
 
     public init(config: Config, syscalls: SyscallNames = SyscallNames()) throws {
         for name in config.syscalls.excludeErrnos {
@@ -46,14 +44,28 @@ public struct KernelSettings: Sendable, Equatable {
 
     /// A cgroup v2 id is the inode number of its directory in the cgroup2 mount.
     static func cgroupID(_ path: String) throws -> UInt64 {
-        guard access(cgroupRoot + "/cgroup.controllers", F_OK) == 0 else {  // only a cgroup2 root has it
-            throw StartupError("filters.cgroups needs the cgroup v2 hierarchy mounted at \(cgroupRoot)")
+        guard let root = cgroup2MountPoint() else {
+            throw StartupError("filters.cgroups needs the cgroup v2 hierarchy mounted (no cgroup2 entry in /proc/self/mountinfo)")
         }
         var info = stat()
-        guard stat(cgroupRoot + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw StartupError("filters.cgroups: no cgroup \(path) (\(cgroupRoot + path) is not a directory)")
+        guard stat(root + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw StartupError("filters.cgroups: no cgroup \(path) (\(root + path) is not a directory)")
         }
         return UInt64(info.st_ino)
+    }
+
+    /// Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones.
+    public static func cgroup2MountPoint(mountinfo: String? = nil) -> String? {
+        guard let text = mountinfo ?? (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) else { return nil }
+        for line in text.split(separator: "\n") {
+            // "36 35 0:30 / /sys/fs/cgroup rw,… shared:9 - cgroup2 cgroup2 rw": the type follows " - ".
+            guard let separator = line.range(of: " - ") else { continue }
+            let fields = line[..<separator.lowerBound].split(separator: " ")
+            if line[separator.upperBound...].hasPrefix("cgroup2 "), fields.count > 4, fields[3] == "/" {
+                return String(fields[4]).replacingOccurrences(of: "\\040", with: " ")
+            }
+        }
+        return nil
     }
 
     /// A comm as the kernel stores it: 16 bytes, NUL-padded.

@@ -1,11 +1,15 @@
 // errno-load: performs exact numbers of failing syscalls under a chosen comm, for tests and benchmarks.
 //
-//   errno-load --comm NAME [--openat N] [--bad-read N] [--einval N] [--wait-stdin]
+//   errno-load --comm NAME [--openat N] [--bad-read N] [--einval N] [--path SYSCALL:N:PATH]… [--user UID] [--wait-stdin]
 //       --openat N    N × openat("/nonexistent/errno-load", O_RDONLY)  → ENOENT
 //       --bad-read N  N × read(-1, …)                                  → EBADF
 //       --einval N    N × sched_get_priority_max(-1)                   → EINVAL
-//       --wait-stdin  set the comm, print "ready", wait for a line on stdin, then run
+//       --path SYSCALL:N:PATH  N × the raw SYSCALL (open, openat, openat2, creat, newfstatat, faccessat)
+//                     on PATH, which may be written hex:… for bytes argv cannot carry; each must fail
+//       --user UID    switch to UID (and GID) after setting the comm, e.g. to provoke EACCES
+//       --wait-stdin  set the comm, print "pid PID ready", wait for a line on stdin, then run
 //   errno-load --bench getppid|openat N  → prints nanoseconds per call over N calls
+import CRawSyscalls
 import Glibc
 
 func say(_ text: String, to fd: Int32 = STDOUT_FILENO) {
@@ -43,6 +47,50 @@ func invalidPriority(_ count: Int) {
     }
 }
 
+/// One `--path` plan: a raw syscall on a path, made `count` times; every call must fail.
+struct PathPlan {
+    let syscall: String
+    let count: Int
+    let path: [UInt8]
+
+    init(_ text: String) {
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let count = Int(parts[1]), count >= 0 else { fail("--path SYSCALL:N:PATH, got \(text)") }
+        syscall = String(parts[0])
+        self.count = count
+        if parts[2].hasPrefix("hex:") {
+            let hex = Array(parts[2].dropFirst(4).utf8)
+            guard hex.count % 2 == 0 else { fail("odd hex in \(text)") }
+            path = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16) ?? 0 }
+        } else {
+            path = Array(parts[2].utf8)
+        }
+    }
+
+    func run() {
+        let call: (UnsafePointer<CChar>) -> Int = switch syscall {
+        case "open": { raw_open($0, O_RDONLY) }
+        case "openat": { raw_openat($0, O_RDONLY) }
+        case "openat2": { raw_openat2($0, O_RDONLY) }
+        case "creat": { raw_creat($0) }
+        case "newfstatat": { raw_newfstatat($0) }
+        case "faccessat": { raw_faccessat($0) }
+        default: fail("unknown syscall \(syscall)")
+        }
+        (path + [0]).withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { cPath in
+                for _ in 0..<count {
+                    let result = call(cPath.baseAddress!)
+                    if result >= 0 {
+                        _ = raw_close(result)
+                        fail("\(syscall) on \(String(decoding: path, as: UTF8.self)) succeeded")
+                    }
+                }
+            }
+        }
+    }
+}
+
 func nanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
@@ -63,6 +111,8 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 var comm: String?
 var counts = (openat: 0, badRead: 0, einval: 0)
 var waitStdin = false
+var plans: [PathPlan] = []
+var user: UInt32?
 func count(_ text: String?) -> Int {
     guard let text, let value = Int(text), value >= 0 else { fail("expected a count, got \(text ?? "nothing")") }
     return value
@@ -75,6 +125,8 @@ while !arguments.isEmpty {
     case "--bad-read": counts.badRead = count(arguments.isEmpty ? nil : arguments.removeFirst())
     case "--einval": counts.einval = count(arguments.isEmpty ? nil : arguments.removeFirst())
     case "--wait-stdin": waitStdin = true
+    case "--path": plans.append(PathPlan(arguments.isEmpty ? "" : arguments.removeFirst()))
+    case "--user": user = UInt32(count(arguments.isEmpty ? nil : arguments.removeFirst()))
     case "--bench":
         guard arguments.count == 2 else { fail("--bench KIND COUNT") }
         bench(arguments[0], count(arguments[1]))
@@ -84,10 +136,14 @@ while !arguments.isEmpty {
 }
 guard let comm, !comm.isEmpty, comm.utf8.count <= 15 else { fail("--comm NAME (1 to 15 bytes) is required") }
 setComm(comm)
+if let user, setgroups(0, nil) != 0 || setgid(user) != 0 || setuid(user) != 0 {
+    fail("cannot switch to uid \(user)")
+}
 if waitStdin {
-    say("ready")
+    say("pid \(getpid()) ready")
     _ = readLine()
 }
 openatMissing(counts.openat)
 badRead(counts.badRead)
 invalidPriority(counts.einval)
+for plan in plans { plan.run() }

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import ErrnoCore
 @testable import KernelNames
 
 @Suite struct NamesTests {
@@ -43,5 +44,21 @@ import Testing
         #expect(ErrnoNames.name(520) == "errno_520")
         #expect(ErrnoNames.name(4095) == "errno_4095")
         #expect(ErrnoNames.value("ENOENT") == 2)
+    }
+}
+
+@Suite struct CgroupMountTests {
+    @Test func findsCgroup2OnUnifiedAndHybridHosts() {
+        let unified = "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n"
+        let hybrid = """
+            31 23 0:27 / /sys/fs/cgroup ro shared:9 - tmpfs tmpfs ro,mode=755
+            32 31 0:28 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw
+            33 31 0:29 / /sys/fs/cgroup/cpu rw shared:11 - cgroup cgroup rw,cpu
+            """
+        let nested = "40 23 0:26 /kubepods /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"
+        #expect(KernelSettings.cgroup2MountPoint(mountinfo: unified) == "/sys/fs/cgroup")
+        #expect(KernelSettings.cgroup2MountPoint(mountinfo: hybrid) == "/sys/fs/cgroup/unified")
+        #expect(KernelSettings.cgroup2MountPoint(mountinfo: nested) == nil, "a bind mount of a sub-tree is not the root")
+        #expect(KernelSettings.cgroup2MountPoint(mountinfo: "") == nil)
     }
 }

@@ -120,14 +120,73 @@ struct AgentError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// One `errno-load --path` plan: `count` failing calls of the raw `syscall` on `path` (any bytes).
+struct PathPlan {
+    let syscall: String
+    let count: Int
+    let path: [UInt8]
+
+    init(_ syscall: String, _ count: Int, _ path: [UInt8]) {
+        self.syscall = syscall
+        self.count = count
+        self.path = path
+    }
+
+    init(_ syscall: String, _ count: Int, _ path: String) {
+        self.init(syscall, count, Array(path.utf8))
+    }
+
+    var argument: String { "\(syscall):\(count):hex:" + path.map { String(format: "%02x", $0) }.joined() }
+}
+
+func loadArguments(comm: String, openat: Int, badRead: Int, einval: Int, paths: [PathPlan], user: UInt32?) -> [String] {
+    ["--comm", comm, "--openat", "\(openat)", "--bad-read", "\(badRead)", "--einval", "\(einval)"]
+        + paths.flatMap { ["--path", $0.argument] } + (user.map { ["--user", "\($0)"] } ?? [])
+}
+
 /// Runs errno-load to completion: exactly the given numbers of failing syscalls under `comm`.
-func runLoad(comm: String, openat: Int = 0, badRead: Int = 0, einval: Int = 0) throws {
+func runLoad(comm: String, openat: Int = 0, badRead: Int = 0, einval: Int = 0, paths: [PathPlan] = [], user: UInt32? = nil) throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: Products.load)
-    process.arguments = ["--comm", comm, "--openat", "\(openat)", "--bad-read", "\(badRead)", "--einval", "\(einval)"]
+    process.arguments = loadArguments(comm: comm, openat: openat, badRead: badRead, einval: einval, paths: paths, user: user)
     try process.run()
     process.waitUntilExit()
     try #require(process.terminationStatus == 0, "errno-load exited with \(process.terminationStatus)")
+}
+
+/// An errno-load that has set its comm and waits for `release()` before failing its syscalls,
+/// so a test can learn its pid or move it into a cgroup first.
+final class WaitingLoad {
+    let process = Process()
+    private let input = Pipe()
+    let pid: Int32
+
+    init(comm: String, openat: Int = 0, badRead: Int = 0, paths: [PathPlan] = []) throws {
+        process.executableURL = URL(fileURLWithPath: Products.load)
+        process.arguments = loadArguments(comm: comm, openat: openat, badRead: badRead, einval: 0, paths: paths, user: nil) + ["--wait-stdin"]
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        pid = process.processIdentifier
+        try #require(String(decoding: line, as: UTF8.self).hasPrefix("pid \(pid) ready"))
+    }
+
+    func release() throws {
+        input.fileHandleForWriting.write(Data("go\n".utf8))
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "errno-load exited with \(process.terminationStatus)")
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
 }
 
 /// A comm no other process on the machine has: `prefix` plus random letters, 15 bytes at most.

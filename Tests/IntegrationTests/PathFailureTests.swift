@@ -1,0 +1,195 @@
+import Foundation
+import Glibc
+import Testing
+
+/// errno_path_failures_total against real failing path syscalls: exact counts per (syscall, path,
+/// errno, comm), truncation, overflow, rewrites, and the in-kernel filters.
+@Suite(.timeLimit(.minutes(3)))
+struct PathFailureTests {
+    static let paths = "errno_path_failures_total"
+    static let failures = "errno_syscall_failures_total"
+
+    /// A fresh directory with a root-only file, a regular file and a symlink loop.
+    final class Scratch {
+        let directory: String
+
+        init() throws {
+            directory = "/tmp/errno-paths-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            chmod(directory, 0o755)
+            try "secret".write(toFile: "\(directory)/secret", atomically: false, encoding: .utf8)
+            chmod("\(directory)/secret", 0o600)
+            try "plain".write(toFile: "\(directory)/file", atomically: false, encoding: .utf8)
+            symlink("\(directory)/loop2", "\(directory)/loop1")
+            symlink("\(directory)/loop1", "\(directory)/loop2")
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    @Test func countsEveryPathSyscallErrnoAndCommExactly() async throws {
+        try requireRoot()
+        let scratch = try Scratch()
+        let dir = scratch.directory
+        let agent = try AgentProcess()
+        let root = uniqueComm("ep_root_"), nobody = uniqueComm("ep_nobody_")
+        let longComponent = String(repeating: "a", count: 300)
+        let rootPlans = [
+            PathPlan("open", 3, "\(dir)/missing-open"),
+            PathPlan("openat", 5, "\(dir)/missing-openat"),
+            PathPlan("openat2", 4, "\(dir)/missing-openat2"),
+            PathPlan("creat", 2, "\(dir)/no-such-dir/created"),
+            PathPlan("openat", 3, "\(dir)/file/below-a-file"),
+            PathPlan("open", 2, "\(dir)/loop1"),
+            PathPlan("openat", 2, "\(dir)/\(longComponent)"),
+        ]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try runLoad(comm: root, paths: rootPlans) }
+            group.addTask { try runLoad(comm: nobody, paths: [PathPlan("openat", 6, "\(dir)/secret"), PathPlan("open", 1, "\(dir)/secret")], user: 65534) }
+            try await group.waitForAll()
+        }
+        let scrape = try await agent.scrape()
+        let expected: [(String, String, String, String, Double)] = [
+            ("open", "\(dir)/missing-open", "ENOENT", root, 3),
+            ("openat", "\(dir)/missing-openat", "ENOENT", root, 5),
+            ("openat2", "\(dir)/missing-openat2", "ENOENT", root, 4),
+            ("creat", "\(dir)/no-such-dir/created", "ENOENT", root, 2),
+            ("openat", "\(dir)/file/below-a-file", "ENOTDIR", root, 3),
+            ("open", "\(dir)/loop1", "ELOOP", root, 2),
+            ("openat", String("\(dir)/\(longComponent)".prefix(255)) + #"\<truncated>"#, "ENAMETOOLONG", root, 2),
+            ("openat", "\(dir)/secret", "EACCES", nobody, 6),
+            ("open", "\(dir)/secret", "EACCES", nobody, 1),
+        ]
+        for (syscall, path, errno, comm, count) in expected {
+            #expect(scrape.value(Self.paths, ["syscall": syscall, "path": path, "errno": errno, "comm": comm]) == count, "\(syscall) \(path) \(errno)")
+        }
+        #expect(scrape.matching(Self.paths, ["comm": root]).count == 7)
+        #expect(scrape.matching(Self.paths, ["comm": nobody]).count == 2)
+        // The syscall counter saw the same failures.
+        #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": root]) == 5)
+        #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "EACCES", "comm": nobody]) == 6)
+        #expect((scrape.value("errno_exporter_path_truncations_total") ?? 0) >= 2)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func configuredPathSyscallsAndTheirArguments() async throws {
+        try requireRoot()
+        let agent = try AgentProcess(config: "paths:\n  syscalls: [newfstatat, faccessat]\n")
+        let comm = uniqueComm("ep_stat_")
+        try runLoad(comm: comm, paths: [
+            PathPlan("newfstatat", 4, "/nonexistent/errno-stat"), PathPlan("faccessat", 3, "/nonexistent/errno-access"),
+            PathPlan("openat", 2, "/nonexistent/errno-open"),
+        ])
+        let scrape = try await agent.scrape()
+        #expect(scrape.value(Self.paths, ["syscall": "newfstatat", "path": "/nonexistent/errno-stat", "errno": "ENOENT", "comm": comm]) == 4)
+        #expect(scrape.value(Self.paths, ["syscall": "faccessat", "path": "/nonexistent/errno-access", "errno": "ENOENT", "comm": comm]) == 3)
+        #expect(scrape.matching(Self.paths, ["syscall": "openat", "comm": comm]).isEmpty, "openat is not in paths.syscalls")
+        #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": comm]) == 2)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func aFullPathMapFoldsIntoOtherPerSyscallErrnoAndComm() async throws {
+        try requireRoot()
+        let agent = try AgentProcess(config: "paths:\n  max_series: 1\n")
+        try runLoad(comm: uniqueComm("ep_fill_"), paths: [PathPlan("openat", 1, "/nonexistent/errno-fill")])
+        let before = try await agent.scrape()
+        let comm = uniqueComm("ep_full_")
+        try runLoad(comm: comm, paths: (0..<5).map { PathPlan("openat", 7, "/nonexistent/errno-full-\($0)") })
+        let after = try await agent.scrape()
+        #expect(after.value(Self.paths, ["syscall": "openat", "path": "<other>", "errno": "ENOENT", "comm": comm]) == 35)
+        #expect(after.matching(Self.paths, ["comm": comm]).count == 1)
+        let folded = ["reason": "path_map_full"]
+        #expect((after.value("errno_exporter_dropped_events_total", folded) ?? 0) - (before.value("errno_exporter_dropped_events_total", folded) ?? 0) >= 35)
+        #expect(after.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": comm]) == 35, "the syscall counter has its own map")
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func rewritesCollapsePathsAndSumCollisions() async throws {
+        try requireRoot()
+        let config = """
+            paths:
+              rewrite:
+                - regex: '^/nonexistent/errno-rw-[0-9]+/'
+                  replacement: '/nonexistent/errno-rw-<n>/'
+                - regex: 'conf$'
+                  replacement: 'config'
+            """
+        let agent = try AgentProcess(config: config)
+        let comm = uniqueComm("ep_rw_")
+        try runLoad(comm: comm, paths: [
+            PathPlan("openat", 2, "/nonexistent/errno-rw-1/app.conf"), PathPlan("openat", 3, "/nonexistent/errno-rw-22/app.conf"),
+            PathPlan("openat", 4, "/nonexistent/errno-rw-333/app.conf"), PathPlan("openat", 1, "/nonexistent/errno-rw-x/app.conf"),
+        ])
+        let scrape = try await agent.scrape()
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": "/nonexistent/errno-rw-<n>/app.config", "errno": "ENOENT", "comm": comm]) == 9)
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": "/nonexistent/errno-rw-x/app.config", "errno": "ENOENT", "comm": comm]) == 1)
+        #expect(scrape.matching(Self.paths, ["comm": comm]).count == 2)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func commFiltersIncludeAndExcludeInTheKernel() async throws {
+        try requireRoot()
+        // A short comm: the kernel's NUL padding after it is what the filter key must match.
+        let kept = "epk\(Int.random(in: 100...999))", excluded = uniqueComm("ep_excl_"), other = uniqueComm("ep_other_")
+        let include = try AgentProcess(config: "filters:\n  comms: [\(kept)]\n")
+        let exclude = try AgentProcess(config: "filters:\n  exclude_comms: [\(excluded)]\n")
+        for comm in [kept, excluded, other] {
+            try runLoad(comm: comm, badRead: 3, paths: [PathPlan("openat", 2, "/nonexistent/errno-filter")])
+        }
+        let included = try await include.scrape()
+        #expect(included.value(Self.failures, ["syscall": "read", "errno": "EBADF", "comm": kept]) == 3)
+        #expect(included.value(Self.paths, ["syscall": "openat", "path": "/nonexistent/errno-filter", "errno": "ENOENT", "comm": kept]) == 2)
+        #expect(Set(included.matching(Self.failures, [:]).map { $0.labels["comm"] }) == [kept])
+        #expect(Set(included.matching(Self.paths, [:]).map { $0.labels["comm"] }) == [kept])
+        let excluding = try await exclude.scrape()
+        #expect(excluding.matching(Self.failures, ["comm": excluded]).isEmpty)
+        #expect(excluding.matching(Self.paths, ["comm": excluded]).isEmpty)
+        #expect(excluding.value(Self.failures, ["syscall": "read", "errno": "EBADF", "comm": other]) == 3)
+        #expect(excluding.value(Self.failures, ["syscall": "read", "errno": "EBADF", "comm": kept]) == 3)
+        #expect(try include.stop() == 0)
+        #expect(try exclude.stop() == 0)
+    }
+
+    @Test func pidCgroupAndErrnoFilters() async throws {
+        try requireRoot()
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        let root = try #require(mounts.first { $0.count > 2 && $0[2] == "cgroup2" }.map { String($0[1]) }, "this test needs cgroup v2 mounted")
+        let cgroup = "/errno-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: "\(root)\(cgroup)/inner", withIntermediateDirectories: true)
+        defer {
+            rmdir("\(root)\(cgroup)/inner")
+            rmdir("\(root)\(cgroup)")
+        }
+        let byPid = try WaitingLoad(comm: uniqueComm("ep_pid_"), badRead: 4, paths: [PathPlan("openat", 2, "/nonexistent/errno-pid")])
+        let inCgroup = try WaitingLoad(comm: uniqueComm("ep_cg_"), badRead: 5)
+        try "\(inCgroup.pid)".write(toFile: "\(root)\(cgroup)/inner/cgroup.procs", atomically: false, encoding: .utf8)
+        let pidAgent = try AgentProcess(config: "filters:\n  pids: [\(byPid.pid)]\n")
+        let cgroupAgent = try AgentProcess(config: "filters:\n  cgroups: [\(cgroup)]\n")
+        let errnoAgent = try AgentProcess(config: "syscalls:\n  exclude_errnos: [ENOENT]\n")
+        try byPid.release()
+        try inCgroup.release()
+        let bystander = uniqueComm("ep_by_")
+        try runLoad(comm: bystander, openat: 3, badRead: 2)
+
+        let pidScrape = try await pidAgent.scrape()
+        #expect(pidScrape.value(Self.failures, ["syscall": "read", "errno": "EBADF", "comm": byPid.process.arguments![1]]) == 4)
+        #expect(pidScrape.value(Self.paths, ["syscall": "openat", "path": "/nonexistent/errno-pid", "errno": "ENOENT", "comm": byPid.process.arguments![1]]) == 2)
+        #expect(pidScrape.matching(Self.failures, ["comm": bystander]).isEmpty)
+        let cgroupScrape = try await cgroupAgent.scrape()
+        #expect(cgroupScrape.value(Self.failures, ["syscall": "read", "errno": "EBADF", "comm": inCgroup.process.arguments![1]]) == 5, "a task in a child cgroup counts")
+        #expect(cgroupScrape.matching(Self.failures, ["comm": bystander]).isEmpty)
+        let errnoScrape = try await errnoAgent.scrape()
+        #expect(errnoScrape.matching(Self.failures, ["errno": "ENOENT"]).isEmpty)
+        #expect(errnoScrape.matching(Self.paths, ["errno": "ENOENT"]).isEmpty)
+        #expect(errnoScrape.value(Self.failures, ["syscall": "read", "errno": "EBADF", "comm": bystander]) == 2)
+        for agent in [pidAgent, cgroupAgent, errnoAgent] { #expect(try agent.stop() == 0) }
+    }
+
+    @Test func aMissingCgroupIsAClearStartupError() throws {
+        try requireRoot()
+        let agent = try AgentProcess(config: "filters:\n  cgroups: [/errno-no-such-cgroup]\n", waitForListening: false)
+        let (status, output) = try agent.waitForExit()
+        #expect(status == 1)
+        #expect(output.contains("filters.cgroups: no cgroup /errno-no-such-cgroup"), "\(output)")
+    }
+}
