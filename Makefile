@@ -10,7 +10,7 @@ ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
 BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev
-TEST_PACKAGES := prometheus util-linux
+TEST_PACKAGES := prometheus util-linux curl
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3
 
 BPF_CLANG ?= clang-14

@@ -1,0 +1,149 @@
+import Foundation
+import Glibc
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real Prometheus (Debian's) scraping a real agent.
+final class PrometheusServer {
+    let process = Process()
+    let directory: String
+    let port: Int
+
+    init(target: String, interval: String = "1s") throws {
+        directory = NSTemporaryDirectory() + "errno-prometheus-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
+        let config = """
+            global:
+              scrape_interval: \(interval)
+              scrape_timeout: \(interval)
+            scrape_configs:
+              - job_name: errno
+                static_configs:
+                  - targets: ['\(target)']
+            """
+        try config.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+        process.arguments = [
+            "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
+            usleep(100_000)
+        }
+        throw AgentError("prometheus did not become ready")
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// GET /api/v1/<path>, returning `data` of a successful answer.
+    func api(_ path: String, _ query: [String: String]) async throws -> Any {
+        var components = URLComponents(string: "http://127.0.0.1:\(port)/api/v1/\(path)")!
+        components.queryItems = query.map { URLQueryItem(name: $0.key, value: $0.value) }
+        let (data, _) = try await URLSession.shared.data(from: components.url!)
+        let answer = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        try #require(answer["status"] as? String == "success", "prometheus: \(answer)")
+        return answer["data"] as Any
+    }
+
+    /// Label sets of the series matching `selector`.
+    func series(_ selector: String) async throws -> [[String: String]] {
+        (try await api("series", ["match[]": selector]) as? [[String: String]]) ?? []
+    }
+
+    /// Instant vector: each result's labels and value.
+    func query(_ expression: String) async throws -> [(labels: [String: String], value: Double)] {
+        let data = try #require(try await api("query", ["query": expression]) as? [String: Any])
+        let results = data["result"] as? [[String: Any]] ?? []
+        return results.map { result in
+            let value = (result["value"] as? [Any])?.last as? String
+            return (result["metric"] as? [String: String] ?? [:], Double(value ?? "") ?? .nan)
+        }
+    }
+}
+
+/// A loopback port nothing listens on right now.
+func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw AgentError("no free loopback port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct PrometheusTests {
+    @Test func hostileFileNamesArriveAsTheirDocumentedLabels() async throws {
+        try requireRoot()
+        let agent = try AgentProcess()
+        let prometheus = try PrometheusServer(target: agent.address)
+        let comm = uniqueComm("ep_hostile_")
+        let base = "/nonexistent/errno-hostile/"
+        let long300 = base + String(repeating: "L", count: 300)
+        let long4096 = base + String(repeating: "M", count: 4096 - base.utf8.count)
+        let cases: [(bytes: [UInt8], label: String, errno: String)] = [
+            (Array((base + "new\nline").utf8), base + #"new\x0aline"#, "ENOENT"),
+            (Array((base + "quo\"te").utf8), base + "quo\"te", "ENOENT"),
+            (Array((base + #"back\slash"#).utf8), base + #"back\\slash"#, "ENOENT"),
+            (Array(base.utf8) + [0x62, 0x61, 0x64, 0xFF, 0xFE, 0x2E, 0x63], base + #"bad\xff\xfe.c"#, "ENOENT"),
+            (Array((base + "ünï€😀").utf8), base + "ünï€😀", "ENOENT"),
+            (Array((base + "tab\there").utf8), base + #"tab\x09here"#, "ENOENT"),
+            (Array("<other>".utf8), #"\x3cother>"#, "ENOENT"),
+            ([], "<empty>", "ENOENT"),
+            // /nonexistent is missing: the lookup stops there (ENOENT) before judging the long component;
+            // past PATH_MAX the kernel refuses the whole path up front (ENAMETOOLONG).
+            (Array(long300.utf8), String(long300.prefix(255)) + #"\<truncated>"#, "ENOENT"),
+            (Array(long4096.utf8), String(long4096.prefix(255)) + #"\<truncated>"#, "ENAMETOOLONG"),
+        ]
+        try runLoad(comm: comm, paths: cases.enumerated().map { index, item in PathPlan("openat", index + 1, item.bytes) })
+
+        let selector = #"errno_path_failures_total{comm="\#(comm)"}"#
+        var results: [(labels: [String: String], value: Double)] = []
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            results = try await prometheus.query(selector)
+            if results.count >= cases.count { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        let byPath = Dictionary(results.map { ($0.labels["path"] ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(results.count == cases.count, "series: \(results.map { $0.labels["path"] ?? "" })")
+        for (index, item) in cases.enumerated() {
+            let series = byPath[item.label]
+            #expect(series?.value == Double(index + 1), "path label \(item.label)")
+            #expect(series?.labels["errno"] == item.errno, "errno of \(item.label)")
+            #expect(series?.labels["syscall"] == "openat")
+        }
+        // Several scrapes happened, and every one of them succeeded.
+        var scrapes = 0.0
+        while Date() < deadline, scrapes < 3 {
+            scrapes = try await prometheus.query(#"count_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(scrapes >= 3)
+        let up = try await prometheus.query(#"min_over_time(up{job="errno"}[5m])"#)
+        #expect(up.first?.value == 1)
+        let samples = try await prometheus.query(#"max_over_time(scrape_samples_post_metric_relabeling{job="errno"}[5m])"#)
+        #expect((samples.first?.value ?? 0) > Double(cases.count))
+        #expect(try agent.stop() == 0)
+    }
+}
