@@ -84,7 +84,7 @@ test: test-deps bpf check-generated
 bench: bench-deps bpf
 	swift build -c release --product errno_exporter
 	swift build -c release --product errno-load
-	python3 bench/syscall_overhead.py $(BENCH_ARGS)
+	python3 bench/overhead.py $(BENCH_ARGS)
 
 # Syscall and errno name tables, generated from the kernel UAPI headers of linux-libc-dev.
 tables: deps

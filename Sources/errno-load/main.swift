@@ -8,7 +8,9 @@
 //                     on PATH, which may be written hex:… for bytes argv cannot carry; each must fail
 //       --user UID    switch to UID (and GID) after setting the comm, e.g. to provoke EACCES
 //       --wait-stdin  set the comm, print "pid PID ready", wait for a line on stdin, then run
-//   errno-load --bench getppid|openat N  → prints nanoseconds per call over N calls
+//   errno-load --comm NAME --distinct-paths N PREFIX   openat PREFIX0 … PREFIX(N-1), each failing once
+//   errno-load --bench getppid|openat|openat-ok|bad-read N  → prints nanoseconds per iteration over N
+//       (openat-ok opens and closes an existing file: two syscalls per iteration)
 import CRawSyscalls
 import Glibc
 
@@ -102,6 +104,13 @@ func bench(_ kind: String, _ count: Int) {
     switch kind {
     case "getppid": for _ in 0..<count { _ = getppid() }
     case "openat": openatMissing(count)
+    case "openat-ok":
+        for _ in 0..<count {
+            let fd = openat(AT_FDCWD, "/etc/passwd", O_RDONLY)
+            guard fd >= 0 else { fail("cannot open /etc/passwd") }
+            close(fd)
+        }
+    case "bad-read": badRead(count)
     default: fail("unknown benchmark \(kind): getppid or openat")
     }
     say("\(Double(nanoseconds() - start) / Double(count))")
@@ -113,6 +122,7 @@ var counts = (openat: 0, badRead: 0, einval: 0)
 var waitStdin = false
 var plans: [PathPlan] = []
 var user: UInt32?
+var distinct: (count: Int, prefix: String)?
 func count(_ text: String?) -> Int {
     guard let text, let value = Int(text), value >= 0 else { fail("expected a count, got \(text ?? "nothing")") }
     return value
@@ -127,6 +137,9 @@ while !arguments.isEmpty {
     case "--wait-stdin": waitStdin = true
     case "--path": plans.append(PathPlan(arguments.isEmpty ? "" : arguments.removeFirst()))
     case "--user": user = UInt32(count(arguments.isEmpty ? nil : arguments.removeFirst()))
+    case "--distinct-paths":
+        guard arguments.count >= 2 else { fail("--distinct-paths N PREFIX") }
+        distinct = (count(arguments.removeFirst()), arguments.removeFirst())
     case "--bench":
         guard arguments.count == 2 else { fail("--bench KIND COUNT") }
         bench(arguments[0], count(arguments[1]))
@@ -147,3 +160,6 @@ openatMissing(counts.openat)
 badRead(counts.badRead)
 invalidPriority(counts.einval)
 for plan in plans { plan.run() }
+if let distinct {
+    for index in 0..<distinct.count { PathPlan("openat:1:\(distinct.prefix)\(index)").run() }
+}

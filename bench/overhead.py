@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+"""Added cost per syscall of errno_exporter vs no tracing, the empty-program floor, bpftrace and BCC.
+
+Run with `make bench` (as root). Conditions are interleaved round by round in a shuffled order, and
+each condition's loops are compared with the no-tracing loops of the same round: this VM is noisy
+and its failing-openat loop is bimodal, so only paired, same-run medians and ratios mean anything.
+
+  suite syscalls (the failed-syscall counter)
+    loops       getppid (succeeds: every syscall of the machine takes this path); openat of a missing file
+    conditions  none | errno_exporter | floor (empty tp_btf/sys_exit) | bpftrace count | BCC syscount -x
+  suite paths (the failed-open counter)
+    loops       openat + close of an existing file (succeeds); openat of a missing file (fails);
+                read(-1) (fails, not a path syscall)
+    conditions  none | errno_exporter | errno_exporter without paths | floor |
+                bpftrace failed-open one-liner (entry pointer + exit read) | BCC opensnoop -x (if it attaches)
+Also: each program's own run time per event (kernel.bpf_stats_enabled), the agent's idle RSS,
+time from exec to /-/ready, and scrape latency with the series at hand and with 10,000 path series.
+"""
+import argparse
+import glob
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, ".build", "release")
+AGENT = os.path.join(RELEASE, "errno_exporter")
+LOAD = os.path.join(RELEASE, "errno-load")
+WORK = os.path.join(ROOT, ".build", "bench")
+RESULTS = os.path.join(ROOT, "bench", "results")
+CPU = "1"  # every loop runs pinned to the same CPU
+PORT = 19917
+
+BPFTRACE_COUNT = "tracepoint:raw_syscalls:sys_exit /args->ret < 0 && args->ret >= -4095/ { @[args->id, -args->ret, comm] = count(); }"
+BPFTRACE_OPENS = ("tracepoint:syscalls:sys_enter_openat { @path[tid] = args->filename; } "
+                  "tracepoint:syscalls:sys_exit_openat /@path[tid]/ { if (args->ret < 0) { @[comm, str(@path[tid]), -args->ret] = count(); } "
+                  "delete(@path[tid]); }")
+
+
+def sh(*args, **kwargs):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout
+
+
+def loop(kind, count):
+    """Nanoseconds per call of `count` calls, pinned to CPU."""
+    return float(sh("taskset", "-c", CPU, LOAD, "--bench", kind, str(count)).strip())
+
+
+def build_floor():
+    os.makedirs(WORK, exist_ok=True)
+    arch = {"x86_64": "x86", "aarch64": "arm64"}[os.uname().machine]
+    obj = os.path.join(WORK, "floor.bpf.o")
+    sh("clang-14", "-target", "bpf", "-O2", "-g", f"-D__TARGET_ARCH_{arch}",
+       f"-I/usr/include/{os.uname().machine}-linux-gnu", "-c", os.path.join(ROOT, "bench/floor.bpf.c"), "-o", obj)
+    loader = os.path.join(WORK, "floor_loader")
+    sh("cc", "-O2", "-o", loader, os.path.join(ROOT, "bench/floor_loader.c"), "-lbpf")
+    return loader, obj
+
+
+def ensure_bcc_headers():
+    """BCC compiles against kernel headers; Debian's match no custom kernel, so link the installed ones."""
+    modules = f"/lib/modules/{os.uname().release}"
+    if os.path.exists(os.path.join(modules, "build", "Makefile")):
+        return
+    arch_trees = sorted(glob.glob("/usr/src/linux-headers-*-amd64" if os.uname().machine == "x86_64" else "/usr/src/linux-headers-*-arm64"))
+    common_trees = sorted(glob.glob("/usr/src/linux-headers-*-common"))
+    if not arch_trees or not common_trees:
+        sys.exit("BCC needs kernel headers: install linux-headers-amd64 (make bench-deps)")
+    os.makedirs(modules, exist_ok=True)
+    for name, target in (("build", arch_trees[-1]), ("source", common_trees[-1])):
+        path = os.path.join(modules, name)
+        if os.path.islink(path) or os.path.exists(path):
+            os.remove(path)
+        os.symlink(target, path)
+
+
+def ensure_tracefs():
+    """bpftrace and BCC read tracepoint formats from tracefs (errno_exporter itself does not need it)."""
+    for path, fstype in (("/sys/kernel/tracing", "tracefs"), ("/sys/kernel/debug", "debugfs")):
+        if not os.path.ismount(path):
+            subprocess.run(["mount", "-t", fstype, fstype, path], check=True)
+
+
+class Condition:
+    """A tracer started before a condition's loops and stopped after."""
+
+    def __init__(self, name, argv, ready, stdin=False):
+        self.name, self.argv, self.ready, self.stdin = name, argv, ready, stdin
+        self.process = None
+        self.started_at = None
+        self.ready_after = None
+
+    def start(self):
+        if self.argv is None:
+            return
+        self.started_at = time.monotonic()
+        self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE if self.stdin else subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.ready(self)
+        self.ready_after = time.monotonic() - self.started_at
+        time.sleep(0.3)  # let start-up work settle
+
+    def stop(self):
+        if self.process is None:
+            return
+        if self.stdin:
+            self.process.stdin.close()
+        else:
+            self.process.send_signal(2)  # SIGINT: bpftrace and syscount print and exit
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def wait_for_line(text, timeout=60):
+    def ready(condition):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = condition.process.stdout.readline()
+            if not line:
+                break
+            if text in line:
+                return
+        raise RuntimeError(f"{condition.name} did not print {text!r}")
+    return ready
+
+
+def wait_for_http_ready(condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{PORT}/-/ready", timeout=1).status == 200:
+                return
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError("errno_exporter did not become ready")
+
+
+def bpf_programs():
+    """run_time_ns and run_cnt of every loaded tracing program, by id."""
+    programs = json.loads(sh("bpftool", "-j", "prog", "show"))
+    return {p["id"]: (p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))
+            for p in programs if p.get("type") in ("tracing", "tracepoint", "raw_tracepoint")}
+
+
+def program_cost(before, kind, count):
+    """ns per run of the programs that appeared since `before`, over one loop with stats on."""
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1")
+    try:
+        start = {k: v for k, v in bpf_programs().items() if k not in before}
+        loop(kind, count)
+        end = bpf_programs()
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write("0")
+    costs = {}
+    for pid, (name, t0, c0) in start.items():
+        name, t1, c1 = end.get(pid, (name, t0, c0))
+        if c1 > c0:
+            costs[name] = (t1 - t0) / (c1 - c0)
+    return costs
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def scrape_ms(samples=21):
+    times = []
+    body = b""
+    for _ in range(samples):
+        start = time.perf_counter()
+        body = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=10).read()
+        times.append((time.perf_counter() - start) * 1000)
+    series = sum(1 for line in body.decode().splitlines() if line.startswith("errno_syscall_failures_total"))
+    return statistics.median(times), series
+
+
+def agent_condition(name, config_text=None):
+    config = os.path.join(ROOT, "config", "errno_exporter.yml")
+    if config_text is not None:
+        config = os.path.join(WORK, f"{name}.yml")
+        with open(config, "w") as f:
+            f.write(config_text)
+    return Condition(name, [AGENT, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{PORT}"], wait_for_http_ready)
+
+
+def attaches(argv, ready_text, timeout=60):
+    """Whether a tool starts and attaches here; else the reason it gave."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if ready_text in line:
+                return True, ""
+        return False, "".join(output)[-400:].strip().replace("\n", " / ")
+    finally:
+        process.kill()
+        process.wait()
+
+
+def run_suite(name, conditions, kinds, rounds):
+    added = {c.name: {k: [] for k, _ in kinds} for c in conditions}
+    raw = {c.name: {k: [] for k, _ in kinds} for c in conditions}
+    prog_cost = {c.name: {k: [] for k, _ in kinds} for c in conditions}
+    agent_extra = {"rss_kib": [], "ready_s": [], "scrape_ms": [], "series": []}
+    for kind, count in kinds:  # warm up caches and the CPU's frequency
+        loop(kind, count)
+    for round_number in range(rounds):
+        order = conditions[1:]
+        random.shuffle(order)
+        baseline = {kind: loop(kind, count) for kind, count in kinds}
+        for kind, _ in kinds:
+            raw["none"][kind].append(baseline[kind])
+        for condition in order:
+            before = bpf_programs()
+            condition.start()
+            try:
+                for kind, count in kinds:
+                    ns = loop(kind, count)
+                    raw[condition.name][kind].append(ns)
+                    added[condition.name][kind].append(ns - baseline[kind])
+                    for program, cost in program_cost(before, kind, count // 4).items():
+                        prog_cost[condition.name][kind].append((program, cost))
+                if condition.name == "errno_exporter":
+                    agent_extra["rss_kib"].append(rss_kib(condition.process.pid))
+                    agent_extra["ready_s"].append(condition.ready_after)
+                    ms, series = scrape_ms()
+                    agent_extra["scrape_ms"].append(ms)
+                    agent_extra["series"].append(series)
+            finally:
+                condition.stop()
+        print(f"{name}: round {round_number + 1}/{rounds} done", file=sys.stderr)
+    medians = {c.name: {k: statistics.median(added[c.name][k]) if added[c.name][k] else float("nan") for k, _ in kinds} for c in conditions}
+    return medians, raw, prog_cost, agent_extra
+
+
+def scrape_with_path_series(count):
+    """Scrape latency with `count` distinct path series in the map."""
+    condition = agent_condition("errno_exporter_scrape", f"paths:\n  max_series: {count * 2}\n")
+    condition.start()
+    try:
+        sh(LOAD, "--comm", "bench_paths", "--distinct-paths", str(count), "/nonexistent/errno-bench/path-")
+        times = []
+        series = 0
+        for _ in range(21):
+            start = time.perf_counter()
+            body = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=30).read()
+            times.append((time.perf_counter() - start) * 1000)
+            series = sum(1 for line in body.decode().splitlines() if line.startswith("errno_path_failures_total"))
+        times.sort()
+        return statistics.median(times), times[-1], series, rss_kib(condition.process.pid)
+    finally:
+        condition.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--suite", choices=["syscalls", "paths", "all"], default="all")
+    parser.add_argument("--getppid", type=int, default=2_000_000, help="calls per getppid loop")
+    parser.add_argument("--openat", type=int, default=300_000, help="calls per openat loop")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("make bench needs root: it attaches BPF programs")
+
+    ensure_tracefs()
+    ensure_bcc_headers()
+    loader, floor_object = build_floor()
+    floor = Condition("floor", [loader, floor_object], wait_for_line("ready"), stdin=True)
+    sections = []
+    if args.suite in ("syscalls", "all"):
+        syscount = "syscount-bpfcc" if subprocess.run(["which", "syscount-bpfcc"], capture_output=True).returncode == 0 else "/usr/share/bcc/tools/syscount"
+        conditions = [
+            Condition("none", None, None), agent_condition("errno_exporter"), floor,
+            Condition("bpftrace", ["bpftrace", "-e", BPFTRACE_COUNT], wait_for_line("Attaching")),
+            Condition("bcc_syscount", [syscount, "-x"], wait_for_line("Tracing")),
+        ]
+        kinds = (("getppid", args.getppid), ("openat", args.openat))
+        medians, raw, costs, extra = run_suite("syscalls", conditions, kinds, args.rounds)
+        sections.append(table("Failed-syscall counter", conditions, kinds, medians, raw, costs) + [
+            "", "Ratios of added cost (targets in brackets):", "",
+            f"- successful syscalls, errno_exporter / floor: {ratio(medians, 'errno_exporter', 'floor', 'getppid')} [≤ 1.15]",
+            f"- failing syscalls, errno_exporter / BCC syscount -x: {ratio(medians, 'errno_exporter', 'bcc_syscount', 'openat')} [≤ 0.70]",
+            f"- failing syscalls, errno_exporter / bpftrace: {ratio(medians, 'errno_exporter', 'bpftrace', 'openat')} [≤ 0.55]",
+            "", "errno_exporter itself (medians over rounds):", "",
+            f"- idle RSS: {statistics.median(extra['rss_kib']) / 1024:.1f} MiB",
+            f"- exec to /-/ready: {statistics.median(extra['ready_s']) * 1000:.0f} ms",
+            f"- scrape (/metrics, {int(statistics.median(extra['series']))} failure series): {statistics.median(extra['scrape_ms']):.2f} ms"])
+    if args.suite in ("paths", "all"):
+        opensnoop = "opensnoop-bpfcc" if subprocess.run(["which", "opensnoop-bpfcc"], capture_output=True).returncode == 0 else "/usr/share/bcc/tools/opensnoop"
+        opensnoop_ok, opensnoop_reason = attaches([opensnoop, "-x"], "PID")
+        conditions = [
+            Condition("none", None, None), agent_condition("errno_exporter"),
+            agent_condition("errno_exporter_no_paths", "paths:\n  syscalls: []\n"), floor,
+            Condition("bpftrace_opens", ["bpftrace", "-e", BPFTRACE_OPENS], wait_for_line("Attaching")),
+        ]
+        if opensnoop_ok:
+            conditions.append(Condition("bcc_opensnoop", [opensnoop, "-x"], wait_for_line("PID")))
+        kinds = (("openat-ok", args.openat), ("openat", args.openat), ("bad-read", args.getppid // 2))
+        medians, raw, costs, extra = run_suite("paths", conditions, kinds, args.rounds)
+        scrape_median, scrape_max, path_series, rss = scrape_with_path_series(10_000)
+        sections.append(table("Failed-open counter (openat-ok is an open + close pair)", conditions, kinds, medians, raw, costs) + [
+            "", "Ratios of added cost (targets in brackets):", "",
+            f"- failing opens, errno_exporter / bpftrace enter+exit one-liner: {ratio(medians, 'errno_exporter', 'bpftrace_opens', 'openat')} [≤ 0.50]",
+            f"- successful opens, errno_exporter / floor: {ratio(medians, 'errno_exporter', 'floor', 'openat-ok')} [≤ 1.15]",
+            f"- failing non-path syscalls, errno_exporter / errno_exporter without paths: {ratio(medians, 'errno_exporter', 'errno_exporter_no_paths', 'bad-read')} [≈ 1.00]",
+            f"- failing opens, errno_exporter / BCC opensnoop -x: {ratio(medians, 'errno_exporter', 'bcc_opensnoop', 'openat') if opensnoop_ok else 'opensnoop cannot attach here: ' + opensnoop_reason}",
+            "", f"Scrape with {path_series} path series: median {scrape_median:.1f} ms, slowest of 21 {scrape_max:.1f} ms; agent RSS {rss / 1024:.1f} MiB"])
+    report(args, sections)
+
+
+def ratio(medians, ours, theirs, kind):
+    if theirs not in medians or not medians[theirs][kind]:
+        return "n/a"
+    return f"{medians[ours][kind] / medians[theirs][kind]:.2f}"
+
+
+def table(title, conditions, kinds, medians, raw, prog_cost):
+    header = " | ".join(k for k, _ in kinds)
+    lines = [f"## {title}", "", "Added ns per iteration over no tracing (median of per-round paired differences; raw medians in parentheses),"
+             " then each BPF program's own ns per run during that loop (stats on).", "",
+             f"| condition | {header} | {' | '.join('prog ns/run: ' + k for k, _ in kinds)} |",
+             "|---|" + "---|" * (2 * len(kinds))]
+    for c in conditions:
+        cells = []
+        for kind, _ in kinds:
+            rawmed = statistics.median(raw[c.name][kind])
+            cells.append(f"0 ({rawmed:.1f})" if c.name == "none" else f"{medians[c.name][kind]:+.1f} ({rawmed:.1f})")
+        for kind, _ in kinds:
+            by_name = {}
+            for name, cost in prog_cost[c.name][kind]:
+                by_name.setdefault(name, []).append(cost)
+            cells.append(", ".join(f"{n} {statistics.median(v):.0f}" for n, v in sorted(by_name.items())) or "—")
+        lines.append(f"| {c.name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def report(args, sections):
+    lines = [f"# errno_exporter overhead — {time.strftime('%Y-%m-%d %H:%M:%S')}, {args.rounds} interleaved rounds, "
+             f"kernel {os.uname().release}, loops pinned to CPU {CPU}", ""]
+    for section in sections:
+        lines += section + [""]
+    text = "\n".join(lines)
+    print(text)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, time.strftime("overhead-%Y%m%d-%H%M%S.md")), "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
