@@ -29,7 +29,7 @@ GENERATED := Sources/CErrnoBPF/generated
 BPF_OBJECT := .build/bpf/errno.bpf.o
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps test-deps bench-deps bpf build run test bench tables check-generated clean
+.PHONY: all deps test-deps bench-deps bpf build run test bench tables check-generated install install-files clean
 
 all: build
 
@@ -94,6 +94,20 @@ tables: deps
 check-generated: deps
 	@python3 scripts/gen_tables.py | diff -u Sources/KernelNames/Generated/Tables.swift - \
 		|| { echo "Sources/KernelNames/Generated/Tables.swift is stale: run 'make tables'"; exit 1; }
+
+# Installs the release binary, the default config (kept if one exists) and the systemd unit.
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINARY ?= .build/$(SWIFT_CONFIGURATION)/errno_exporter
+install: build install-files
+
+install-files:
+	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/errno_exporter
+	@if [ -e $(DESTDIR)/etc/errno_exporter/config.yml ]; then echo "keeping $(DESTDIR)/etc/errno_exporter/config.yml"; \
+	else install -D -m 0644 config/errno_exporter.yml $(DESTDIR)/etc/errno_exporter/config.yml; fi
+	sed 's|/usr/local/bin/errno_exporter|$(PREFIX)/bin/errno_exporter|' config/systemd/errno_exporter.service \
+		| install -D -m 0644 /dev/stdin $(DESTDIR)/etc/systemd/system/errno_exporter.service
+	@echo "installed; start it with: systemctl daemon-reload && systemctl enable --now errno_exporter"
 
 clean:
 	rm -rf .build $(GENERATED)

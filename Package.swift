@@ -23,6 +23,8 @@ let package = Package(
     targets: [
         // C shims: libbpf's API (and its variadic logger) for Swift.
         .target(name: "CLibBPF", linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]),
+        // capset(2) and prctl(2) for dropping capabilities after attach.
+        .target(name: "CCapabilities"),
         // The compiled BPF object embedded in the binary, plus the kernel/user shared structs (bpf/errno_exporter.h).
         .target(name: "CErrnoBPF"),
         // Swift over libbpf: objects, programs, links, maps, per-CPU sums, batch reads.
@@ -36,7 +38,10 @@ let package = Package(
         // The domain: syscall/errno names, the BPF program's maps decoded into metric families.
         .target(
             name: "ErrnoCore",
-            dependencies: ["BPFKit", "CErrnoBPF", "Exposition", "ErrnoConfig", "KernelNames", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "BPFKit", "CErrnoBPF", "CCapabilities", "Exposition", "ErrnoConfig", "KernelNames",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         // HTTP: routes for /metrics, /, /-/healthy, /-/ready.
         .target(
@@ -70,7 +75,7 @@ let package = Package(
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["errno_exporter", "errno-load", "Exposition"],
+            dependencies: ["errno_exporter", "errno-load", "Exposition", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
     ]
 )

@@ -103,6 +103,15 @@ struct {
 	__type(value, __u32);
 } cgroup_filter SEC(".maps");
 
+/* Path series folded into "<other>", remembered so that each is counted once (exactly, up to
+ * FOLDED_PATH_MEMORY of them; beyond, one forgotten and seen again counts again). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FOLDED_PATH_MEMORY);
+	__type(key, struct path_failure_key);
+	__type(value, __u8);
+} folded_paths SEC(".maps");
+
 /* Room for one path key per CPU: too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -206,6 +215,7 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 	const char *user_path;
 	long length;
 	char next;
+	__u8 folded = 1;
 
 	if (!position || !*position)
 		return;
@@ -236,6 +246,8 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 		count_event(EVENT_PATH_MAP_FULL);
 	else
 		count_event(EVENT_PATH_OVERFLOW_FULL);
+	if (bpf_map_update_elem(&folded_paths, key, &folded, BPF_NOEXIST) == 0)
+		count_event(EVENT_PATH_SERIES_FOLDED);
 }
 
 SEC("tp_btf/sys_exit")

@@ -56,7 +56,8 @@ enum event_counter {
 	EVENT_PATH_OVERFLOW_FULL = 3, /* path_overflow full too: the path failure is not counted */
 	EVENT_PATH_TRUNCATED = 4,     /* a path longer than the buffer (counted, marked truncated) */
 	EVENT_PATH_UNREADABLE = 5,    /* a path pointer that faulted (counted as path="<unreadable>") */
-	EVENT_COUNTER_COUNT = 6,
+	EVENT_PATH_SERIES_FOLDED = 6, /* a (syscall, path, errno, comm) series first folded into "<other>" */
+	EVENT_COUNTER_COUNT = 7,
 };
 
 /* Which in-kernel filters are active; settings are written by user space at start and on reload. */
@@ -84,5 +85,6 @@ struct agent_settings {
 #define DEFAULT_SYSCALL_OVERFLOW_ENTRIES 4096
 #define DEFAULT_PATH_FAILURES_ENTRIES 10000
 #define DEFAULT_PATH_OVERFLOW_ENTRIES 4096
+#define FOLDED_PATH_MEMORY 16384 /* folded path series remembered, to count each once */
 
 #endif

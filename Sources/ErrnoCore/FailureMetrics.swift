@@ -24,6 +24,9 @@ public final class FailureMetrics: Collector {
         self.syscalls = syscalls
     }
 
+    /// Whether the program is attached (for /-/ready).
+    public var isAttached: Bool { state.withLock { $0.program.isAttached } }
+
     /// Applies new settings and rewrite rules to the running program (no detach, no counter reset).
     public func reconfigure(_ settings: KernelSettings, rewriter: PathRewriter) throws {
         try state.withLock { state in
@@ -64,6 +67,10 @@ public final class FailureMetrics: Collector {
                     type: .counter,
                     samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(events[$0.counter.rawValue] ?? 0)) }
                         + [Sample(labels: [Label("reason", "program_recursion")], value: Double(misses))]),
+                MetricFamily(
+                    name: "errno_exporter_path_series_folded_total",
+                    help: "Distinct (syscall, path, errno, comm) series folded into path=\"<other>\" because the path map was full (each counted once while among the last 16384 folded).",
+                    type: .counter, samples: [Sample(value: Double(events[EVENT_PATH_SERIES_FOLDED.rawValue] ?? 0))]),
                 MetricFamily(
                     name: "errno_exporter_path_truncations_total",
                     help: "Failed path syscalls whose path was longer than the kernel buffer: counted with the first 255 bytes and a \\<truncated> suffix.",

@@ -6,19 +6,25 @@ import NIOCore
 import ServiceLifecycle
 
 /// The agent's HTTP face: `/metrics` (or the configured telemetry path), the landing page `/`,
-/// and `/-/healthy`, `/-/ready`. One Hummingbird application per listen address.
+/// `/-/healthy`, `/-/ready` and `/-/reload`. One Hummingbird application per listen address.
 public struct ExporterServer: Sendable {
     public let addresses: [ListenAddress]
     public let telemetryPath: String
     public let gatherer: Gatherer
     public let isReady: @Sendable () -> Bool
+    /// Reloads the config (`--web.enable-lifecycle`); nil answers `/-/reload` with 403.
+    public let reload: (@Sendable () throws -> Void)?
     public let logger: Logger
 
-    public init(addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool, logger: Logger) {
+    public init(
+        addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
+        reload: (@Sendable () throws -> Void)?, logger: Logger
+    ) {
         self.addresses = addresses
         self.telemetryPath = telemetryPath
         self.gatherer = gatherer
         self.isReady = isReady
+        self.reload = reload
         self.logger = logger
     }
 
@@ -62,6 +68,18 @@ public struct ExporterServer: Sendable {
         }
         router.get("/-/healthy") { _, _ in Self.text(.ok, "Healthy\n") }
         router.get("/-/ready") { _, _ in isReady() ? Self.text(.ok, "Ready\n") : Self.text(.serviceUnavailable, "Not ready: BPF programs are not attached yet\n") }
+        let reload = self.reload
+        let reloadHandler: @Sendable (Request, BasicRequestContext) async -> Response = { _, _ in
+            guard let reload else { return Self.text(.forbidden, "Lifecycle API is not enabled.\n") }
+            do {
+                try reload()
+                return Self.text(.ok, "OK\n")
+            } catch {
+                return Self.text(.internalServerError, "failed to reload config: \(error)\n")
+            }
+        }
+        router.post("/-/reload", use: reloadHandler)
+        router.put("/-/reload", use: reloadHandler)
         router.get("/") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import BPFKit
 import ErrnoConfig
 import ErrnoCore
@@ -12,8 +13,12 @@ import UnixSignals
 
 /// The `errno_exporter` command: parses flags, loads the config, attaches the BPF program and
 /// serves metrics until SIGTERM or SIGINT.
+///
+/// Synchronous on purpose: capabilities are per thread, so the privileged part (load, attach, drop
+/// capabilities) runs on the main thread before any other thread exists; every thread started
+/// afterwards — Swift's pool, NIO's event loops — inherits the reduced set.
 @main
-struct ErrnoExporterCommand: AsyncParsableCommand {
+struct ErrnoExporterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errno_exporter",
         abstract: "Counts failed syscalls with eBPF and serves them as Prometheus metrics.")
@@ -29,6 +34,14 @@ struct ErrnoExporterCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
+
+    @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable POST /-/reload (SIGHUP always reloads).")
+    var enableLifecycle = false
+
+    @Option(
+        name: .customLong("capabilities.keep"),
+        help: "Capabilities kept after the BPF programs are attached, comma-separated, or 'all' to keep every one. CAP_BPF is needed for map reads.")
+    var keepCapabilities = Capabilities.defaultKeep.joined(separator: ",")
 
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel: LogLevelOption = .info
@@ -48,14 +61,14 @@ struct ErrnoExporterCommand: AsyncParsableCommand {
         }
     }
 
-    func run() async throws {
+    func run() throws {
         if showVersion {
             print(BuildInfo.summary)
             return
         }
         let logger = LogSetup.bootstrap(level: logLevel.level, format: logFormat)
         do {
-            try await runAgent(logger: logger)
+            try runAgent(logger: logger)
         } catch let error as ExitCode {
             throw error
         } catch {
@@ -64,33 +77,59 @@ struct ErrnoExporterCommand: AsyncParsableCommand {
         }
     }
 
-    private func runAgent(logger: Logger) async throws {
+    private func runAgent(logger: Logger) throws {
         let config = try ConfigLoader.load(path: configFile)
         if configCheck {
             try check(config: config, logger: logger)
             return
         }
         try Preflight.check()
+        let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keepCapabilities.split(separator: ",").map(String.init))
+        let addresses = try listenAddresses.map { try ListenAddress(parsing: $0) }
         let (program, rewriter) = try prepare(config: config, logger: logger)
-        let ready = Atomic<Bool>(false)
         try program.attach()
-        ready.store(true, ordering: .releasing)
+        if let keepMask {
+            try Capabilities.keepOnly(keepMask)
+            logger.info("dropped capabilities", metadata: ["kept": "\(Capabilities.names(in: keepMask).joined(separator: ","))"])
+        }
         logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
 
+        let metrics = FailureMetrics(program: program, rewriter: rewriter)
+        let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, logger: logger)
         let gatherer = Gatherer(
-            collectors: [FailureMetrics(program: program, rewriter: rewriter), BuildInfoCollector(), ProcessCollector()],
+            collectors: [metrics, reloader, BuildInfoCollector(), ProcessCollector()],
             durationMetricName: "errno_exporter_scrape_duration_seconds")
+        let reload: (@Sendable () throws -> Void)? = enableLifecycle ? { @Sendable in try reloader.reload() } : nil
         let server = ExporterServer(
-            addresses: try listenAddresses.map { try ListenAddress(parsing: $0) }, telemetryPath: telemetryPath,
-            gatherer: gatherer, isReady: { ready.load(ordering: .acquiring) }, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: server.services(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await group.run()
-        } catch {
-            throw Self.explainServe(error)
+            addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
+            isReady: { metrics.isAttached }, reload: reload, logger: logger)
+        let services: [any Service] = server.services() + [ReloadOnHangup(reloader: reloader)]
+        try Self.waitFor {
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            do {
+                try await group.run()
+            } catch {
+                throw Self.explainServe(error)
+            }
         }
         logger.info("shut down")
+    }
+
+    /// Runs async work from the synchronous command and blocks the main thread until it ends.
+    static func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                try await work()
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        try outcome.withLock { $0 }?.get()
     }
 
     /// Opens and loads the program, writes the config's settings into its maps; not attached yet.
@@ -147,6 +186,18 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
         case .info: .info
         case .warn: .warning
         case .error: .error
+        }
+    }
+}
+
+/// Reloads the config on every SIGHUP until shutdown (a failed reload is logged and leaves the
+/// running config in force).
+struct ReloadOnHangup: Service {
+    let reloader: ConfigReloader
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            try? reloader.reload()
         }
     }
 }

@@ -95,23 +95,4 @@ struct AgentLifecycleTests {
         #expect(output.hasPrefix("errno_exporter, version 0.1.0 (revision: "))
         #expect(output.contains("libbpf: 1."))
     }
-
-    /// IDs of the BPF programs and links `pid` holds file descriptors for (from /proc/PID/fdinfo).
-    func bpfObjectIDs(heldBy pid: Int32) throws -> (programs: Set<Int>, links: Set<Int>) {
-        let directory = "/proc/\(pid)/fdinfo"
-        var programs = Set<Int>(), links = Set<Int>()
-        for fd in try FileManager.default.contentsOfDirectory(atPath: directory) {
-            guard let info = try? String(contentsOfFile: "\(directory)/\(fd)", encoding: .utf8) else { continue }
-            for line in info.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.count == 2, let id = Int(parts[1]) else { continue }
-                if parts[0] == "link_id" { links.insert(id) } else if parts[0] == "prog_id" { programs.insert(id) }
-            }
-        }
-        return (programs, links)
-    }
-
-    func kernelHas(_ kind: String, _ id: Int) -> Bool {
-        (try? shell("bpftool \(kind) show id \(id)").status) == 0
-    }
 }

@@ -42,7 +42,8 @@ final class OutputCollector: Sendable {
 
 /// The real errno_exporter binary, started on a free loopback port with a config of the test's.
 /// `stop()` sends SIGTERM; deinit kills a process a failed test left running.
-final class AgentProcess {
+/// Sendable: `address` is written once, in init, before the instance is shared.
+final class AgentProcess: @unchecked Sendable {
     let process = Process()
     let stderr: OutputCollector
     let configPath: String
@@ -99,7 +100,12 @@ final class AgentProcess {
     }
 
     func get(_ path: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String, headers: [String: String]) {
+        try await send("GET", path, headers: headers)
+    }
+
+    func send(_ method: String, _ path: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String, headers: [String: String]) {
         var request = URLRequest(url: URL(string: "http://\(address)\(path)")!)
+        request.httpMethod = method
         request.timeoutInterval = 20
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
@@ -212,4 +218,23 @@ func shell(_ command: String, input: String? = nil) throws -> (status: Int32, ou
     let output = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+}
+
+/// IDs of the BPF programs and links `pid` holds file descriptors for (from /proc/PID/fdinfo).
+func bpfObjectIDs(heldBy pid: Int32) throws -> (programs: Set<Int>, links: Set<Int>) {
+    let directory = "/proc/\(pid)/fdinfo"
+    var programs = Set<Int>(), links = Set<Int>()
+    for fd in try FileManager.default.contentsOfDirectory(atPath: directory) {
+        guard let info = try? String(contentsOfFile: "\(directory)/\(fd)", encoding: .utf8) else { continue }
+        for line in info.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, let id = Int(parts[1]) else { continue }
+            if parts[0] == "link_id" { links.insert(id) } else if parts[0] == "prog_id" { programs.insert(id) }
+        }
+    }
+    return (programs, links)
+}
+
+func kernelHas(_ kind: String, _ id: Int) -> Bool {
+    (try? shell("bpftool \(kind) show id \(id)").status) == 0
 }

@@ -95,9 +95,9 @@ func freeLoopbackPort() throws -> Int {
 struct PrometheusTests {
     @Test func hostileFileNamesArriveAsTheirDocumentedLabels() async throws {
         try requireRoot()
-        let agent = try AgentProcess()
-        let prometheus = try PrometheusServer(target: agent.address)
         let comm = uniqueComm("ep_hostile_")
+        let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n")
+        let prometheus = try PrometheusServer(target: agent.address)
         let base = "/nonexistent/errno-hostile/"
         let long300 = base + String(repeating: "L", count: 300)
         let long4096 = base + String(repeating: "M", count: 4096 - base.utf8.count)

@@ -1,0 +1,70 @@
+import Testing
+
+@testable import ErrnoConfig
+
+/// Every way a config can be wrong, each with the exact report a user gets: file:line:column, the key
+/// path, and what is wrong (with a hint where one helps).
+@Suite struct BrokenConfigTests {
+    static let cases: [(yaml: String, expected: [String])] = [
+        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters"#]),
+        ("sycalls: {}\n", [#"c.yml:1:1: sycalls: unknown key; did you mean "syscalls"?"#]),
+        ("syscalls:\n  max_serie: 5\n", [#"c.yml:2:3: syscalls.max_serie: unknown key; did you mean "max_series"?"#]),
+        ("syscalls:\n  max_series: lots\n", ["c.yml:2:15: syscalls.max_series: expected an integer"]),
+        ("syscalls:\n  max_series: 0\n", ["c.yml:2:15: syscalls.max_series: 0 is out of range 1...1000000"]),
+        ("syscalls:\n  max_series: 2000000\n", ["c.yml:2:15: syscalls.max_series: 2000000 is out of range 1...1000000"]),
+        ("syscalls:\n  max_series: 1.5\n", ["c.yml:2:15: syscalls.max_series: expected an integer"]),
+        ("syscalls:\n  max_series: '10'\n", ["c.yml:2:15: syscalls.max_series: expected an integer"]),
+        ("syscalls:\n  exclude_errnos: EAGAIN\n", ["c.yml:2:19: syscalls.exclude_errnos: expected a list"]),
+        ("syscalls:\n  exclude_errnos: [EAGIAN]\n", [#"c.yml:2:20: syscalls.exclude_errnos[0]: unknown errno name "EAGIAN" (use the symbolic name, e.g. EAGAIN)"#]),
+        ("syscalls:\n  exclude_errnos: [11]\n", [#"c.yml:2:20: syscalls.exclude_errnos[0]: unknown errno name "11" (use the symbolic name, e.g. EAGAIN)"#]),
+        ("syscalls:\n  exclude_errnos: [[EAGAIN]]\n", ["c.yml:2:20: syscalls.exclude_errnos[0]: expected a string"]),
+        ("syscalls: 7\n", ["c.yml:1:11: syscalls: expected a mapping of max_series, exclude_errnos"]),
+        ("paths:\n  syscalls: [opne]\n", [#"c.yml:2:14: paths.syscalls[0]: "opne" is not a path syscall errno_exporter knows; known: "#]),
+        ("paths:\n  syscalls: [read]\n", [#"c.yml:2:14: paths.syscalls[0]: "read" is not a path syscall errno_exporter knows; known: "#]),
+        ("paths:\n  syscalls: openat\n", ["c.yml:2:13: paths.syscalls: expected a list"]),
+        ("paths:\n  max_series: -1\n", ["c.yml:2:15: paths.max_series: -1 is out of range 1...1000000"]),
+        ("paths:\n  rewrite:\n    - regex: '(unclosed'\n      replacement: x\n", ["c.yml:3:14: paths.rewrite[0].regex: invalid regular expression: "]),
+        ("paths:\n  rewrite:\n    - regex: '^/proc/'\n", ["c.yml:3:7: paths.rewrite[0]: a rewrite rule needs both regex and replacement"]),
+        ("paths:\n  rewrite:\n    - regex: a\n      replacement: b\n      flags: i\n", [#"c.yml:5:7: paths.rewrite[0].flags: unknown key; known keys: regex, replacement"#]),
+        ("paths:\n  rewrite: {regex: a, replacement: b}\n", ["c.yml:2:12: paths.rewrite: expected a list"]),
+        ("filters:\n  comms: [averyveryverylongname]\n", ["c.yml:2:11: filters.comms[0]: a comm is 1 to 15 bytes (the kernel truncates longer names); got 21"]),
+        ("filters:\n  comms: ['']\n", ["c.yml:2:11: filters.comms[0]: a comm is 1 to 15 bytes (the kernel truncates longer names); got 0"]),
+        ("filters:\n  comms: [node]\n  exclude_comms: [node]\n", [#"c.yml:2:3: filters: comm "node" is both in comms and exclude_comms"#]),
+        ("filters:\n  pids: [0]\n", ["c.yml:2:10: filters.pids[0]: 0 is out of range 1...4194304"]),
+        ("filters:\n  pids: [one]\n", ["c.yml:2:10: filters.pids[0]: expected an integer"]),
+        ("filters:\n  cgroups: [system.slice]\n", ["c.yml:2:13: filters.cgroups[0]: a cgroup v2 path starts with / (relative to the cgroup2 mount), e.g. /system.slice"]),
+        ("filters:\n  comm: [node]\n", [#"c.yml:2:3: filters.comm: unknown key; did you mean "comms"?"#]),
+        ("syscalls:\n  max_series: 1\n  max_series: 2\n", ["c.yml:2:3: duplicate key max_series in one mapping"]),
+        ("syscalls: [\n", ["c.yml:2:1: invalid YAML: "]),
+        ("a: b: c\n", ["c.yml:1:5: invalid YAML: mapping values are not allowed in this context"]),
+        // Several problems: all of them, in file order.
+        ("syscalls:\n  max_series: x\npaths:\n  syscalls: [nope]\nfilters:\n  pids: [-4]\n", [
+            "c.yml:2:15: syscalls.max_series: expected an integer",
+            #"c.yml:4:14: paths.syscalls[0]: "nope" is not a path syscall errno_exporter knows; known: "#,
+            "c.yml:6:10: filters.pids[0]: -4 is out of range 1...4194304",
+        ]),
+    ]
+
+    @Test(arguments: cases.indices)
+    func reportsExactlyWhereAndWhat(index: Int) {
+        let (yaml, expected) = Self.cases[index]
+        var reported: [String] = []
+        do {
+            _ = try ConfigLoader.parse(yaml, file: "c.yml")
+        } catch let error as ConfigError {
+            reported = error.issues.map(\.description)
+        } catch {
+            Issue.record("unexpected error type: \(error)")
+        }
+        #expect(reported.count == expected.count, "case \(index): \(yaml.debugDescription) → \(reported)")
+        for (got, want) in zip(reported, expected) {
+            // Messages ending in ": " go on with text from elsewhere (the known-syscall list, the
+            // YAML parser's or ICU's wording): the location and the lead are what is pinned.
+            #expect(want.hasSuffix(": ") ? got.hasPrefix(want) : got == want, "case \(index): \(yaml.debugDescription)")
+        }
+    }
+
+    @Test func thereAreAtLeastTwentyFiveCases() {
+        #expect(Self.cases.count >= 25)
+    }
+}
