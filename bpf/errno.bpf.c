@@ -166,14 +166,10 @@ static __always_inline bool in_filtered_cgroup(void)
 }
 
 /* True when the configured filters say this failure is not to be counted. */
-static __always_inline bool filtered_out(const struct syscall_failure_key *key)
+static __always_inline bool filtered_out(const struct syscall_failure_key *key, __u32 filters)
 {
-	__u32 zero = 0, err = key->err, *mark;
-	struct agent_settings *current = bpf_map_lookup_elem(&settings, &zero);
-	__u32 filters = current ? current->filters : 0;
+	__u32 err = key->err, *mark;
 
-	if (!filters)
-		return false;
 	if (filters & FILTER_ERRNOS) {
 		mark = bpf_map_lookup_elem(&excluded_errnos, &err);
 		if (mark && *mark)
@@ -207,9 +203,11 @@ static __always_inline const char *path_argument(struct pt_regs *regs, __u32 pos
 	}
 }
 
-static __always_inline void count_path_failure(struct pt_regs *regs, const struct syscall_failure_key *failure)
+/* Counts a failed path syscall; `labelled` is the failure with the path counter's opt-in labels. */
+static __always_inline void count_path_failure(struct pt_regs *regs, const struct syscall_failure_key *labelled)
 {
-	__u32 zero = 0, syscall_nr = failure->syscall_nr;
+	__u32 zero = 0, syscall_nr = labelled->syscall_nr;
+	struct syscall_failure_key coarse;
 	__u32 *position = bpf_map_lookup_elem(&path_syscalls, &syscall_nr);
 	struct path_failure_key *key;
 	const char *user_path;
@@ -222,7 +220,7 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 	key = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!key)
 		return;
-	key->failure = *failure;
+	key->failure = *labelled;
 	key->flags = 0;
 	key->reserved = 0;
 	__builtin_memset(key->path, 0, sizeof(key->path)); /* the whole key is hashed */
@@ -242,7 +240,10 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 	}
 	if (increment(&path_failures, key) == 0)
 		return;
-	if (increment(&path_overflow, failure) == 0)
+	coarse = *labelled; /* the overflow keeps (syscall, errno, comm): opt-in labels would defeat it */
+	coarse.tgid = 0;
+	coarse.cgroup_id = 0;
+	if (increment(&path_overflow, &coarse) == 0)
 		count_event(EVENT_PATH_MAP_FULL);
 	else
 		count_event(EVENT_PATH_OVERFLOW_FULL);
@@ -254,7 +255,10 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
 {
 	struct syscall_failure_key key;
+	struct agent_settings *current;
 	const __u64 *comm;
+	__u32 zero = 0, labels = 0, tgid = 0;
+	__u64 cgroup_id = 0;
 
 	/* The hot path: every syscall of the machine passes here. Errors are -4095..-1. */
 	if ((unsigned long)ret < (unsigned long)-(MAX_ERRNO_VALUE - 1))
@@ -268,8 +272,19 @@ int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
 	comm = (const __u64 *)bpf_get_current_task_btf()->comm;
 	key.comm_words[0] = comm[0];
 	key.comm_words[1] = comm[1];
-	if (filtered_out(&key))
-		return 0;
+	key.reserved = 0;
+	current = bpf_map_lookup_elem(&settings, &zero);
+	if (current) {
+		if (current->filters && filtered_out(&key, current->filters))
+			return 0;
+		labels = current->labels;
+	}
+	if (labels & (LABEL_SYSCALL_PID | LABEL_PATH_PID))
+		tgid = bpf_get_current_pid_tgid() >> 32;
+	if (labels & (LABEL_SYSCALL_CGROUP | LABEL_PATH_CGROUP))
+		cgroup_id = bpf_get_current_cgroup_id();
+	key.tgid = (labels & LABEL_SYSCALL_PID) ? tgid : 0;
+	key.cgroup_id = (labels & LABEL_SYSCALL_CGROUP) ? cgroup_id : 0;
 
 	if (increment(&syscall_failures, &key) != 0) {
 		struct syscall_overflow_key overflow = { .syscall_nr = key.syscall_nr, .err = key.err };
@@ -279,6 +294,8 @@ int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
 		else
 			count_event(EVENT_OVERFLOW_FULL);
 	}
+	key.tgid = (labels & LABEL_PATH_PID) ? tgid : 0;
+	key.cgroup_id = (labels & LABEL_PATH_CGROUP) ? cgroup_id : 0;
 	count_path_failure(regs, &key);
 	return 0;
 }

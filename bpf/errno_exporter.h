@@ -23,6 +23,9 @@ struct syscall_failure_key {
 		char comm[ERRNO_COMM_LEN]; /* NUL-terminated; bytes after the NUL are not meaningful */
 		__u64 comm_words[2];       /* filled with two loads: cheaper than bpf_get_current_comm() */
 	};
+	__u32 tgid;      /* the process, when the counter's pid label is on; else 0 */
+	__u32 reserved;
+	__u64 cgroup_id; /* the cgroup v2 id, when the counter's cgroup label is on; else 0 */
 };
 
 /* Key of the `syscall_overflow` per-CPU hash: where a failure goes when `syscall_failures` is full.
@@ -74,10 +77,18 @@ enum comm_filter_value {
 	COMM_EXCLUDE = 2,
 };
 
+/* Opt-in labels, per counter. */
+enum label_flags {
+	LABEL_SYSCALL_PID = 1,
+	LABEL_SYSCALL_CGROUP = 2,
+	LABEL_PATH_PID = 4,
+	LABEL_PATH_CGROUP = 8,
+};
+
 /* The single entry of the `settings` array. */
 struct agent_settings {
 	__u32 filters; /* enum filter_flags */
-	__u32 reserved;
+	__u32 labels;  /* enum label_flags */
 };
 
 /* Default map sizes; user space overrides them from the config before loading. */

@@ -1,5 +1,18 @@
 import KernelNames
 
+/// Labels a counter may add to its fixed ones: each multiplies its series, so both are opt-in.
+public struct OptInLabels: Sendable, Equatable {
+    public var pid = false
+    public var cgroup = false
+
+    public init(pid: Bool = false, cgroup: Bool = false) {
+        self.pid = pid
+        self.cgroup = cgroup
+    }
+
+    public static let names = ["pid", "cgroup"]
+}
+
 /// The agent's configuration: what `config/errno_exporter.yml` may say. Every field has a default,
 /// so an empty file is a valid config; `config/errno_exporter.yml` documents each one.
 public struct Config: Sendable, Equatable {
@@ -10,6 +23,9 @@ public struct Config: Sendable, Equatable {
         public var maxSeries = 10240
         /// errno names not counted at all (by either counter), filtered in the kernel.
         public var excludeErrnos: [String] = []
+        /// `labels: [syscall, errno, comm]` plus any of pid, cgroup.
+        public var extraLabels = OptInLabels()
+        public static let fixedLabels = ["syscall", "errno", "comm"]
 
         public init() {}
     }
@@ -34,6 +50,9 @@ public struct Config: Sendable, Equatable {
         /// count under path="<other>".
         public var maxSeries = 10000
         public var rewrite: [RewriteRule] = []
+        /// `labels: [syscall, path, errno, comm]` plus any of pid, cgroup.
+        public var extraLabels = OptInLabels()
+        public static let fixedLabels = ["syscall", "path", "errno", "comm"]
 
         public init() {}
     }

@@ -60,8 +60,9 @@ public enum ConfigLoader {
     }
 
     private static func readSyscalls(_ node: Node, _ path: String, _ reader: NodeReader, _ syscalls: inout Config.Syscalls) {
-        reader.mapping(node, path: path, keys: ["max_series", "exclude_errnos"]) { key, value, path in
+        reader.mapping(node, path: path, keys: ["labels", "max_series", "exclude_errnos"]) { key, value, path in
             switch key {
+            case "labels": syscalls.extraLabels = readLabels(value, path, reader, fixed: Config.Syscalls.fixedLabels)
             case "max_series":
                 if let count = reader.integer(value, path: path, in: Config.maxSeriesRange) { syscalls.maxSeries = count }
             default:
@@ -73,8 +74,9 @@ public enum ConfigLoader {
     }
 
     private static func readPaths(_ node: Node, _ path: String, _ reader: NodeReader, _ paths: inout Config.Paths) {
-        reader.mapping(node, path: path, keys: ["syscalls", "max_series", "rewrite"]) { key, value, path in
+        reader.mapping(node, path: path, keys: ["syscalls", "labels", "max_series", "rewrite"]) { key, value, path in
             switch key {
+            case "labels": paths.extraLabels = readLabels(value, path, reader, fixed: Config.Paths.fixedLabels)
             case "syscalls":
                 paths.syscalls = reader.strings(value, path: path) { name in
                     guard PathSyscalls.pathArgument[name] == nil else { return nil }
@@ -101,6 +103,22 @@ public enum ConfigLoader {
                 }
             }
         }
+    }
+
+    /// A counter's label list: its fixed labels, each once, plus any opt-in ones.
+    private static func readLabels(_ node: Node, _ path: String, _ reader: NodeReader, fixed: [String]) -> OptInLabels {
+        let allowed = fixed + OptInLabels.names
+        var seen: Set<String> = []
+        let labels = reader.strings(node, path: path) { label in
+            if !allowed.contains(label) { return "unknown label \"\(label)\"; labels are \(fixed.joined(separator: ", ")), optionally pid, cgroup" }
+            if !seen.insert(label).inserted { return "label \"\(label)\" is listed twice" }
+            return nil
+        }
+        let missing = fixed.filter { !labels.contains($0) }
+        if !missing.isEmpty, case .sequence = node {
+            reader.fail(node, path, "\(missing.joined(separator: ", ")) cannot be left out; labels are \(fixed.joined(separator: ", ")), optionally pid, cgroup")
+        }
+        return OptInLabels(pid: labels.contains("pid"), cgroup: labels.contains("cgroup"))
     }
 
     private static func readFilters(_ node: Node, _ path: String, _ reader: NodeReader, _ filters: inout Config.Filters) {

@@ -68,7 +68,7 @@ public final class ErrnoProgram {
         }
         for pid in new.pids.subtracting(applied.pids) { try pidFilter.update(pid, UInt32(1)) }
         for id in new.cgroupIDs.subtracting(applied.cgroupIDs) { try cgroupFilter.update(id, UInt32(1)) }
-        try settings.update(UInt32(0), agent_settings(filters: new.filters, reserved: 0))
+        try settings.update(UInt32(0), agent_settings(filters: new.filters, labels: new.labels))
         for comm in applied.commFilter.keys where new.commFilter[comm] == nil { try commFilter.delete(KernelSettings.commKey(comm)) }
         for pid in applied.pids.subtracting(new.pids) { try pidFilter.delete(pid) }
         for id in applied.cgroupIDs.subtracting(new.cgroupIDs) { try cgroupFilter.delete(id) }

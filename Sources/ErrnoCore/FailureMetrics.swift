@@ -12,15 +12,19 @@ public final class FailureMetrics: Collector {
     struct State {
         let program: ErrnoProgram
         var rewriter: PathRewriter
+        var syscallLabels: OptInLabels
+        var pathLabels: OptInLabels
+        let cgroups = CgroupNames()
         /// Path key bytes (flags + path) → final label, rewrites applied. Bounded by the path map's size.
-        var pathLabels: [[UInt8]: String] = [:]
+        var pathLabelCache: [[UInt8]: String] = [:]
     }
 
     private let state: Mutex<State>
     private let syscalls: SyscallNames
 
-    public init(program: sending ErrnoProgram, rewriter: PathRewriter, syscalls: SyscallNames = SyscallNames()) {
-        state = Mutex(State(program: program, rewriter: rewriter))
+    /// `settings` and `rewriter` are what `program` was configured with.
+    public init(program: sending ErrnoProgram, settings: KernelSettings, rewriter: PathRewriter, syscalls: SyscallNames = SyscallNames()) {
+        state = Mutex(State(program: program, rewriter: rewriter, syscallLabels: settings.syscallLabels, pathLabels: settings.pathLabels))
         self.syscalls = syscalls
     }
 
@@ -32,7 +36,9 @@ public final class FailureMetrics: Collector {
         try state.withLock { state in
             try state.program.apply(settings)
             state.rewriter = rewriter
-            state.pathLabels.removeAll()
+            state.syscallLabels = settings.syscallLabels
+            state.pathLabels = settings.pathLabels
+            state.pathLabelCache.removeAll()
         }
     }
 
@@ -47,6 +53,7 @@ public final class FailureMetrics: Collector {
     public func collect() throws -> [MetricFamily] {
         try state.withLock { state in
             let program = state.program
+            state.cgroups.beginScrape()
             let failures = try program.failures.readAll()
             let overflow = try program.overflow.readAll()
             let pathFailures = try program.pathFailures.readAll()
@@ -59,7 +66,7 @@ public final class FailureMetrics: Collector {
                 (program.pathFailures, pathFailures.count), (program.pathOverflow, pathOverflow.count),
             ]
             return [
-                failureFamily(failures: failures, overflow: overflow),
+                failureFamily(failures: failures, overflow: overflow, state: state),
                 pathFamily(failures: pathFailures, overflow: pathOverflow, state: &state),
                 MetricFamily(
                     name: "errno_exporter_dropped_events_total",
@@ -93,55 +100,67 @@ public final class FailureMetrics: Collector {
         withUnsafeBytes(of: key.comm) { LabelValue.encodeCString($0) }
     }
 
-    func failureFamily(failures: [CounterEntry], overflow: [CounterEntry]) -> MetricFamily {
-        var series: [[String]: UInt64] = [:]
+    /// The opt-in labels of a key, when the counter shows them. A key recorded while a label was off
+    /// has 0 there and keeps the series it had: turning a label on or off never resets a counter.
+    func optInLabels(_ key: syscall_failure_key, _ shown: OptInLabels, _ cgroups: CgroupNames) -> [Label] {
+        var labels: [Label] = []
+        if shown.pid, key.tgid != 0 { labels.append(Label("pid", String(key.tgid))) }
+        if shown.cgroup, key.cgroup_id != 0 { labels.append(Label("cgroup", cgroups.name(key.cgroup_id))) }
+        return labels
+    }
+
+    func failureFamily(failures: [CounterEntry], overflow: [CounterEntry], state: State) -> MetricFamily {
+        var series: [[Label]: UInt64] = [:]
         for entry in failures {
             let key = entry.key(as: syscall_failure_key.self)
-            series[[syscalls.name(key.syscall_nr), ErrnoNames.name(key.err), comm(key)], default: 0] += entry.value
+            let labels = [Label("syscall", syscalls.name(key.syscall_nr)), Label("errno", ErrnoNames.name(key.err)), Label("comm", comm(key))]
+            series[labels + optInLabels(key, state.syscallLabels, state.cgroups), default: 0] += entry.value
         }
         for entry in overflow {
             let key = entry.key(as: syscall_overflow_key.self)
-            series[[syscalls.name(key.syscall_nr), ErrnoNames.name(key.err), LabelValue.other], default: 0] += entry.value
+            series[[Label("syscall", syscalls.name(key.syscall_nr)), Label("errno", ErrnoNames.name(key.err)), Label("comm", LabelValue.other)], default: 0] += entry.value
         }
         return MetricFamily(
             name: "errno_syscall_failures_total",
-            help: "Syscalls that returned an error, by syscall, errno and the calling task's comm.",
+            help: "Syscalls that returned an error, by syscall, errno and the calling task's comm (and pid, cgroup when enabled).",
             type: .counter,
-            samples: series.map { values, count in
-                Sample(labels: [Label("syscall", values[0]), Label("errno", values[1]), Label("comm", values[2])], value: Double(count))
-            })
+            samples: series.map { Sample(labels: $0.key, value: Double($0.value)) })
     }
 
     func pathFamily(failures: [CounterEntry], overflow: [CounterEntry], state: inout State) -> MetricFamily {
         let pathOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.path)!
         let flagsOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.flags)!
-        var series: [[String]: UInt64] = [:]
+        var series: [[Label]: UInt64] = [:]
         for entry in failures {
             let failure = entry.key.withUnsafeBytes { $0.loadUnaligned(as: syscall_failure_key.self) }
             let labelKey = Array(entry.key[flagsOffset...])
             let path: String
-            if let cached = state.pathLabels[labelKey] {
+            if let cached = state.pathLabelCache[labelKey] {
                 path = cached
             } else {
                 let flags = entry.key.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: flagsOffset, as: UInt32.self) }
                 path = state.rewriter.rewrite(PathLabel.value(flags: flags, path: entry.key[pathOffset...]))
-                state.pathLabels[labelKey] = path
+                state.pathLabelCache[labelKey] = path
             }
-            series[[syscalls.name(failure.syscall_nr), path, ErrnoNames.name(failure.err), comm(failure)], default: 0] += entry.value
+            let labels = [
+                Label("syscall", syscalls.name(failure.syscall_nr)), Label("path", path), Label("errno", ErrnoNames.name(failure.err)),
+                Label("comm", comm(failure)),
+            ]
+            series[labels + optInLabels(failure, state.pathLabels, state.cgroups), default: 0] += entry.value
         }
         for entry in overflow {
             let failure = entry.key(as: syscall_failure_key.self)
-            series[[syscalls.name(failure.syscall_nr), LabelValue.other, ErrnoNames.name(failure.err), comm(failure)], default: 0] += entry.value
+            let labels = [
+                Label("syscall", syscalls.name(failure.syscall_nr)), Label("path", LabelValue.other), Label("errno", ErrnoNames.name(failure.err)),
+                Label("comm", comm(failure)),
+            ]
+            series[labels, default: 0] += entry.value
         }
         return MetricFamily(
             name: "errno_path_failures_total",
-            help: "Failed path syscalls (paths.syscalls; the open family by default), by syscall, path as passed, errno and comm.",
+            help: "Failed path syscalls (paths.syscalls; the open family by default), by syscall, path as passed, errno and comm (and pid, cgroup when enabled).",
             type: .counter,
-            samples: series.map { values, count in
-                Sample(
-                    labels: [Label("syscall", values[0]), Label("path", values[1]), Label("errno", values[2]), Label("comm", values[3])],
-                    value: Double(count))
-            })
+            samples: series.map { Sample(labels: $0.key, value: Double($0.value)) })
     }
 }
 

@@ -7,6 +7,10 @@ import KernelNames
 /// Resolving can fail (a cgroup that does not exist), so it happens before anything is applied.
 public struct KernelSettings: Sendable, Equatable {
     var filters: UInt32 = 0
+    var labels: UInt32 = 0
+    /// Which opt-in labels each counter shows.
+    public private(set) var syscallLabels = OptInLabels()
+    public private(set) var pathLabels = OptInLabels()
     var excludedErrnos: Set<UInt32> = []
     /// Syscall number → 1-based position of its path argument.
     var pathArguments: [UInt32: UInt32] = [:]
@@ -33,6 +37,12 @@ public struct KernelSettings: Sendable, Equatable {
         pids = Set(config.filters.pids.map { UInt32($0) })
         cgroupIDs = Set(try config.filters.cgroups.map(Self.cgroupID))
 
+        syscallLabels = config.syscalls.extraLabels
+        pathLabels = config.paths.extraLabels
+        if syscallLabels.pid { labels |= LABEL_SYSCALL_PID.rawValue }
+        if syscallLabels.cgroup { labels |= LABEL_SYSCALL_CGROUP.rawValue }
+        if pathLabels.pid { labels |= LABEL_PATH_PID.rawValue }
+        if pathLabels.cgroup { labels |= LABEL_PATH_CGROUP.rawValue }
         if !excludedErrnos.isEmpty { filters |= FILTER_ERRNOS.rawValue }
         if !config.filters.comms.isEmpty { filters |= FILTER_COMMS_INCLUDE.rawValue }
         if !config.filters.excludeComms.isEmpty { filters |= FILTER_COMMS_EXCLUDE.rawValue }

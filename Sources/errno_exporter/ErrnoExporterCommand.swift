@@ -86,7 +86,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         try Preflight.check()
         let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keepCapabilities.split(separator: ",").map(String.init))
         let addresses = try listenAddresses.map { try ListenAddress(parsing: $0) }
-        let (program, rewriter) = try prepare(config: config, logger: logger)
+        let (program, settings, rewriter) = try prepare(config: config, logger: logger)
         try program.attach()
         if let keepMask {
             try Capabilities.keepOnly(keepMask)
@@ -94,7 +94,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         }
         logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
 
-        let metrics = FailureMetrics(program: program, rewriter: rewriter)
+        let metrics = FailureMetrics(program: program, settings: settings, rewriter: rewriter)
         let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, logger: logger)
         let gatherer = Gatherer(
             collectors: [metrics, reloader, BuildInfoCollector(), ProcessCollector()],
@@ -133,7 +133,7 @@ struct ErrnoExporterCommand: ParsableCommand {
     }
 
     /// Opens and loads the program, writes the config's settings into its maps; not attached yet.
-    private func prepare(config: Config, logger: Logger) throws -> (ErrnoProgram, PathRewriter) {
+    private func prepare(config: Config, logger: Logger) throws -> (ErrnoProgram, KernelSettings, PathRewriter) {
         let settings = try KernelSettings(config: config)
         if !settings.absentSyscalls.isEmpty {
             logger.debug(
@@ -143,13 +143,13 @@ struct ErrnoExporterCommand: ParsableCommand {
         let rewriter = try PathRewriter(config.paths.rewrite.map { ($0.regex, $0.replacement) })
         let program = try ErrnoProgram(config: config)
         try program.apply(settings)
-        return (program, rewriter)
+        return (program, settings, rewriter)
     }
 
     /// `--config.check`: the config parsed above; with privileges, also load, attach and detach.
     private func check(config: Config, logger: Logger) throws {
         if Preflight.missingCapabilities().isEmpty {
-            let (program, _) = try prepare(config: config, logger: logger)
+            let (program, _, _) = try prepare(config: config, logger: logger)
             try program.attach()
             program.detach()
             print("OK: \(configFile) is valid; the BPF programs load and attach")

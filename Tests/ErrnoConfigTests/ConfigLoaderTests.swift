@@ -46,7 +46,7 @@ import Testing
     @Test func outOfRangeAndWrongShapes() {
         #expect(issues("syscalls:\n  max_series: 0\n").first?.message == "0 is out of range 1...1000000")
         #expect(issues("syscalls:\n  max_series: \"12\"\n").first?.message == "expected an integer")
-        #expect(issues("syscalls: [1, 2]\n").first?.message == "expected a mapping of max_series, exclude_errnos")
+        #expect(issues("syscalls: [1, 2]\n").first?.message == "expected a mapping of labels, max_series, exclude_errnos")
         #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters")
     }
 

@@ -1,0 +1,70 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The opt-in pid and cgroup labels: their values, and switching them by reload without any
+/// counter going down.
+@Suite(.timeLimit(.minutes(2)))
+struct OptInLabelTests {
+    static let failures = "errno_syscall_failures_total"
+    static let paths = "errno_path_failures_total"
+
+    @Test func pidAndCgroupLabelsNameTheProcessAndItsCgroup() async throws {
+        try requireRoot()
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        let root = try #require(mounts.first { $0.count > 2 && $0[2] == "cgroup2" }.map { String($0[1]) }, "this test needs cgroup v2 mounted")
+        let cgroup = "/errno-labels-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: "\(root)\(cgroup)/inner", withIntermediateDirectories: true)
+        defer {
+            rmdir("\(root)\(cgroup)/inner")
+            rmdir("\(root)\(cgroup)")
+        }
+        let comm = uniqueComm("el_")
+        let config = """
+            syscalls:
+              labels: [syscall, errno, comm, pid, cgroup]
+            paths:
+              labels: [syscall, path, errno, comm, pid]
+            filters:
+              comms: [\(comm)]
+            """
+        let agent = try AgentProcess(config: config)
+        let load = try WaitingLoad(comm: comm, badRead: 6, paths: [PathPlan("openat", 2, "/nonexistent/errno-labels")])
+        try "\(load.pid)".write(toFile: "\(root)\(cgroup)/inner/cgroup.procs", atomically: false, encoding: .utf8)
+        try load.release()
+        let scrape = try await agent.scrape()
+        #expect(scrape.value(Self.failures, [
+            "syscall": "read", "errno": "EBADF", "comm": comm, "pid": "\(load.pid)", "cgroup": "\(cgroup)/inner",
+        ]) == 6)
+        #expect(scrape.value(Self.paths, [
+            "syscall": "openat", "path": "/nonexistent/errno-labels", "errno": "ENOENT", "comm": comm, "pid": "\(load.pid)",
+        ]) == 2, "the path counter has its own label set: pid, no cgroup")
+        let check = try shell("promtool check metrics", input: scrape.text)
+        #expect(check.status == 0, "promtool: \(check.output)")
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func switchingThePidLabelByReloadNeverLowersACounter() async throws {
+        try requireRoot()
+        let comm = uniqueComm("el_rl_")
+        let filter = "filters:\n  comms: [\(comm)]\n"
+        let agent = try AgentProcess(config: filter, arguments: ["--web.enable-lifecycle"])
+        let base = ["syscall": "read", "errno": "EBADF", "comm": comm]
+        try runLoad(comm: comm, badRead: 3)
+
+        try ("syscalls:\n  labels: [syscall, errno, comm, pid]\n" + filter).write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        #expect(try await agent.send("POST", "/-/reload").status == 200)
+        let load = try WaitingLoad(comm: comm, badRead: 4)
+        try load.release()
+        let on = try await agent.scrape()
+        #expect(on.value(Self.failures, base) == 3, "counted before the label was on: its series goes on unchanged")
+        #expect(on.value(Self.failures, base.merging(["pid": "\(load.pid)"]) { $1 }) == 4)
+
+        try filter.write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        #expect(try await agent.send("POST", "/-/reload").status == 200)
+        let off = try await agent.scrape()
+        #expect(off.value(Self.failures, base) == 7, "with the label off again, everything sums into the label-less series")
+        #expect(off.matching(Self.failures, ["comm": comm]).count == 1)
+        #expect(try agent.stop() == 0)
+    }
+}
