@@ -1,4 +1,6 @@
+import CompressNIO
 import ErrnoCore
+import Foundation
 import Exposition
 import Hummingbird
 import Logging
@@ -51,10 +53,11 @@ public struct ExporterServer: Sendable {
         let isReady = self.isReady
         let logger = self.logger
         let telemetryPath = self.telemetryPath
-        router.get(RouterPath(telemetryPath)) { _, _ -> Response in
+        router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             guard isReady() else {
                 return Self.text(.serviceUnavailable, "BPF programs are not attached yet\n")
             }
+            let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
             let (families, errors) = gatherer.gather()
             for error in errors {
                 logger.error("collector failed", metadata: ["error": "\(error)"])
@@ -63,8 +66,14 @@ public struct ExporterServer: Sendable {
                 return Self.text(.internalServerError, "collection failed: \(errors.map { "\($0)" }.joined(separator: "; "))\n")
             }
             var headers = HTTPFields()
-            headers[.contentType] = TextFormat.contentType
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: TextFormat.encode(families))))
+            headers[.contentType] = format.contentType
+            headers[.vary] = "Accept, Accept-Encoding"
+            var body = ByteBuffer(string: format.encode(families))
+            if Self.acceptsGzip(request.headers[.acceptEncoding]), let compressed = try? body.compress(with: .gzip()) {
+                headers[.contentEncoding] = "gzip"
+                body = compressed
+            }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
         }
         router.get("/-/healthy") { _, _ in Self.text(.ok, "Healthy\n") }
         router.get("/-/ready") { _, _ in isReady() ? Self.text(.ok, "Ready\n") : Self.text(.serviceUnavailable, "Not ready: BPF programs are not attached yet\n") }
@@ -87,6 +96,17 @@ public struct ExporterServer: Sendable {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         return router
+    }
+
+    /// Whether an `Accept-Encoding` header allows gzip (`gzip`, `x-gzip` or `*` with a q-value above 0).
+    static func acceptsGzip(_ header: String?) -> Bool {
+        guard let header else { return false }
+        return header.split(separator: ",").contains { coding in
+            let parts = coding.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let name = parts.first, ["gzip", "x-gzip", "*"].contains(name) else { return false }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return quality > 0
+        }
     }
 
     static func text(_ status: HTTPResponse.Status, _ body: String) -> Response {

@@ -10,53 +10,47 @@ public enum TextFormat {
         for family in families {
             out += "# HELP \(family.name) \(escapeHelp(family.help))\n"
             out += "# TYPE \(family.name) \(family.type.rawValue)\n"
-            for sample in family.samples {
-                out += family.name
-                if !sample.labels.isEmpty {
-                    out += "{"
-                    for (index, label) in sample.labels.enumerated() {
-                        if index > 0 { out += "," }
-                        out += label.name
-                        out += "=\""
-                        out += escapeLabelValue(label.value)
-                        out += "\""
-                    }
-                    out += "}"
-                }
-                out += " "
-                out += formatValue(sample.value)
-                out += "\n"
-            }
+            for sample in family.samples { appendSample(sample, name: family.name, to: &out) }
         }
         return out
+    }
+
+    /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample.
+    static func appendSample(_ sample: Sample, name: String, to out: inout String) {
+        out += name
+        if !sample.labels.isEmpty {
+            out += "{"
+            for (index, label) in sample.labels.enumerated() {
+                if index > 0 { out += "," }
+                out += label.name
+                out += "=\""
+                out += escapeLabelValue(label.value)
+                out += "\""
+            }
+            out += "}"
+        }
+        out += " "
+        out += formatValue(sample.value)
+        out += "\n"
     }
 
     /// HELP text escapes backslash and newline.
-    public static func escapeHelp(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") }) else { return text }
-        var out = ""
-        for character in text.unicodeScalars {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
-            }
-        }
-        return out
-    }
+    public static func escapeHelp(_ text: String) -> String { escape(text, quotes: false) }
 
     /// Label values escape backslash, double quote and newline.
-    public static func escapeLabelValue(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else {
-            return value
+    public static func escapeLabelValue(_ value: String) -> String { escape(value, quotes: true) }
+
+    static func escape(_ text: String, quotes: Bool) -> String {
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || (quotes && $0 == UInt8(ascii: "\"")) }) else {
+            return text
         }
         var out = ""
-        for character in value.unicodeScalars {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "\\": out += "\\\\"
-            case "\"": out += "\\\""
             case "\n": out += "\\n"
-            default: out.unicodeScalars.append(character)
+            case "\"" where quotes: out += "\\\""
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out

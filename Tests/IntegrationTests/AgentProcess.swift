@@ -238,3 +238,28 @@ func bpfObjectIDs(heldBy pid: Int32) throws -> (programs: Set<Int>, links: Set<I
 func kernelHas(_ kind: String, _ id: Int) -> Bool {
     (try? shell("bpftool \(kind) show id \(id)").status) == 0
 }
+
+/// A cgroup v2 directory with a child `inner`, for the test's life (removed on deinit).
+final class TestCgroup {
+    /// Where cgroup2 is mounted, e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified.
+    let mount: String
+    /// The cgroup's path below the mount, e.g. /errno-test-1a2b3c4d.
+    let path: String
+
+    init() throws {
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+        mount = try #require(mounts.first { $0.count > 2 && $0[2] == "cgroup2" }.map { String($0[1]) }, "this test needs cgroup v2 mounted")
+        path = "/errno-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: "\(mount)\(path)/inner", withIntermediateDirectories: true)
+    }
+
+    /// Moves a process into the child cgroup `inner`.
+    func adopt(_ pid: Int32) throws {
+        try "\(pid)".write(toFile: "\(mount)\(path)/inner/cgroup.procs", atomically: false, encoding: .utf8)
+    }
+
+    deinit {
+        rmdir("\(mount)\(path)/inner")
+        rmdir("\(mount)\(path)")
+    }
+}

@@ -11,14 +11,7 @@ struct OptInLabelTests {
 
     @Test func pidAndCgroupLabelsNameTheProcessAndItsCgroup() async throws {
         try requireRoot()
-        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
-        let root = try #require(mounts.first { $0.count > 2 && $0[2] == "cgroup2" }.map { String($0[1]) }, "this test needs cgroup v2 mounted")
-        let cgroup = "/errno-labels-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: "\(root)\(cgroup)/inner", withIntermediateDirectories: true)
-        defer {
-            rmdir("\(root)\(cgroup)/inner")
-            rmdir("\(root)\(cgroup)")
-        }
+        let cgroup = try TestCgroup()
         let comm = uniqueComm("el_")
         let config = """
             syscalls:
@@ -30,11 +23,11 @@ struct OptInLabelTests {
             """
         let agent = try AgentProcess(config: config)
         let load = try WaitingLoad(comm: comm, badRead: 6, paths: [PathPlan("openat", 2, "/nonexistent/errno-labels")])
-        try "\(load.pid)".write(toFile: "\(root)\(cgroup)/inner/cgroup.procs", atomically: false, encoding: .utf8)
+        try cgroup.adopt(load.pid)
         try load.release()
         let scrape = try await agent.scrape()
         #expect(scrape.value(Self.failures, [
-            "syscall": "read", "errno": "EBADF", "comm": comm, "pid": "\(load.pid)", "cgroup": "\(cgroup)/inner",
+            "syscall": "read", "errno": "EBADF", "comm": comm, "pid": "\(load.pid)", "cgroup": "\(cgroup.path)/inner",
         ]) == 6)
         #expect(scrape.value(Self.paths, [
             "syscall": "openat", "path": "/nonexistent/errno-labels", "errno": "ENOENT", "comm": comm, "pid": "\(load.pid)",

@@ -155,19 +155,12 @@ struct PathFailureTests {
 
     @Test func pidCgroupAndErrnoFilters() async throws {
         try requireRoot()
-        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
-        let root = try #require(mounts.first { $0.count > 2 && $0[2] == "cgroup2" }.map { String($0[1]) }, "this test needs cgroup v2 mounted")
-        let cgroup = "/errno-test-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: "\(root)\(cgroup)/inner", withIntermediateDirectories: true)
-        defer {
-            rmdir("\(root)\(cgroup)/inner")
-            rmdir("\(root)\(cgroup)")
-        }
+        let cgroup = try TestCgroup()
         let byPid = try WaitingLoad(comm: uniqueComm("ep_pid_"), badRead: 4, paths: [PathPlan("openat", 2, "/nonexistent/errno-pid")])
         let inCgroup = try WaitingLoad(comm: uniqueComm("ep_cg_"), badRead: 5)
-        try "\(inCgroup.pid)".write(toFile: "\(root)\(cgroup)/inner/cgroup.procs", atomically: false, encoding: .utf8)
+        try cgroup.adopt(inCgroup.pid)
         let pidAgent = try AgentProcess(config: "filters:\n  pids: [\(byPid.pid)]\n")
-        let cgroupAgent = try AgentProcess(config: "filters:\n  cgroups: [\(cgroup)]\n")
+        let cgroupAgent = try AgentProcess(config: "filters:\n  cgroups: [\(cgroup.path)]\n")
         let errnoAgent = try AgentProcess(config: "syscalls:\n  exclude_errnos: [ENOENT]\n")
         try byPid.release()
         try inCgroup.release()
