@@ -9,8 +9,9 @@ SWIFT_CONFIGURATION ?= release
 ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
-BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev
-TEST_PACKAGES := prometheus util-linux curl
+BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev \
+	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev
+TEST_PACKAGES := prometheus util-linux curl protobuf-compiler
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3
 
 BPF_CLANG ?= clang-14
@@ -26,10 +27,13 @@ endif
 MULTIARCH_INCLUDE := /usr/include/$(MACHINE)-linux-gnu
 
 GENERATED := Sources/CErrnoBPF/generated
+PROTO_GENERATED := Sources/CMetricsProto/generated
+METRICS_PROTO_ROOT := /usr/share/gocode/src/github.com/prometheus/client_model
+METRICS_PROTO := io/prometheus/client/metrics.proto
 BPF_OBJECT := .build/bpf/errno.bpf.o
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps test-deps bench-deps bpf build run test bench tables check-generated install install-files clean
+.PHONY: all deps test-deps bench-deps generate build run test bench tables check-generated install install-files clean
 
 all: build
 
@@ -69,19 +73,25 @@ $(GENERATED)/build_info.h: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 FORCE:
 
-bpf: deps $(GENERATED)/errno.skel.h $(GENERATED)/build_info.h
+# protobuf-c code for io.prometheus.client.MetricFamily, from the upstream metrics.proto.
+$(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c: $(METRICS_PROTO_ROOT)/$(METRICS_PROTO)
+	@mkdir -p $(PROTO_GENERATED)
+	protoc-c --c_out=$(PROTO_GENERATED) -I$(METRICS_PROTO_ROOT) -I/usr/include $(METRICS_PROTO) google/protobuf/timestamp.proto
 
-build: bpf
+# Everything generated before `swift build`: the BPF object and skeleton, build info, protobuf-c code.
+generate: deps $(GENERATED)/errno.skel.h $(GENERATED)/build_info.h $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c
+
+build: generate
 	swift build -c $(SWIFT_CONFIGURATION) --product errno_exporter
 
 run: build
 	.build/$(SWIFT_CONFIGURATION)/errno_exporter --config.file=$(CONFIG_FILE) $(ARGS)
 
-test: test-deps bpf check-generated
+test: test-deps generate check-generated
 	swift build --build-tests
 	swift test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
 
-bench: bench-deps bpf
+bench: bench-deps generate
 	swift build -c release --product errno_exporter
 	swift build -c release --product errno-load
 	python3 bench/overhead.py $(BENCH_ARGS)
@@ -110,4 +120,4 @@ install-files:
 	@echo "installed; start it with: systemctl daemon-reload && systemctl enable --now errno_exporter"
 
 clean:
-	rm -rf .build $(GENERATED)
+	rm -rf .build $(GENERATED) $(PROTO_GENERATED)

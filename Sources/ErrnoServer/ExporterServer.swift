@@ -68,7 +68,12 @@ public struct ExporterServer: Sendable {
             var headers = HTTPFields()
             headers[.contentType] = format.contentType
             headers[.vary] = "Accept, Accept-Encoding"
-            var body = ByteBuffer(string: format.encode(families))
+            var body: ByteBuffer
+            do {
+                body = ByteBuffer(bytes: try format.encode(families))
+            } catch {
+                return Self.text(.internalServerError, "encoding the exposition failed: \(error)\n")
+            }
             if Self.acceptsGzip(request.headers[.acceptEncoding]), let compressed = try? body.compress(with: .gzip()) {
                 headers[.contentEncoding] = "gzip"
                 body = compressed

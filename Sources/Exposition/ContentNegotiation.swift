@@ -2,18 +2,22 @@
 public enum ExpositionFormat: Sendable, Equatable {
     case text004
     case openMetrics100
+    case protobufDelimited
 
     public var contentType: String {
         switch self {
         case .text004: TextFormat.contentType
         case .openMetrics100: OpenMetricsFormat.contentType
+        case .protobufDelimited: ProtobufFormat.contentType
         }
     }
 
-    public func encode(_ families: [MetricFamily]) -> String {
+    /// The exposition's bytes.
+    public func encode(_ families: [MetricFamily]) throws -> [UInt8] {
         switch self {
-        case .text004: TextFormat.encode(families)
-        case .openMetrics100: OpenMetricsFormat.encode(families)
+        case .text004: Array(TextFormat.encode(families).utf8)
+        case .openMetrics100: Array(OpenMetricsFormat.encode(families).utf8)
+        case .protobufDelimited: try ProtobufFormat.encode(families)
         }
     }
 
@@ -32,20 +36,26 @@ public enum ExpositionFormat: Sendable, Equatable {
                 if pair.count == 2 { parameters[pair[0].lowercased()] = pair[1] }
             }
             let quality = parameters["q"].flatMap(Double.init).map { min(max($0, 0), 1) } ?? 1
-            guard quality > 0, let format = format(mediaType: mediaType, version: parameters["version"]) else { continue }
+            guard quality > 0, let format = format(mediaType: mediaType, parameters: parameters) else { continue }
             if best == nil || quality > best!.quality { best = (format, quality) }
         }
         return best?.format ?? .text004
     }
 
-    private static func format(mediaType: String, version: String?) -> ExpositionFormat? {
+    private static func format(mediaType: String, parameters: [String: String]) -> ExpositionFormat? {
+        let version = parameters["version"]
         switch mediaType {
-        case "application/openmetrics-text" where version == nil || version == "1.0.0" || version == "0.0.1":
-            .openMetrics100
-        case "text/plain" where version == nil || version == "0.0.4", "text/*", "*/*":
-            .text004
+        case "application/vnd.google.protobuf":
+            let delimitedFamilies = parameters["proto"] == "io.prometheus.client.MetricFamily" && parameters["encoding"] == "delimited"
+            return delimitedFamilies ? .protobufDelimited : nil
+        case "application/openmetrics-text":
+            return version == nil || version == "1.0.0" || version == "0.0.1" ? .openMetrics100 : nil
+        case "text/plain":
+            return version == nil || version == "0.0.4" ? .text004 : nil
+        case "text/*", "*/*":
+            return .text004
         default:
-            nil
+            return nil
         }
     }
 }

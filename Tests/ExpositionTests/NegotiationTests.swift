@@ -20,6 +20,10 @@ import Testing
         ("application/openmetrics-text;version=2.0.0", .text004),
         ("application/openmetrics-text;version=1.0.0;q=0.5, text/plain;q=0.5", .openMetrics100),
         (" , ;;, application/openmetrics-text ; q=abc", .openMetrics100),
+        // What Prometheus asks with --enable-feature=native-histograms: protobuf first.
+        ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1", .protobufDelimited),
+        ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", .text004),
+        ("application/vnd.google.protobuf", .text004),
     ] as [(String?, ExpositionFormat)])
     func acceptHeaders(header: String?, expected: ExpositionFormat) {
         #expect(ExpositionFormat.negotiate(accept: header) == expected)

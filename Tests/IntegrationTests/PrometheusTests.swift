@@ -12,7 +12,7 @@ final class PrometheusServer {
     let directory: String
     let port: Int
 
-    init(target: String, interval: String = "1s") throws {
+    init(target: String, interval: String = "1s", arguments: [String] = []) throws {
         directory = NSTemporaryDirectory() + "errno-prometheus-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
@@ -30,7 +30,7 @@ final class PrometheusServer {
         process.arguments = [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
             "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-        ]
+        ] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

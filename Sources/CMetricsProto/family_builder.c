@@ -1,0 +1,146 @@
+#if !__has_include("io/prometheus/client/metrics.pb-c.h")
+#error "the protobuf-c code is not generated yet: run `make` (it runs protoc-c on metrics.proto first)"
+#endif
+#include "CMetricsProto.h"
+#include "io/prometheus/client/metrics.pb-c.h"
+#include <stdlib.h>
+#include <string.h>
+
+struct errno_family_builder {
+	Io__Prometheus__Client__MetricFamily family;
+	size_t capacity;
+};
+
+errno_family_builder *errno_family_new(const char *name, const char *help, int is_counter)
+{
+	errno_family_builder *builder = calloc(1, sizeof(*builder));
+
+	if (!builder)
+		return NULL;
+	io__prometheus__client__metric_family__init(&builder->family);
+	builder->family.name = strdup(name);
+	builder->family.help = strdup(help);
+	builder->family.has_type = 1;
+	builder->family.type = is_counter ? IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER : IO__PROMETHEUS__CLIENT__METRIC_TYPE__GAUGE;
+	if (!builder->family.name || !builder->family.help) {
+		errno_family_free(builder);
+		return NULL;
+	}
+	return builder;
+}
+
+int errno_family_add_metric(errno_family_builder *builder, double value)
+{
+	Io__Prometheus__Client__MetricFamily *family = &builder->family;
+	Io__Prometheus__Client__Metric *metric;
+
+	if (family->n_metric == builder->capacity) {
+		size_t capacity = builder->capacity ? builder->capacity * 2 : 8;
+		Io__Prometheus__Client__Metric **grown = realloc(family->metric, capacity * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		family->metric = grown;
+		builder->capacity = capacity;
+	}
+	metric = calloc(1, sizeof(*metric));
+	if (!metric)
+		return -1;
+	io__prometheus__client__metric__init(metric);
+	if (family->type == IO__PROMETHEUS__CLIENT__METRIC_TYPE__COUNTER) {
+		metric->counter = calloc(1, sizeof(*metric->counter));
+		if (metric->counter) {
+			io__prometheus__client__counter__init(metric->counter);
+			metric->counter->has_value = 1;
+			metric->counter->value = value;
+		}
+	} else {
+		metric->gauge = calloc(1, sizeof(*metric->gauge));
+		if (metric->gauge) {
+			io__prometheus__client__gauge__init(metric->gauge);
+			metric->gauge->has_value = 1;
+			metric->gauge->value = value;
+		}
+	}
+	family->metric[family->n_metric++] = metric;
+	return metric->counter || metric->gauge ? 0 : -1;
+}
+
+int errno_family_add_label(errno_family_builder *builder, const char *name, const char *value)
+{
+	Io__Prometheus__Client__MetricFamily *family = &builder->family;
+	Io__Prometheus__Client__Metric *metric;
+	Io__Prometheus__Client__LabelPair **grown, *pair;
+
+	if (family->n_metric == 0)
+		return -1;
+	metric = family->metric[family->n_metric - 1];
+	grown = realloc(metric->label, (metric->n_label + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	metric->label = grown;
+	pair = calloc(1, sizeof(*pair));
+	if (!pair)
+		return -1;
+	io__prometheus__client__label_pair__init(pair);
+	pair->name = strdup(name);
+	pair->value = strdup(value);
+	metric->label[metric->n_label++] = pair;
+	return pair->name && pair->value ? 0 : -1;
+}
+
+static size_t varint_size(size_t value)
+{
+	size_t size = 1;
+
+	while (value >= 0x80) {
+		value >>= 7;
+		size++;
+	}
+	return size;
+}
+
+size_t errno_family_delimited_size(const errno_family_builder *builder)
+{
+	size_t size = io__prometheus__client__metric_family__get_packed_size(&builder->family);
+
+	return varint_size(size) + size;
+}
+
+void errno_family_write_delimited(const errno_family_builder *builder, uint8_t *out)
+{
+	size_t size = io__prometheus__client__metric_family__get_packed_size(&builder->family);
+
+	while (size >= 0x80) {
+		*out++ = (uint8_t)(size | 0x80);
+		size >>= 7;
+	}
+	*out++ = (uint8_t)size;
+	io__prometheus__client__metric_family__pack(&builder->family, out);
+}
+
+void errno_family_free(errno_family_builder *builder)
+{
+	Io__Prometheus__Client__MetricFamily *family;
+
+	if (!builder)
+		return;
+	family = &builder->family;
+	for (size_t m = 0; m < family->n_metric; m++) {
+		Io__Prometheus__Client__Metric *metric = family->metric[m];
+
+		for (size_t l = 0; l < metric->n_label; l++) {
+			free(metric->label[l]->name);
+			free(metric->label[l]->value);
+			free(metric->label[l]);
+		}
+		free(metric->label);
+		free(metric->counter);
+		free(metric->gauge);
+		free(metric);
+	}
+	free(family->metric);
+	free(family->name);
+	free(family->help);
+	free(builder);
+}
