@@ -12,7 +12,7 @@ ARGS ?=
 BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev
 TEST_PACKAGES := prometheus util-linux curl protobuf-compiler
-BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3
+BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14
 LLVM_STRIP ?= llvm-strip-14

@@ -13,6 +13,9 @@ and its failing-openat loop is bimodal, so only paired, same-run medians and rat
                 read(-1) (fails, not a path syscall)
     conditions  none | errno_exporter | errno_exporter without paths | floor |
                 bpftrace failed-open one-liner (entry pointer + exit read) | BCC opensnoop -x (if it attaches)
+  suite scrape (the HTTP side)
+    /metrics latency (median, p99) and CPU per scrape at 1,000 / 10,000 / 50,000 path series, plain
+    and gzip, vs Debian's prometheus-node-exporter serving the same series from its textfile collector
 Also: each program's own run time per event (kernel.bpf_stats_enabled), the agent's idle RSS,
 time from exec to /-/ready, and scrape latency with the series at hand and with 10,000 path series.
 """
@@ -275,7 +278,7 @@ def scrape_with_path_series(count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--suite", choices=["syscalls", "paths", "all"], default="all")
+    parser.add_argument("--suite", choices=["syscalls", "paths", "scrape", "all"], default="all")
     parser.add_argument("--getppid", type=int, default=2_000_000, help="calls per getppid loop")
     parser.add_argument("--openat", type=int, default=300_000, help="calls per openat loop")
     args = parser.parse_args()
@@ -329,7 +332,85 @@ def main():
             f"- failing non-path syscalls, errno_exporter / errno_exporter without paths: {ratio(medians, 'errno_exporter', 'errno_exporter_no_paths', 'bad-read')} [≈ 1.00]",
             f"- failing opens, errno_exporter / BCC opensnoop -x: {ratio(medians, 'errno_exporter', 'bcc_opensnoop', 'openat') if opensnoop_ok else 'opensnoop cannot attach here: ' + opensnoop_reason}",
             "", f"Scrape with {path_series} path series: median {scrape_median:.1f} ms, slowest of 21 {scrape_max:.1f} ms; agent RSS {rss / 1024:.1f} MiB"])
+    if args.suite in ("scrape", "all"):
+        sections.append(scrape_suite(args.rounds))
     report(args, sections)
+
+
+NODE_EXPORTER_PORT = 19918
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_scrapes(port, count, gzip, pid):
+    headers = {"Accept-Encoding": "gzip"} if gzip else {}
+    times = []
+    cpu_before = cpu_seconds(pid)
+    for _ in range(count):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers)
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return times, (cpu_seconds(pid) - cpu_before) * 1000 / count
+
+
+def scrape_suite(rounds, sizes=(1_000, 10_000, 50_000), per_round=10):
+    """Our /metrics vs node_exporter's textfile collector, same series, same label shape."""
+    lines = ["## Scrape latency and CPU: errno_exporter vs prometheus-node-exporter (textfile collector)", "",
+             f"Same N series of errno_path_failures_total's shape; {rounds} interleaved rounds of {per_round} scrapes each.", "",
+             "| series | errno_exporter median / p99 ms | node_exporter median / p99 ms | ratio (median) | gzip: ours / theirs median ms | CPU ms per scrape: ours / theirs |",
+             "|---|---|---|---|---|---|"]
+    textfiles = os.path.join(WORK, "textfile")
+    os.makedirs(textfiles, exist_ok=True)
+    for size in sizes:
+        comm = "bench_scrape"
+        ours = agent_condition(f"errno_exporter_{size}", f"paths:\n  max_series: {size * 2}\nfilters:\n  comms: [{comm}]\n")
+        ours.start()
+        sh(LOAD, "--comm", comm, "--distinct-paths", str(size), "/nonexistent/errno-bench/scrape-")
+        body = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=60).read().decode()
+        series = [line for line in body.splitlines() if line.startswith("errno_path_failures_total{")]
+        with open(os.path.join(textfiles, "errno.prom"), "w") as f:
+            f.write("# HELP errno_path_failures_total Failed path syscalls.\n# TYPE errno_path_failures_total counter\n")
+            f.write("\n".join(series) + "\n")
+        theirs = subprocess.Popen(["prometheus-node-exporter", "--collector.disable-defaults", "--collector.textfile",
+                                   f"--collector.textfile.directory={textfiles}", f"--web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{NODE_EXPORTER_PORT}/metrics", timeout=5).read()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            results = {key: ([], []) for key in ("ours", "theirs", "ours_gzip", "theirs_gzip")}
+            for _ in range(rounds):
+                for key, port, pid, gzip in (("ours", PORT, ours.process.pid, False), ("theirs", NODE_EXPORTER_PORT, theirs.pid, False),
+                                             ("ours_gzip", PORT, ours.process.pid, True), ("theirs_gzip", NODE_EXPORTER_PORT, theirs.pid, True)):
+                    times, cpu = timed_scrapes(port, per_round, gzip, pid)
+                    results[key][0].extend(times)
+                    results[key][1].append(cpu)
+        finally:
+            theirs.terminate()
+            theirs.wait()
+            ours.stop()
+
+        def median(key):
+            return statistics.median(results[key][0])
+
+        def p99(key):
+            values = sorted(results[key][0])
+            return values[min(len(values) - 1, int(len(values) * 0.99))]
+        lines.append(f"| {len(series)} | {median('ours'):.1f} / {p99('ours'):.1f} | {median('theirs'):.1f} / {p99('theirs'):.1f} | "
+                     f"{median('ours') / median('theirs'):.2f} [≤ 0.50 at 10,000] | {median('ours_gzip'):.1f} / {median('theirs_gzip'):.1f} | "
+                     f"{statistics.median(results['ours'][1]):.1f} / {statistics.median(results['theirs'][1]):.1f} |")
+    return lines
 
 
 def ratio(medians, ours, theirs, kind):

@@ -15,8 +15,8 @@ public final class FailureMetrics: Collector {
         var syscallLabels: OptInLabels
         var pathLabels: OptInLabels
         let cgroups = CgroupNames()
-        /// Path key bytes (flags + path) → final label, rewrites applied. Bounded by the path map's size.
-        var pathLabelCache: [[UInt8]: String] = [:]
+        var syscallSeries = SeriesIndex()
+        var pathSeries = SeriesIndex()
     }
 
     private let state: Mutex<State>
@@ -38,7 +38,8 @@ public final class FailureMetrics: Collector {
             state.rewriter = rewriter
             state.syscallLabels = settings.syscallLabels
             state.pathLabels = settings.pathLabels
-            state.pathLabelCache.removeAll()
+            state.syscallSeries.reset()
+            state.pathSeries.reset()
         }
     }
 
@@ -66,7 +67,7 @@ public final class FailureMetrics: Collector {
                 (program.pathFailures, pathFailures.count), (program.pathOverflow, pathOverflow.count),
             ]
             return [
-                failureFamily(failures: failures, overflow: overflow, state: state),
+                failureFamily(failures: failures, overflow: overflow, state: &state),
                 pathFamily(failures: pathFailures, overflow: pathOverflow, state: &state),
                 MetricFamily(
                     name: "errno_exporter_dropped_events_total",
@@ -109,58 +110,45 @@ public final class FailureMetrics: Collector {
         return labels
     }
 
-    func failureFamily(failures: [CounterEntry], overflow: [CounterEntry], state: State) -> MetricFamily {
-        var series: [[Label]: UInt64] = [:]
-        for entry in failures {
+    func failureFamily(failures: [CounterEntry], overflow: [CounterEntry], state: inout State) -> MetricFamily {
+        let shown = state.syscallLabels, cgroups = state.cgroups
+        let samples = state.syscallSeries.samples([failures, overflow]) { entry in
+            if entry.key.count == MemoryLayout<syscall_overflow_key>.size {
+                let key = entry.key(as: syscall_overflow_key.self)
+                return [Label("syscall", syscalls.name(key.syscall_nr)), Label("errno", ErrnoNames.name(key.err)), Label("comm", LabelValue.other)]
+            }
             let key = entry.key(as: syscall_failure_key.self)
-            let labels = [Label("syscall", syscalls.name(key.syscall_nr)), Label("errno", ErrnoNames.name(key.err)), Label("comm", comm(key))]
-            series[labels + optInLabels(key, state.syscallLabels, state.cgroups), default: 0] += entry.value
-        }
-        for entry in overflow {
-            let key = entry.key(as: syscall_overflow_key.self)
-            series[[Label("syscall", syscalls.name(key.syscall_nr)), Label("errno", ErrnoNames.name(key.err)), Label("comm", LabelValue.other)], default: 0] += entry.value
+            return [Label("syscall", syscalls.name(key.syscall_nr)), Label("errno", ErrnoNames.name(key.err)), Label("comm", comm(key))]
+                + optInLabels(key, shown, cgroups)
         }
         return MetricFamily(
             name: "errno_syscall_failures_total",
             help: "Syscalls that returned an error, by syscall, errno and the calling task's comm (and pid, cgroup when enabled).",
-            type: .counter,
-            samples: series.map { Sample(labels: $0.key, value: Double($0.value)) })
+            type: .counter, samples: samples)
     }
 
     func pathFamily(failures: [CounterEntry], overflow: [CounterEntry], state: inout State) -> MetricFamily {
         let pathOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.path)!
         let flagsOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.flags)!
-        var series: [[Label]: UInt64] = [:]
-        for entry in failures {
+        let shown = state.pathLabels, cgroups = state.cgroups, rewriter = state.rewriter
+        let samples = state.pathSeries.samples([failures, overflow]) { entry in
             let failure = entry.key.withUnsafeBytes { $0.loadUnaligned(as: syscall_failure_key.self) }
-            let labelKey = Array(entry.key[flagsOffset...])
             let path: String
-            if let cached = state.pathLabelCache[labelKey] {
-                path = cached
+            if entry.key.count == MemoryLayout<syscall_failure_key>.size {  // path_overflow
+                path = LabelValue.other
             } else {
                 let flags = entry.key.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: flagsOffset, as: UInt32.self) }
-                path = state.rewriter.rewrite(PathLabel.value(flags: flags, path: entry.key[pathOffset...]))
-                state.pathLabelCache[labelKey] = path
+                path = rewriter.rewrite(PathLabel.value(flags: flags, path: entry.key[pathOffset...]))
             }
-            let labels = [
+            return [
                 Label("syscall", syscalls.name(failure.syscall_nr)), Label("path", path), Label("errno", ErrnoNames.name(failure.err)),
                 Label("comm", comm(failure)),
-            ]
-            series[labels + optInLabels(failure, state.pathLabels, state.cgroups), default: 0] += entry.value
-        }
-        for entry in overflow {
-            let failure = entry.key(as: syscall_failure_key.self)
-            let labels = [
-                Label("syscall", syscalls.name(failure.syscall_nr)), Label("path", LabelValue.other), Label("errno", ErrnoNames.name(failure.err)),
-                Label("comm", comm(failure)),
-            ]
-            series[labels, default: 0] += entry.value
+            ] + optInLabels(failure, shown, cgroups)
         }
         return MetricFamily(
             name: "errno_path_failures_total",
             help: "Failed path syscalls (paths.syscalls; the open family by default), by syscall, path as passed, errno and comm (and pid, cgroup when enabled).",
-            type: .counter,
-            samples: series.map { Sample(labels: $0.key, value: Double($0.value)) })
+            type: .counter, samples: samples)
     }
 }
 

@@ -15,8 +15,8 @@ public enum ExpositionFormat: Sendable, Equatable {
     /// The exposition's bytes.
     public func encode(_ families: [MetricFamily]) throws -> [UInt8] {
         switch self {
-        case .text004: Array(TextFormat.encode(families).utf8)
-        case .openMetrics100: Array(OpenMetricsFormat.encode(families).utf8)
+        case .text004: TextFormat.encode(families)
+        case .openMetrics100: OpenMetricsFormat.encode(families)
         case .protobufDelimited: try ProtobufFormat.encode(families)
         }
     }

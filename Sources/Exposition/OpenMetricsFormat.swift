@@ -3,16 +3,22 @@
 public enum OpenMetricsFormat {
     public static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-    public static func encode(_ families: [MetricFamily]) -> String {
-        var out = ""
-        out.reserveCapacity(families.reduce(16) { $0 + 64 + $1.samples.count * 96 })
+    public static func encode(_ families: [MetricFamily]) -> [UInt8] {
+        var out = ExpositionWriter(capacity: families.reduce(16) { $0 + 64 + $1.samples.count * 128 })
         for family in families {
             let name = family.type == .counter && family.name.hasSuffix("_total") ? String(family.name.dropLast(6)) : family.name
-            out += "# TYPE \(name) \(family.type.rawValue)\n"
-            out += "# HELP \(name) \(TextFormat.escape(family.help, quotes: true))\n"
-            for sample in family.samples { TextFormat.appendSample(sample, name: family.name, to: &out) }
+            out.append("# TYPE ")
+            out.append(name)
+            out.append(" ")
+            out.append(family.type.rawValue)
+            out.append("\n# HELP ")
+            out.append(name)
+            out.append(" ")
+            out.appendEscaped(family.help, quotes: true)
+            out.append("\n")
+            for sample in family.samples { out.appendSample(sample, name: family.name) }
         }
-        out += "# EOF\n"
-        return out
+        out.append("# EOF\n")
+        return out.bytes
     }
 }

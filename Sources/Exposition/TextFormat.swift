@@ -4,56 +4,21 @@ public enum TextFormat {
 
     /// Encodes families in the order given (callers sort them); families without samples are kept,
     /// with their HELP and TYPE, so a metric is discoverable before its first event.
-    public static func encode(_ families: [MetricFamily]) -> String {
-        var out = ""
-        out.reserveCapacity(families.reduce(0) { $0 + 64 + $1.samples.count * 96 })
+    public static func encode(_ families: [MetricFamily]) -> [UInt8] {
+        var out = ExpositionWriter(capacity: families.reduce(0) { $0 + 64 + $1.samples.count * 128 })
         for family in families {
-            out += "# HELP \(family.name) \(escapeHelp(family.help))\n"
-            out += "# TYPE \(family.name) \(family.type.rawValue)\n"
-            for sample in family.samples { appendSample(sample, name: family.name, to: &out) }
+            out.append("# HELP ")
+            out.append(family.name)
+            out.append(" ")
+            out.appendEscaped(family.help, quotes: false)
+            out.append("\n# TYPE ")
+            out.append(family.name)
+            out.append(" ")
+            out.append(family.type.rawValue)
+            out.append("\n")
+            for sample in family.samples { out.appendSample(sample, name: family.name) }
         }
-        return out
-    }
-
-    /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample.
-    static func appendSample(_ sample: Sample, name: String, to out: inout String) {
-        out += name
-        if !sample.labels.isEmpty {
-            out += "{"
-            for (index, label) in sample.labels.enumerated() {
-                if index > 0 { out += "," }
-                out += label.name
-                out += "=\""
-                out += escapeLabelValue(label.value)
-                out += "\""
-            }
-            out += "}"
-        }
-        out += " "
-        out += formatValue(sample.value)
-        out += "\n"
-    }
-
-    /// HELP text escapes backslash and newline.
-    public static func escapeHelp(_ text: String) -> String { escape(text, quotes: false) }
-
-    /// Label values escape backslash, double quote and newline.
-    public static func escapeLabelValue(_ value: String) -> String { escape(value, quotes: true) }
-
-    static func escape(_ text: String, quotes: Bool) -> String {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || (quotes && $0 == UInt8(ascii: "\"")) }) else {
-            return text
-        }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\"" where quotes: out += "\\\""
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        return out.bytes
     }
 
     /// Integral values print without a fraction or exponent (exact up to 2^53); others in Swift's
@@ -63,5 +28,54 @@ public enum TextFormat {
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         if value == value.rounded(), abs(value) < 9.007_199_254_740_992e15 { return String(Int64(value)) }
         return String(value)
+    }
+}
+
+/// The bytes of a text exposition (0.0.4 or OpenMetrics): appends strings as UTF-8, escapes label
+/// values and HELP text byte by byte (`\`, newline and `"` are ASCII, so UTF-8 stays intact).
+struct ExpositionWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func appendEscaped(_ text: String, quotes: Bool) {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\n") || (quotes && $0 == UInt8(ascii: "\"")) }) else {
+            bytes.append(contentsOf: utf8)
+            return
+        }
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\"") where quotes: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            default: bytes.append(byte)
+            }
+        }
+    }
+
+    /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample.
+    mutating func appendSample(_ sample: Sample, name: String) {
+        append(name)
+        if !sample.labels.isEmpty {
+            bytes.append(UInt8(ascii: "{"))
+            for (index, label) in sample.labels.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                append(label.name)
+                bytes.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+                appendEscaped(label.value, quotes: true)
+                bytes.append(UInt8(ascii: "\""))
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: " "))
+        append(TextFormat.formatValue(sample.value))
+        bytes.append(UInt8(ascii: "\n"))
     }
 }

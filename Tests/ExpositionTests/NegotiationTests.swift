@@ -38,6 +38,6 @@ import Testing
             MetricFamily(name: "demo_empty_total", help: "No samples yet.", type: .counter, samples: []),
         ]
         let url = try #require(Bundle.module.url(forResource: "openmetrics-1.0.0.txt", withExtension: nil, subdirectory: "Golden"))
-        #expect(OpenMetricsFormat.encode(families) == (try String(contentsOf: url, encoding: .utf8)))
+        #expect(String(decoding: OpenMetricsFormat.encode(families), as: UTF8.self) == (try String(contentsOf: url, encoding: .utf8)))
     }
 }
