@@ -3,9 +3,25 @@ import ErrnoCore
 import Foundation
 import Exposition
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
+
+/// What one client may cost the agent: a slow or hostile client cannot stall it or its BPF readers.
+public struct ServerLimits: Sendable {
+    /// Scrapes served at once; more get 503 (like node_exporter's --web.max-requests).
+    public var maxConcurrentScrapes = 40
+    /// A connection that sends nothing for this long is closed (slow or stalled clients).
+    public var idleTimeout: Duration = .seconds(60)
+    /// Largest header field, and all header fields together.
+    public var maxHeaderFieldBytes = 8 * 1024
+    public var maxHeaderBytes = 32 * 1024
+    public var maxHeaderCount = 100
+
+    public init() {}
+}
 
 /// The agent's HTTP face: `/metrics` (or the configured telemetry path), the landing page `/`,
 /// `/-/healthy`, `/-/ready` and `/-/reload`. One Hummingbird application per listen address.
@@ -16,12 +32,15 @@ public struct ExporterServer: Sendable {
     public let isReady: @Sendable () -> Bool
     /// Reloads the config (`--web.enable-lifecycle`); nil answers `/-/reload` with 403.
     public let reload: (@Sendable () throws -> Void)?
+    public let limits: ServerLimits
     public let logger: Logger
+    private let scrapesInFlight = ManagedAtomicCounter()
 
     public init(
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
-        reload: (@Sendable () throws -> Void)?, logger: Logger
+        reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), logger: Logger
     ) {
+        self.limits = limits
         self.addresses = addresses
         self.telemetryPath = telemetryPath
         self.gatherer = gatherer
@@ -34,9 +53,15 @@ public struct ExporterServer: Sendable {
     public func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) -> [any Service] {
         let router = makeRouter()
         let logger = self.logger
+        let limits = self.limits
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000 + limits.idleTimeout.components.attoseconds / 1_000_000_000),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: limits.maxHeaderFieldBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount))
         return addresses.map { address in
             Application(
                 router: router,
+                server: .http1(configuration: http1),
                 configuration: .init(address: .hostname(address.host, port: address.port), serverName: "errno_exporter/\(BuildInfo.version)"),
                 onServerRunning: { channel in
                     let bound = channel.localAddress.map { "\($0.ipAddress ?? address.host):\($0.port ?? address.port)" } ?? address.description
@@ -53,10 +78,17 @@ public struct ExporterServer: Sendable {
         let isReady = self.isReady
         let logger = self.logger
         let telemetryPath = self.telemetryPath
+        let inFlight = scrapesInFlight
+        let maxScrapes = limits.maxConcurrentScrapes
         router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             guard isReady() else {
                 return Self.text(.serviceUnavailable, "BPF programs are not attached yet\n")
             }
+            guard inFlight.increment() <= maxScrapes else {
+                inFlight.decrement()
+                return Self.text(.serviceUnavailable, "too many concurrent scrapes (--web.max-requests=\(maxScrapes)); retry later\n")
+            }
+            defer { inFlight.decrement() }
             let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
             let (families, errors) = gatherer.gather()
             for error in errors {
@@ -119,4 +151,14 @@ public struct ExporterServer: Sendable {
         headers[.contentType] = "text/plain; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
+}
+
+/// A shared counter of requests in flight.
+final class ManagedAtomicCounter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    /// Adds one; returns the new count.
+    func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
+
+    func decrement() { value.wrappingSubtract(1, ordering: .relaxed) }
 }

@@ -38,6 +38,12 @@ struct ErrnoExporterCommand: ParsableCommand {
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable POST /-/reload (SIGHUP always reloads).")
     var enableLifecycle = false
 
+    @Option(name: .customLong("web.max-requests"), help: "Scrapes served at once; more get 503.")
+    var maxRequests = 40
+
+    @Option(name: .customLong("web.idle-timeout"), help: "Seconds before a connection that sends nothing is closed.")
+    var idleTimeoutSeconds = 60.0
+
     @Option(
         name: .customLong("capabilities.keep"),
         help: "Capabilities kept after the BPF programs are attached, comma-separated, or 'all' to keep every one. CAP_BPF is needed for map reads.")
@@ -53,6 +59,8 @@ struct ErrnoExporterCommand: ParsableCommand {
     var showVersion = false
 
     func validate() throws {
+        guard maxRequests >= 1 else { throw ValidationError("--web.max-requests must be at least 1") }
+        guard idleTimeoutSeconds > 0 else { throw ValidationError("--web.idle-timeout must be positive") }
         guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1, !["/-/healthy", "/-/ready"].contains(telemetryPath) else {
             throw ValidationError("--web.telemetry-path must start with '/' and not be '/', '/-/healthy' or '/-/ready'")
         }
@@ -100,9 +108,12 @@ struct ErrnoExporterCommand: ParsableCommand {
             collectors: [metrics, reloader, BuildInfoCollector(), ProcessCollector()],
             durationMetricName: "errno_exporter_scrape_duration_seconds")
         let reload: (@Sendable () throws -> Void)? = enableLifecycle ? { @Sendable in try reloader.reload() } : nil
+        var limits = ServerLimits()
+        limits.maxConcurrentScrapes = maxRequests
+        limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
         let server = ExporterServer(
             addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
-            isReady: { metrics.isAttached }, reload: reload, logger: logger)
+            isReady: { metrics.isAttached }, reload: reload, limits: limits, logger: logger)
         let services: [any Service] = server.services() + [ReloadOnHangup(reloader: reloader)]
         try Self.waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
