@@ -33,7 +33,7 @@ METRICS_PROTO := io/prometheus/client/metrics.proto
 BPF_OBJECT := .build/bpf/errno.bpf.o
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps test-deps bench-deps generate build run test bench tables check-generated install install-files clean
+.PHONY: all deps test-deps bench-deps generate build fuzz run test bench tables check-generated install install-files clean
 
 all: build
 
@@ -90,6 +90,11 @@ run: build
 test: test-deps generate check-generated
 	swift build --build-tests
 	swift test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+
+# The fuzz targets for longer than the test run gives them (FUZZ_SECONDS per target).
+FUZZ_SECONDS ?= 120
+fuzz: generate
+	FUZZ_SECONDS=$(FUZZ_SECONDS) swift test --filter FuzzTests
 
 bench: bench-deps generate
 	swift build -c release --product errno_exporter

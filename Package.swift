@@ -78,6 +78,7 @@ let package = Package(
             name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "KernelNames", "BPFKit", "CLibBPF", "CErrnoBPF"],
             swiftSettings: strict),
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
+        .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoCore", "Exposition"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["errno_exporter", "errno-load", "Exposition", .product(name: "Yams", package: "Yams")],

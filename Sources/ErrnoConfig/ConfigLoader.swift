@@ -27,10 +27,19 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
 /// Parses and validates config files strictly: unknown keys, wrong types and impossible values are
 /// errors, each naming file, line, column and key path; all of them are reported, not only the first.
 public enum ConfigLoader {
+    /// Larger files are refused: a config is a page of YAML, not a data set.
+    public static let maxBytes = 1 << 20
+
     public static func load(path: String) throws -> Config {
         let text: String
         do {
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            guard size <= maxBytes else {
+                throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "the config file is \(size) bytes; at most \(maxBytes) are read")])
+            }
             text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch let error as ConfigError {
+            throw error
         } catch {
             throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "cannot read the config file: \(Self.reason(error))")])
         }

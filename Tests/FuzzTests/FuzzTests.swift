@@ -1,0 +1,96 @@
+import ErrnoConfig
+import Foundation
+import Testing
+
+@testable import ErrnoCore
+@testable import Exposition
+
+/// Hostile input for every parser that takes it from outside: no crash, no hang, and each answer
+/// is one of the documented outcomes.
+@Suite struct FuzzTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func configParser() throws {
+        let shipped = try Data(contentsOf: Self.root.appendingPathComponent("config/errno_exporter.yml"))
+        let corpus = [Array(shipped)] + [
+            "syscalls:\n  max_series: 5\n  exclude_errnos: [EAGAIN]\n  labels: [syscall, errno, comm, pid]\n",
+            "paths:\n  syscalls: [openat, newfstatat]\n  rewrite:\n    - regex: '^/proc/[0-9]+/'\n      replacement: '/proc/<pid>/'\n",
+            "filters:\n  comms: [node]\n  exclude_comms: [cron]\n  pids: [1]\n  cgroups: [/system.slice]\n",
+            "a: &x [1, 2]\nb: *x\n",
+        ].map { Array($0.utf8) }
+        var fuzzer = Fuzzer()
+        let seed = fuzzer.seed
+        let runs = try fuzzer.run(corpus: corpus) { input in
+            let text = String(decoding: input, as: UTF8.self)
+            do {
+                _ = try ConfigLoader.parse(text, file: "f.yml")
+            } catch let error as ConfigError {
+                #expect(!error.issues.isEmpty)
+                // YAML breaks lines at \n, \r, NEL, LS and PS (counted as scalars, not Characters).
+                let lines = 1 + text.unicodeScalars.filter { ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains($0) }.count
+                for issue in error.issues {
+                    #expect(issue.line >= 0 && issue.line <= lines + 1, "line \(issue.line) of \(lines) (seed \(seed))")
+                    #expect(!issue.message.isEmpty)
+                }
+            }
+        }
+        #expect(runs > 100)
+    }
+
+    @Test func acceptHeaderNegotiation() {
+        let corpus = [
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;q=0.3",
+            "text/plain", "*/*;q=0", "",
+        ].map { Array($0.utf8) }
+        var fuzzer = Fuzzer()
+        let runs = fuzzer.run(corpus: corpus) { input in
+            let format = ExpositionFormat.negotiate(accept: String(decoding: input, as: UTF8.self))
+            #expect([.text004, .openMetrics100, .protobufDelimited].contains(format))
+        }
+        #expect(runs > 100)
+    }
+
+    /// Any bytes → a label value (always valid UTF-8) → the text and OpenMetrics formats → parsed back.
+    @Test func labelMappingAndEscapingRoundTrip() {
+        let corpus = [Array("/etc/nodey.conf".utf8), [0x61, 0x0A, 0x22, 0x5C, 0xFF], Array("<other>".utf8), []]
+        var fuzzer = Fuzzer()
+        let seed = fuzzer.seed
+        let runs = fuzzer.run(corpus: corpus) { input in
+            let value = LabelValue.encode(input)
+            let family = MetricFamily(name: "f_total", help: "h", type: .counter, samples: [Sample(labels: [Label("path", value)], value: 1)])
+            for encoded in [TextFormat.encode([family]), OpenMetricsFormat.encode([family])] {
+                let text = String(decoding: encoded, as: UTF8.self)
+                let line = text.split(separator: "\n").first { $0.hasPrefix("f_total{") }.map(String.init) ?? ""
+                #expect(Self.unescapeLabel(line) == value, "seed \(seed): \(input)")
+            }
+        }
+        #expect(runs > 100)
+    }
+
+    /// The value of the single label of `f_total{path="…"} 1`, unescaped byte by byte as Prometheus
+    /// does (not by Character: a combining mark would fuse with a `\\` or `"` into one grapheme).
+    static func unescapeLabel(_ line: String) -> String? {
+        let bytes = Array(line.utf8), prefix = Array("f_total{path=\"".utf8), suffix = Array("\"} 1".utf8)
+        guard bytes.starts(with: prefix), bytes.count >= prefix.count + suffix.count, Array(bytes.suffix(suffix.count)) == suffix else { return nil }
+        var value: [UInt8] = []
+        var escaped = false
+        for byte in bytes[prefix.count..<(bytes.count - suffix.count)] {
+            if escaped {
+                switch byte {
+                case UInt8(ascii: "n"): value.append(UInt8(ascii: "\n"))
+                case UInt8(ascii: "\\"), UInt8(ascii: "\""): value.append(byte)
+                default: return nil
+                }
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\n") {
+                return nil  // an unescaped quote or newline inside a value
+            } else {
+                value.append(byte)
+            }
+        }
+        return escaped ? nil : String(decoding: value, as: UTF8.self)
+    }
+}
