@@ -152,7 +152,7 @@ public enum ConfigLoader {
         }
     }
 
-    private static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {
+    static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
             return ConfigIssue(file: file, line: mark.line, column: mark.column, keyPath: "", message: "invalid YAML: \(problem)")

@@ -33,14 +33,18 @@ public struct ExporterServer: Sendable {
     /// Reloads the config (`--web.enable-lifecycle`); nil answers `/-/reload` with 403.
     public let reload: (@Sendable () throws -> Void)?
     public let limits: ServerLimits
+    /// `--web.config.file`'s basic auth, for every route; nil without a web config.
+    public let authentication: BasicAuthentication?
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
     public init(
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
-        reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), logger: Logger
+        reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
+        logger: Logger
     ) {
         self.limits = limits
+        self.authentication = authentication
         self.addresses = addresses
         self.telemetryPath = telemetryPath
         self.gatherer = gatherer
@@ -74,6 +78,7 @@ public struct ExporterServer: Sendable {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication)) }
         let gatherer = self.gatherer
         let isReady = self.isReady
         let logger = self.logger

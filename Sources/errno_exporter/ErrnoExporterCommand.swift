@@ -35,6 +35,9 @@ struct ErrnoExporterCommand: ParsableCommand {
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
 
+    @Option(name: .customLong("web.config.file"), help: "Web config (exporter-toolkit format): basic_auth_users. Re-read when it changes.")
+    var webConfigFile: String?
+
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable POST /-/reload (SIGHUP always reloads).")
     var enableLifecycle = false
 
@@ -94,6 +97,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         try Preflight.check()
         let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keepCapabilities.split(separator: ",").map(String.init))
         let addresses = try listenAddresses.map { try ListenAddress(parsing: $0) }
+        let authentication = try webConfigFile.map { try BasicAuthentication(path: $0, logger: logger) }
         let (program, settings, rewriter) = try prepare(config: config, logger: logger)
         try program.attach()
         if let keepMask {
@@ -113,7 +117,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
         let server = ExporterServer(
             addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
-            isReady: { metrics.isAttached }, reload: reload, limits: limits, logger: logger)
+            isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, logger: logger)
         let services: [any Service] = server.services() + [ReloadOnHangup(reloader: reloader)]
         try Self.waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -12,7 +12,8 @@ final class PrometheusServer {
     let directory: String
     let port: Int
 
-    init(target: String, interval: String = "1s", arguments: [String] = []) throws {
+    /// `jobExtras`: YAML lines added to the scrape job (indented 4), e.g. basic_auth.
+    init(target: String, interval: String = "1s", arguments: [String] = [], jobExtras: String = "") throws {
         directory = NSTemporaryDirectory() + "errno-prometheus-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
@@ -24,7 +25,7 @@ final class PrometheusServer {
               - job_name: errno
                 static_configs:
                   - targets: ['\(target)']
-            """
+            """ + "\n" + jobExtras
         try config.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         process.arguments = [
