@@ -1,9 +1,33 @@
 import Foundation
 import Yams
 
-/// `--web.config.file`, in the Prometheus exporter-toolkit format. This build reads
-/// `basic_auth_users`; TLS is refused with a clear message rather than silently ignored.
+/// `--web.config.file`, in the Prometheus exporter-toolkit format: `tls_server_config` and
+/// `basic_auth_users`. File names are relative to the web config file's directory.
 public struct WebConfig: Sendable, Equatable {
+    /// `tls_server_config`: serve HTTPS only.
+    public struct TLS: Sendable, Equatable {
+        /// How client certificates are handled (exporter-toolkit's names).
+        public enum ClientAuth: String, Sendable, CaseIterable {
+            case none = "NoClientCert"
+            case verifyIfGiven = "VerifyClientCertIfGiven"
+            case requireAndVerify = "RequireAndVerifyClientCert"
+        }
+
+        /// Oldest TLS version accepted.
+        public enum Version: String, Sendable, CaseIterable {
+            case tls10 = "TLS10", tls11 = "TLS11", tls12 = "TLS12", tls13 = "TLS13"
+        }
+
+        public var certFile = ""
+        public var keyFile = ""
+        public var clientAuth = ClientAuth.none
+        public var clientCAFile: String?
+        public var minVersion = Version.tls12
+
+        public init() {}
+    }
+
+    public var tls: TLS?
     /// User name → bcrypt hash (`$2a$`, `$2b$` or `$2y$`, as `htpasswd -B` writes).
     public var basicAuthUsers: [String: String] = [:]
 
@@ -50,7 +74,7 @@ public enum WebConfigLoader {
                         }
                     }
                 case "tls_server_config":
-                    reader.fail(value, path, "TLS is not supported by this build yet: terminate TLS in front of the agent, or remove tls_server_config")
+                    config.tls = readTLS(value, path, reader, directory: (file as NSString).deletingLastPathComponent)
                 default:
                     reader.fail(value, path, "not supported by this build (basic_auth_users is)")
                 }
@@ -58,6 +82,45 @@ public enum WebConfigLoader {
         }
         if !reader.issues.isEmpty { throw ConfigError(issues: reader.issues) }
         return config
+    }
+
+    private static func readTLS(_ node: Node, _ path: String, _ reader: NodeReader, directory: String) -> WebConfig.TLS? {
+        var tls = WebConfig.TLS()
+        var seen: Set<String> = []
+        let resolve = { (name: String) in name.hasPrefix("/") || directory.isEmpty ? name : directory + "/" + name }
+        reader.mapping(node, path: path, keys: ["cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version"]) { key, value, path in
+            guard let text = reader.string(value, path: path) else { return }
+            seen.insert(key)
+            switch key {
+            case "cert_file", "key_file", "client_ca_file":
+                let file = resolve(text)
+                guard FileManager.default.isReadableFile(atPath: file) else {
+                    reader.fail(value, path, "cannot read \(file)")
+                    return
+                }
+                if key == "cert_file" { tls.certFile = file } else if key == "key_file" { tls.keyFile = file } else { tls.clientCAFile = file }
+            case "client_auth_type":
+                guard let auth = WebConfig.TLS.ClientAuth(rawValue: text) else {
+                    let known = WebConfig.TLS.ClientAuth.allCases.map(\.rawValue).joined(separator: ", ")
+                    reader.fail(value, path, "\"\(text)\" is not supported; use one of \(known)")
+                    return
+                }
+                tls.clientAuth = auth
+            default:
+                guard let version = WebConfig.TLS.Version(rawValue: text) else {
+                    reader.fail(value, path, "\"\(text)\" is not a TLS version; use TLS10, TLS11, TLS12 or TLS13")
+                    return
+                }
+                tls.minVersion = version
+            }
+        }
+        for required in ["cert_file", "key_file"] where !seen.contains(required) {
+            reader.fail(node, path, "\(required) is required")
+        }
+        if tls.clientAuth != .none, tls.clientCAFile == nil, seen.contains("client_auth_type") {
+            reader.fail(node, path, "client_auth_type \(tls.clientAuth.rawValue) needs client_ca_file")
+        }
+        return tls
     }
 
     /// `$2a$`/`$2b$`/`$2y$`, a two-digit cost, then 53 characters of salt and hash.

@@ -22,11 +22,11 @@ public final class BasicAuthentication: Sendable {
     private static let decoy = "$2y$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"
     static let rememberedCredentials = 64
 
-    /// Loads the file once; a broken file at start is an error for the caller to report.
-    public init(path: String, logger: Logger) throws {
+    /// `initial` is `path` as loaded at start (a broken file there is the caller's error to report).
+    public init(path: String, initial: WebConfig, logger: Logger) {
         self.path = path
         self.logger = logger
-        state = Mutex(State(config: try WebConfigLoader.load(path: path), modified: Self.modificationDate(path)))
+        state = Mutex(State(config: initial, modified: Self.modificationDate(path)))
     }
 
     static func modificationDate(_ path: String) -> Date? {

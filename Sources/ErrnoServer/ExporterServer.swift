@@ -4,6 +4,8 @@ import Foundation
 import Exposition
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -35,16 +37,19 @@ public struct ExporterServer: Sendable {
     public let limits: ServerLimits
     /// `--web.config.file`'s basic auth, for every route; nil without a web config.
     public let authentication: BasicAuthentication?
+    /// HTTPS only, when the web config has tls_server_config.
+    public let tls: TLSConfiguration?
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
     public init(
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
-        logger: Logger
+        tls: TLSConfiguration? = nil, logger: Logger
     ) {
         self.limits = limits
         self.authentication = authentication
+        self.tls = tls
         self.addresses = addresses
         self.telemetryPath = telemetryPath
         self.gatherer = gatherer
@@ -54,7 +59,7 @@ public struct ExporterServer: Sendable {
     }
 
     /// One service per listen address; `onListening` receives each bound address (port 0 resolved).
-    public func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) -> [any Service] {
+    public func services(onListening: @escaping @Sendable (String) -> Void = { _ in }) throws -> [any Service] {
         let router = makeRouter()
         let logger = self.logger
         let limits = self.limits
@@ -62,10 +67,11 @@ public struct ExporterServer: Sendable {
             idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000 + limits.idleTimeout.components.attoseconds / 1_000_000_000),
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: limits.maxHeaderFieldBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount))
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1)
         return addresses.map { address in
             Application(
                 router: router,
-                server: .http1(configuration: http1),
+                server: server,
                 configuration: .init(address: .hostname(address.host, port: address.port), serverName: "errno_exporter/\(BuildInfo.version)"),
                 onServerRunning: { channel in
                     let bound = channel.localAddress.map { "\($0.ipAddress ?? address.host):\($0.port ?? address.port)" } ?? address.description

@@ -35,7 +35,9 @@ struct ErrnoExporterCommand: ParsableCommand {
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
 
-    @Option(name: .customLong("web.config.file"), help: "Web config (exporter-toolkit format): basic_auth_users. Re-read when it changes.")
+    @Option(
+        name: .customLong("web.config.file"),
+        help: "Web config (exporter-toolkit format): tls_server_config and basic_auth_users. Users and certificate files are re-read when they change.")
     var webConfigFile: String?
 
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable POST /-/reload (SIGHUP always reloads).")
@@ -97,7 +99,9 @@ struct ErrnoExporterCommand: ParsableCommand {
         try Preflight.check()
         let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keepCapabilities.split(separator: ",").map(String.init))
         let addresses = try listenAddresses.map { try ListenAddress(parsing: $0) }
-        let authentication = try webConfigFile.map { try BasicAuthentication(path: $0, logger: logger) }
+        let webConfig = try webConfigFile.map { ($0, try WebConfigLoader.load(path: $0)) }
+        let authentication = webConfig.map { BasicAuthentication(path: $0.0, initial: $0.1, logger: logger) }
+        let tls = try webConfig?.1.tls.map { try TLSSetup.configuration($0, logger: logger) }
         let (program, settings, rewriter) = try prepare(config: config, logger: logger)
         try program.attach()
         if let keepMask {
@@ -117,8 +121,8 @@ struct ErrnoExporterCommand: ParsableCommand {
         limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
         let server = ExporterServer(
             addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
-            isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, logger: logger)
-        let services: [any Service] = server.services() + [ReloadOnHangup(reloader: reloader)]
+            isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, tls: tls, logger: logger)
+        let services: [any Service] = try server.services() + [ReloadOnHangup(reloader: reloader)]
         try Self.waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
