@@ -31,28 +31,35 @@ public enum ConfigLoader {
     public static let maxBytes = 1 << 20
 
     public static func load(path: String) throws -> Config {
-        let text: String
+        try parse(try read(path, what: "config file"), file: path)
+    }
+
+    /// A YAML file's text; too large or unreadable is a `ConfigError` naming the file.
+    static func read(_ path: String, what: String) throws -> String {
         do {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             guard size <= maxBytes else {
-                throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "the config file is \(size) bytes; at most \(maxBytes) are read")])
+                throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "the \(what) is \(size) bytes; at most \(maxBytes) are read")])
             }
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            return try String(contentsOfFile: path, encoding: .utf8)
         } catch let error as ConfigError {
             throw error
         } catch {
-            throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "cannot read the config file: \(Self.reason(error))")])
+            throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "cannot read the \(what): \(Self.reason(error))")])
         }
-        return try parse(text, file: path)
     }
 
-    public static func parse(_ text: String, file: String) throws -> Config {
-        let root: Node?
+    /// The document's root node (nil when empty); a syntax error is a located `ConfigError`.
+    static func compose(_ text: String, file: String) throws -> Node? {
         do {
-            root = try Yams.compose(yaml: text)
+            return try Yams.compose(yaml: text)
         } catch let error as YamlError {
             throw ConfigError(issues: [syntaxIssue(error, file: file)])
         }
+    }
+
+    public static func parse(_ text: String, file: String) throws -> Config {
+        let root = try compose(text, file: file)
         let reader = NodeReader(file: file)
         var config = Config()
         if let root, !reader.isNull(root) {

@@ -37,22 +37,11 @@ public struct WebConfig: Sendable, Equatable {
 /// Parses web config files strictly, with the same located errors as `ConfigLoader`.
 public enum WebConfigLoader {
     public static func load(path: String) throws -> WebConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(issues: [ConfigIssue(file: path, line: 0, column: 0, keyPath: "", message: "cannot read the web config file: \(error.localizedDescription)")])
-        }
-        return try parse(text, file: path)
+        try parse(try ConfigLoader.read(path, what: "web config file"), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws -> WebConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigError(issues: [ConfigLoader.syntaxIssue(error, file: file)])
-        }
+        let root = try ConfigLoader.compose(text, file: file)
         let reader = NodeReader(file: file)
         var config = WebConfig()
         if let root, !reader.isNull(root) {
