@@ -251,18 +251,15 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 		count_event(EVENT_PATH_SERIES_FOLDED);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
+/* Everything after the success check, kept out of line so the compiler cannot hoist its setup
+ * (stack stores, argument loads) above the check that every syscall of the machine runs. */
+static __noinline int count_failure(struct pt_regs *regs, long ret)
 {
 	struct syscall_failure_key key;
 	struct agent_settings *current;
 	const __u64 *comm;
 	__u32 zero = 0, labels = 0, tgid = 0;
 	__u64 cgroup_id = 0;
-
-	/* The hot path: every syscall of the machine passes here. Errors are -4095..-1. */
-	if ((unsigned long)ret < (unsigned long)-(MAX_ERRNO_VALUE - 1))
-		return 0;
 
 	key.syscall_nr = SYSCALL_NR(regs);
 	key.err = (__u32)-ret;
@@ -298,4 +295,13 @@ int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
 	key.cgroup_id = (labels & LABEL_PATH_CGROUP) ? cgroup_id : 0;
 	count_path_failure(regs, &key);
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
+{
+	/* The hot path: every syscall of the machine passes here. Errors are -4095..-1. */
+	if ((unsigned long)ret < (unsigned long)-(MAX_ERRNO_VALUE - 1))
+		return 0;
+	return count_failure(regs, ret);
 }
