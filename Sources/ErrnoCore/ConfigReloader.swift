@@ -27,8 +27,6 @@ public final class ConfigReloader: Collector {
         state = Mutex(State(config: config, lastSuccessTime: Date().timeIntervalSince1970))
     }
 
-    public var current: Config { state.withLock { $0.config } }
-
     /// Reloads the file; throws (and keeps the running config) when it cannot be applied as a whole.
     public func reload() throws {
         try state.withLock { state in

@@ -35,8 +35,6 @@ public struct PathRewriter: @unchecked Sendable {  // NSRegularExpression is imm
         self.rules = try rules.map { (try NSRegularExpression(pattern: $0.regex), $0.replacement) }
     }
 
-    public var isEmpty: Bool { rules.isEmpty }
-
     public func rewrite(_ value: String) -> String {
         guard !rules.isEmpty, !value.hasPrefix("<") else { return value }
         var current = value
