@@ -74,8 +74,8 @@ struct PathFailureTests {
 
     @Test func configuredPathSyscallsAndTheirArguments() async throws {
         try requireRoot()
-        let agent = try AgentProcess(config: "paths:\n  syscalls: [newfstatat, faccessat]\n")
         let comm = uniqueComm("ep_stat_")
+        let agent = try AgentProcess(config: "paths:\n  syscalls: [newfstatat, faccessat]\nfilters:\n  comms: [\(comm)]\n")
         try runLoad(comm: comm, paths: [
             PathPlan("newfstatat", 4, "/nonexistent/errno-stat"), PathPlan("faccessat", 3, "/nonexistent/errno-access"),
             PathPlan("openat", 2, "/nonexistent/errno-open"),

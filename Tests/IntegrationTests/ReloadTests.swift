@@ -140,7 +140,8 @@ struct PrivilegeAndShutdownTests {
 
     @Test func afterAttachOnlyCapBPFIsLeftAndEverythingStillWorks() async throws {
         try requireRoot()
-        let agent = try AgentProcess(arguments: ["--web.enable-lifecycle"])
+        let comm = uniqueComm("ep_caps_")
+        let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n", arguments: ["--web.enable-lifecycle"])
         let capBPF: UInt64 = 1 << 39
         let threads = try capabilities(of: agent.process.processIdentifier)
         #expect(threads.count > 1, "the agent runs several threads; every one must have dropped")
@@ -151,7 +152,6 @@ struct PrivilegeAndShutdownTests {
             #expect(sets["CapInh"] == 0)
             #expect(sets["CapAmb"] == 0)
         }
-        let comm = uniqueComm("ep_caps_")
         try runLoad(comm: comm, badRead: 9, paths: [PathPlan("openat", 2, "/nonexistent/errno-caps")])
         let scrape = try await agent.scrape()
         #expect(scrape.value("errno_syscall_failures_total", ["syscall": "read", "errno": "EBADF", "comm": comm]) == 9)

@@ -72,18 +72,17 @@ struct TLSTests {
         let webConfig = pki.path("web.yml")
         try "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  prom: '\(hash)'\n"
             .write(toFile: webConfig, atomically: true, encoding: .utf8)
-        let agent = try AgentProcess(arguments: ["--web.config.file=\(webConfig)"])
+        let agent = try AgentProcess(config: "filters:\n  comms: [\(uniqueComm("tls_prom_"))]\n", arguments: ["--web.config.file=\(webConfig)"])
         let prometheus = try PrometheusServer(
             target: agent.address,
             jobExtras: "    scheme: https\n    tls_config:\n      ca_file: \(pki.path("ca.pem"))\n    basic_auth:\n      username: prom\n      password: pw\n")
-        var up: Double?
+        var up = 0.0
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            up = try await prometheus.query(#"up{job="errno"}"#).first?.value
-            if up != nil { break }
+        while Date() < deadline, up < 1 {
+            up = try await prometheus.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
             try await Task.sleep(for: .milliseconds(500))
         }
-        #expect(up == 1)
+        #expect(up == 1, "a Prometheus with tls_config and basic_auth scrapes")
         #expect(try curl("--cacert \(pki.path("ca.pem")) -u prom:wrong https://\(agent.address)/metrics") == "401")
         #expect(try agent.stop() == 0)
     }
