@@ -11,7 +11,7 @@ ARGS ?=
 # Debian packages: to build, to test, to benchmark.
 BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev
-TEST_PACKAGES := prometheus util-linux curl protobuf-compiler apache2-utils openssl systemd
+TEST_PACKAGES := prometheus util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14

@@ -1,0 +1,8 @@
+#!/bin/sh
+# Starts nodey. `./run.sh perf` adds the flags that let profilers (and errno_exporter's stack
+# captures) name JavaScript functions: a /tmp/perf-PID.map and interpreted frames on the native stack.
+cd "$(dirname "$0")"
+if [ "$1" = "perf" ]; then
+	exec node --perf-basic-prof --interpreted-frames-native-stack server.js
+fi
+exec node server.js
