@@ -174,14 +174,9 @@ final class WaitingLoad {
         process.standardInput = input
         process.standardOutput = output
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
+        let line = firstLine(of: output)
         pid = process.processIdentifier
-        try #require(String(decoding: line, as: UTF8.self).hasPrefix("pid \(pid) ready"))
+        try #require(line.hasPrefix("pid \(pid) ready"))
     }
 
     func release() throws {
@@ -193,6 +188,17 @@ final class WaitingLoad {
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
+}
+
+/// What a started process writes to `pipe` up to its first newline (or until it closes the pipe).
+func firstLine(of pipe: Pipe) -> String {
+    var line = Data()
+    while !line.contains(UInt8(ascii: "\n")) {
+        let chunk = pipe.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        line.append(chunk)
+    }
+    return String(decoding: line, as: UTF8.self)
 }
 
 /// A comm no other process on the machine has: `prefix` plus random letters, 15 bytes at most.
