@@ -9,9 +9,9 @@ SWIFT_CONFIGURATION ?= release
 ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
-BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev zlib1g-dev linux-libc-dev \
+BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev
-TEST_PACKAGES := prometheus util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs
+TEST_PACKAGES := prometheus util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14
@@ -57,7 +57,7 @@ bench-deps: deps
 
 $(BPF_OBJECT): bpf/errno.bpf.c bpf/errno_exporter.h bpf/kernel_types.h
 	@mkdir -p $(dir $@)
-	$(BPF_CLANG) -target bpf -g -O2 -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) \
+	$(BPF_CLANG) -target bpf -mcpu=v3 -g -O2 -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) \
 		-I$(MULTIARCH_INCLUDE) -Ibpf -c $< -o $@.tmp
 	$(LLVM_STRIP) -g $@.tmp -o $@
 	@rm -f $@.tmp

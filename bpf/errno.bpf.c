@@ -7,15 +7,22 @@
  *  3. they are counted per (syscall, errno, comm) in a per-CPU hash that user space sums at scrape;
  *  4. failures of path syscalls (a per-syscall array says which argument is the path) read the path
  *     from the saved user registers — at exit, when the string is paged in — and are counted per
- *     (syscall, errno, comm, path).
+ *     (syscall, errno, comm, path);
+ *  5. when triggers are configured, the path is looked up once in a hash (exact paths) and once in
+ *     an LPM trie (prefixes); an armed trigger within its rate limit sends a capture — registers, a
+ *     copy of the user stack's top, the kernel stack — through the `captures` ring buffer, which
+ *     user space unwinds and symbolizes. Successful syscalls take this step only while a trigger
+ *     asks for successes.
  * Nothing is lost silently: a full map folds into an overflow map with a coarser key, and every
- * fold, loss, truncation and fault is counted in `event_counts`. No state is kept between syscall
+ * fold, loss, truncation and fault is counted in `event_counts`; every trigger match, capture,
+ * rate-limited match and ring-buffer drop in `trigger_counts`. No state is kept between syscall
  * entry and exit, so nothing can leak when a thread dies mid-syscall.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "kernel_types.h"
 #include "errno_exporter.h"
 
@@ -120,6 +127,58 @@ struct {
 	__type(value, struct path_failure_key);
 } path_scratch SEC(".maps");
 
+/* Stack-capture triggers: settings written by user space, the rate limiters' state written here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_TRIGGERS);
+	__type(key, __u32);
+	__type(value, struct trigger_settings);
+} trigger_settings SEC(".maps");
+
+/* Per trigger: the earliest time the next capture conforms to the rate (a GCRA's theoretical
+ * arrival time), advanced with compare-and-swap by whichever CPU captures. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_TRIGGERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} trigger_rates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, DEFAULT_TRIGGER_PATHS);
+	__type(key, char[PATH_BUFFER_LEN]); /* NUL-padded, like path_failure_key.path */
+	__type(value, struct trigger_set);
+} trigger_exact_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, DEFAULT_TRIGGER_PATHS);
+	__type(key, struct trigger_prefix_key);
+	__type(value, struct trigger_set);
+} trigger_path_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_TRIGGERS * TRIGGER_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} trigger_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, DEFAULT_CAPTURE_BUFFER_BYTES);
+} captures SEC(".maps");
+
+/* Set by user space while some trigger wants successful syscalls: the one extra load successful
+ * syscalls pay. */
+volatile __u32 success_triggers;
+
+/* Bytes of user stack copied per capture; fixed at load (the ring buffer record's size). */
+const volatile __u32 user_stack_bytes = DEFAULT_USER_STACK_BYTES;
+
 static __always_inline void count_event(__u32 counter)
 {
 	__u64 *count = bpf_map_lookup_elem(&event_counts, &counter);
@@ -203,23 +262,22 @@ static __always_inline const char *path_argument(struct pt_regs *regs, __u32 pos
 	}
 }
 
-/* Counts a failed path syscall; `labelled` is the failure with the path counter's opt-in labels. */
-static __always_inline void count_path_failure(struct pt_regs *regs, const struct syscall_failure_key *labelled)
+/* Reads the path argument into this CPU's scratch key, after `labelled` (the syscall, its errno,
+ * comm and opt-in labels). NULL when the syscall is not counted per path. */
+static __always_inline struct path_failure_key *read_path(struct pt_regs *regs, const struct syscall_failure_key *labelled)
 {
 	__u32 zero = 0, syscall_nr = labelled->syscall_nr;
-	struct syscall_failure_key coarse;
 	__u32 *position = bpf_map_lookup_elem(&path_syscalls, &syscall_nr);
 	struct path_failure_key *key;
 	const char *user_path;
 	long length;
 	char next;
-	__u8 folded = 1;
 
 	if (!position || !*position)
-		return;
+		return 0;
 	key = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!key)
-		return;
+		return 0;
 	key->failure = *labelled;
 	key->flags = 0;
 	key->reserved = 0;
@@ -238,9 +296,18 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 			count_event(EVENT_PATH_TRUNCATED);
 		}
 	}
+	return key;
+}
+
+/* Counts a failed path syscall whose path `read_path` put in `key`. */
+static __always_inline void count_path_failure(struct path_failure_key *key)
+{
+	struct syscall_failure_key coarse;
+	__u8 folded = 1;
+
 	if (increment(&path_failures, key) == 0)
 		return;
-	coarse = *labelled; /* the overflow keeps (syscall, errno, comm): opt-in labels would defeat it */
+	coarse = key->failure; /* the overflow keeps (syscall, errno, comm): opt-in labels would defeat it */
 	coarse.tgid = 0;
 	coarse.cgroup_id = 0;
 	if (increment(&path_overflow, &coarse) == 0)
@@ -251,31 +318,377 @@ static __always_inline void count_path_failure(struct pt_regs *regs, const struc
 		count_event(EVENT_PATH_SERIES_FOLDED);
 }
 
-/* Everything after the success check, kept out of line so the compiler cannot hoist its setup
- * (stack stores, argument loads) above the check that every syscall of the machine runs. */
-static __noinline int count_failure(struct pt_regs *regs, long ret)
+static __always_inline void count_trigger(__u32 id, __u32 counter)
 {
-	struct syscall_failure_key key;
-	struct agent_settings *current;
-	const __u64 *comm;
-	__u32 zero = 0, labels = 0, tgid = 0;
-	__u64 cgroup_id = 0;
+	__u32 index = id * TRIGGER_COUNTER_COUNT + counter;
+	__u64 *count = bpf_map_lookup_elem(&trigger_counts, &index);
 
-	key.syscall_nr = SYSCALL_NR(regs);
-	key.err = (__u32)-ret;
+	if (count)
+		*count += 1;
+}
+
+/* Whether trigger `id` may capture once more at `now`: a token bucket of max_per_minute tokens
+ * refilled over a minute, kept as one timestamp (GCRA) so that any CPU can take a token with one
+ * compare-and-swap. Losing the race four times in a row counts as rate-limited. */
+static __always_inline bool admit(__u32 id, const struct trigger_settings *trigger, __u64 now)
+{
+	__u64 *next = bpf_map_lookup_elem(&trigger_rates, &id);
+
+	if (!next)
+		return false;
+	if (!trigger->capture_interval_ns)
+		return true;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		__u64 seen = *(volatile __u64 *)next;
+		__u64 start = seen > now ? seen : now;
+
+		if (start - now > trigger->burst_ns)
+			return false;
+		if (__sync_val_compare_and_swap(next, seen, start + trigger->capture_interval_ns) == seen)
+			return true;
+	}
+	return false;
+}
+
+/* For each trigger in `ids`, adds one to its counter `counter`. (Global functions return a scalar.) */
+__noinline int count_triggers(__u64 ids, __u32 counter)
+{
+	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++)
+		if ((ids >> id) & 1)
+			count_trigger(id, counter);
+	return 0;
+}
+
+/* For trigger `id` when its bit is in `ids` (the triggers whose path matched): counts the match when
+ * comm and result fit too, and decides whether it captures (armed, within its rate). Returns 0 for
+ * no capture, else CAPTURE_ADMITTED plus the stacks it wants. A global function: the verifier checks
+ * it once, and the caller's loop stays branch-free (a branch per id would double its states). */
+#define CAPTURE_ADMITTED 1
+__noinline __u32 evaluate_trigger(__u64 ids, __u32 id, __u32 result_flag, __u64 comm_low, __u64 comm_high)
+{
+	struct trigger_settings *trigger;
+	__u64 now;
+
+	if (id >= MAX_TRIGGERS || !((ids >> id) & 1))
+		return 0;
+	trigger = bpf_map_lookup_elem(&trigger_settings, &id);
+	if (!trigger || !(trigger->flags & result_flag))
+		return 0;
+	if ((trigger->flags & TRIGGER_COMM) && (trigger->comm_words[0] != comm_low || trigger->comm_words[1] != comm_high))
+		return 0;
+	count_trigger(id, TRIGGER_MATCHES);
+	now = bpf_ktime_get_ns();
+	if (now >= trigger->armed_until_ns)
+		return 0;
+	if (!admit(id, trigger, now)) {
+		count_trigger(id, TRIGGER_RATE_LIMITED);
+		return 0;
+	}
+	return CAPTURE_ADMITTED | (trigger->flags & (TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK));
+}
+
+static __always_inline void save_user_registers(const struct pt_regs *regs, __u64 *out)
+{
+#if defined(__TARGET_ARCH_x86)
+	out[0] = regs->ax;  out[1] = regs->dx;  out[2] = regs->cx;  out[3] = regs->bx;
+	out[4] = regs->si;  out[5] = regs->di;  out[6] = regs->bp;  out[7] = regs->sp;
+	out[8] = regs->r8;  out[9] = regs->r9;  out[10] = regs->r10; out[11] = regs->r11;
+	out[12] = regs->r12; out[13] = regs->r13; out[14] = regs->r14; out[15] = regs->r15;
+	out[16] = regs->ip;
+	for (int i = 17; i < CAPTURE_REGISTERS; i++)
+		out[i] = 0;
+#else
+	for (int i = 0; i < 31; i++)
+		out[i] = regs->regs[i];
+	out[31] = regs->sp;
+	out[32] = regs->pc;
+#endif
+}
+
+static __always_inline __u64 user_stack_pointer(const struct pt_regs *regs)
+{
+	return regs->sp;
+}
+
+/* Copies user_stack_bytes from the user stack pointer up, or — when the stack's mapping ends
+ * sooner — up to its last readable page. Returns the bytes copied. */
+static __always_inline __u32 copy_user_stack(__u8 *buffer, __u64 sp)
+{
+	__u64 end, length;
+	char probe;
+
+	if (bpf_probe_read_user(buffer, user_stack_bytes, (const void *)sp) == 0)
+		return user_stack_bytes;
+	end = (sp | 4095) + 1;
+	for (int page = 0; page < USER_STACK_MAX_BYTES / 4096; page++) {
+		if (end - sp >= user_stack_bytes || bpf_probe_read_user(&probe, 1, (const void *)end))
+			break;
+		end += 4096;
+	}
+	length = end - sp;
+	if (length > user_stack_bytes)
+		length = user_stack_bytes;
+	if (bpf_probe_read_user(buffer, length, (const void *)sp))
+		return 0;
+	return length;
+}
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+
+/* Room for one mapping path per CPU, twice the record's size so that a name read at any offset
+ * below MAPPING_PATH_LEN fits (the verifier checks the largest offset plus the largest size). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[2 * MAPPING_PATH_LEN]);
+} mapping_path_scratch SEC(".maps");
+
+/* Where a walk from a file's dentry up to the root is. */
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfs;
+	struct mount *mount;
+	__u32 offset; /* bytes written to mapping_path_scratch */
+	__u32 flags;  /* MAPPING_PATH_TRUNCATED, or PATH_WALK_DONE at the root */
+};
+#define PATH_WALK_DONE 0x80000000
+
+/* One step of the walk (a bpf_loop callback: verified once, whatever the depth): appends the
+ * dentry's name and a '/', or crosses a mount point. Returns 1 to stop. */
+static long path_walk_step(__u32 index, struct path_walk *walk)
+{
+	/* Locals: CO-RE reads must start from kernel types, not from our struct. */
+	struct dentry *dentry = walk->dentry;
+	struct mount *mount = walk->mount;
+	struct vfsmount *vfs = walk->vfs;
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	__u32 zero = 0, offset = walk->offset;
+	char *out = bpf_map_lookup_elem(&mapping_path_scratch, &zero);
+	long length;
+
+	if (!out)
+		return 1;
+	if (dentry == BPF_CORE_READ(vfs, mnt_root) || dentry == parent) {
+		struct mount *up = BPF_CORE_READ(mount, mnt_parent);
+
+		if (up == mount || !up) {
+			walk->flags |= PATH_WALK_DONE;
+			return 1;
+		}
+		walk->dentry = BPF_CORE_READ(mount, mnt_mountpoint);
+		walk->mount = up;
+		walk->vfs = (void *)up + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	if (offset >= MAPPING_PATH_LEN - 1) {
+		walk->flags |= MAPPING_PATH_TRUNCATED;
+		return 1;
+	}
+	length = bpf_probe_read_kernel_str(out + offset, MAPPING_PATH_LEN, BPF_CORE_READ(dentry, d_name.name));
+	if (length <= 0) {
+		walk->flags |= MAPPING_PATH_TRUNCATED;
+		return 1;
+	}
+	offset += length; /* the NUL's place takes the '/' */
+	out[(offset - 1) & (2 * MAPPING_PATH_LEN - 1)] = '/';
+	walk->offset = offset;
+	walk->dentry = parent;
+	return 0;
+}
+
+/* Writes the path of `file` into mapping_path_scratch, leaf first ("name/parent/…/"), crossing
+ * mount points up to the root. Returns MAPPING_PATH_TRUNCATED when it did not fit, else 0. */
+static __noinline __u32 record_file_path(struct file *file)
+{
+	struct path_walk walk = {
+		.dentry = BPF_CORE_READ(file, f_path.dentry),
+		.vfs = BPF_CORE_READ(file, f_path.mnt),
+	};
+	__u32 zero = 0;
+	char *out = bpf_map_lookup_elem(&mapping_path_scratch, &zero);
+
+	if (!out)
+		return MAPPING_PATH_TRUNCATED;
+	walk.mount = (void *)walk.vfs - bpf_core_field_offset(struct mount, mnt);
+	bpf_loop(64, path_walk_step, &walk, 0);
+	if (walk.offset >= MAPPING_PATH_LEN) {
+		walk.flags |= MAPPING_PATH_TRUNCATED;
+		walk.offset = MAPPING_PATH_LEN - 1;
+	}
+	out[walk.offset & (2 * MAPPING_PATH_LEN - 1)] = 0;
+	if (!(walk.flags & PATH_WALK_DONE))
+		walk.flags |= MAPPING_PATH_TRUNCATED;
+	return walk.flags & MAPPING_PATH_TRUNCATED;
+}
+
+/* Records the executable file mappings of the current process (kernel 6.7+: the VMA iterator).
+ * Returns how many, or CAPTURE_MAPPINGS + 1 when there were more. */
+static __always_inline __u32 record_mappings(struct capture_mapping *mappings)
+{
+	struct bpf_iter_task_vma iterator;
+	struct vm_area_struct *vma;
+	__u32 count = 0, zero = 0;
+	char *path;
+
+	bpf_iter_task_vma_new(&iterator, bpf_get_current_task_btf(), 0);
+	while ((vma = bpf_iter_task_vma_next(&iterator))) {
+		struct file *file = vma->vm_file;
+		struct capture_mapping *out;
+
+		if (!(vma->vm_flags & VM_EXEC) || !file)
+			continue;
+		if (count >= CAPTURE_MAPPINGS) {
+			count = CAPTURE_MAPPINGS + 1;
+			break;
+		}
+		out = &mappings[count];
+		out->start = vma->vm_start;
+		out->end = vma->vm_end;
+		out->file_offset = (__u64)vma->vm_pgoff << 12;
+		out->inode = BPF_CORE_READ(file, f_inode, i_ino);
+		out->device = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+		out->flags = record_file_path(file);
+		path = bpf_map_lookup_elem(&mapping_path_scratch, &zero);
+		if (path)
+			__builtin_memcpy(out->reversed_path, path, MAPPING_PATH_LEN);
+		count++;
+	}
+	bpf_iter_task_vma_destroy(&iterator);
+	return count;
+}
+
+/* Sends one capture record for the triggers in `ids`, with the stacks they asked for. `ctx` is the
+ * tracepoint's (struct pt_regs *regs, long ret). */
+static __noinline void capture(__u64 *ctx, const struct path_failure_key *key, __u64 ids, __u32 stacks)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	long ret = (long)ctx[1];
+	struct capture_event *event = bpf_ringbuf_reserve(&captures, sizeof(*event) + user_stack_bytes, 0);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	long kernel_bytes;
+
+	if (!event) {
+		count_event(EVENT_RING_BUFFER_FULL);
+		count_triggers(ids, TRIGGER_RING_BUFFER_FULL);
+		return;
+	}
+	event->timestamp_ns = bpf_ktime_get_ns();
+	event->triggers = ids;
+	event->result = ret;
+	event->cgroup_id = bpf_get_current_cgroup_id();
+	event->tgid = pid_tgid >> 32;
+	event->tid = (__u32)pid_tgid;
+	event->syscall_nr = key->failure.syscall_nr;
+	event->path_flags = key->flags;
+	event->stacks = stacks;
+	event->mapping_count = 0;
+	__builtin_memcpy(event->comm, key->failure.comm, sizeof(event->comm));
+	__builtin_memcpy(event->path, key->path, sizeof(event->path));
+	save_user_registers(regs, event->registers);
+	event->kernel_stack_bytes = 0;
+	if (stacks & TRIGGER_KERNEL_STACK) {
+		kernel_bytes = bpf_get_stack(ctx, event->kernel_stack, sizeof(event->kernel_stack), 0);
+		if (kernel_bytes > 0)
+			event->kernel_stack_bytes = kernel_bytes;
+	}
+	event->user_stack_bytes = 0;
+	if (stacks & TRIGGER_USER_STACK) {
+		event->user_stack_bytes = copy_user_stack(event->user_stack, user_stack_pointer(regs));
+		event->mapping_count = record_mappings(event->mappings);
+	}
+	bpf_ringbuf_submit(event, BPF_RB_FORCE_WAKEUP); /* symbolized at once: the process may exit soon */
+	count_triggers(ids, TRIGGER_CAPTURES);
+}
+
+/* Looks the path in `key` up in the trigger maps (`lookups`: which maps hold entries) and captures
+ * the syscall for the armed triggers it matches. */
+static __always_inline void match_triggers(__u64 *ctx, long ret, struct path_failure_key *key, __u32 lookups)
+{
+	struct trigger_set *matched;
+	__u32 result_flag = ret < 0 ? TRIGGER_ON_FAILURE : TRIGGER_ON_SUCCESS, stacks = 0;
+	__u64 ids = 0, captured = 0;
+	__u32 verdict;
+
+	if (key->flags & (PATH_UNREADABLE | PATH_NULL))
+		return;
+	if ((lookups & TRIGGERS_EXACT) && !(key->flags & PATH_TRUNCATED)) {
+		matched = bpf_map_lookup_elem(&trigger_exact_paths, key->path);
+		if (matched)
+			ids = matched->ids;
+	}
+	if (lookups & TRIGGERS_PREFIX) {
+		key->reserved = PATH_BUFFER_LEN * 8; /* {reserved, path} is a trigger_prefix_key */
+		matched = bpf_map_lookup_elem(&trigger_path_prefixes, &key->reserved);
+		key->reserved = 0;
+		if (matched)
+			ids |= matched->ids;
+	}
+	if (!ids)
+		return;
+	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++) {
+		verdict = evaluate_trigger(ids, id, result_flag, key->failure.comm_words[0], key->failure.comm_words[1]);
+		captured |= (__u64)(verdict & CAPTURE_ADMITTED) << id;
+		stacks |= verdict;
+	}
+	stacks &= TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK;
+	if (captured)
+		capture(ctx, key, captured, stacks);
+}
+
+/* The syscall's number, errno and comm in `key`; false when the filters say not to look further. */
+static __always_inline bool describe(struct pt_regs *regs, long ret, struct syscall_failure_key *key, const struct agent_settings *current)
+{
+	const __u64 *comm;
+
+	key->syscall_nr = SYSCALL_NR(regs);
+	key->err = ret < 0 ? (__u32)-ret : 0;
 	/* Two direct loads through the trusted task pointer cost a third of bpf_get_current_comm()
 	 * (measured: 63 vs 96 ns per run with stats on). The kernel pads comm with NULs; were it ever
 	 * not to, user space decodes up to the NUL and sums keys that differ only after it. */
 	comm = (const __u64 *)bpf_get_current_task_btf()->comm;
-	key.comm_words[0] = comm[0];
-	key.comm_words[1] = comm[1];
-	key.reserved = 0;
+	key->comm_words[0] = comm[0];
+	key->comm_words[1] = comm[1];
+	key->tgid = 0;
+	key->reserved = 0;
+	key->cgroup_id = 0;
+	return !(current && current->filters && filtered_out(key, current->filters));
+}
+
+/* A successful syscall, while some trigger wants successes: only trigger matching. */
+static __noinline int match_success(__u64 *ctx, struct pt_regs *regs, long ret)
+{
+	struct syscall_failure_key key;
+	struct path_failure_key *with_path;
+	struct agent_settings *current;
+	__u32 zero = 0;
+
 	current = bpf_map_lookup_elem(&settings, &zero);
-	if (current) {
-		if (current->filters && filtered_out(&key, current->filters))
-			return 0;
+	if (!current || !current->triggers || !describe(regs, ret, &key, current))
+		return 0;
+	with_path = read_path(regs, &key);
+	if (with_path)
+		match_triggers(ctx, ret, with_path, current->triggers);
+	return 0;
+}
+
+/* Everything after the success check, kept out of line so the compiler cannot hoist its setup
+ * (stack stores, argument loads) above the check that every syscall of the machine runs. */
+static __noinline int count_failure(__u64 *ctx, struct pt_regs *regs, long ret)
+{
+	struct syscall_failure_key key;
+	struct path_failure_key *with_path;
+	struct agent_settings *current;
+	__u32 zero = 0, labels = 0, tgid = 0;
+	__u64 cgroup_id = 0;
+
+	current = bpf_map_lookup_elem(&settings, &zero);
+	if (!describe(regs, ret, &key, current))
+		return 0;
+	if (current)
 		labels = current->labels;
-	}
 	if (labels & (LABEL_SYSCALL_PID | LABEL_PATH_PID))
 		tgid = bpf_get_current_pid_tgid() >> 32;
 	if (labels & (LABEL_SYSCALL_CGROUP | LABEL_PATH_CGROUP))
@@ -293,15 +706,23 @@ static __noinline int count_failure(struct pt_regs *regs, long ret)
 	}
 	key.tgid = (labels & LABEL_PATH_PID) ? tgid : 0;
 	key.cgroup_id = (labels & LABEL_PATH_CGROUP) ? cgroup_id : 0;
-	count_path_failure(regs, &key);
+	with_path = read_path(regs, &key);
+	if (!with_path)
+		return 0;
+	count_path_failure(with_path);
+	if (current && current->triggers)
+		match_triggers(ctx, ret, with_path, current->triggers);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(count_syscall_failure, struct pt_regs *regs, long ret)
+int BPF_PROG(on_syscall_exit, struct pt_regs *regs, long ret)
 {
 	/* The hot path: every syscall of the machine passes here. Errors are -4095..-1. */
-	if ((unsigned long)ret < (unsigned long)-(MAX_ERRNO_VALUE - 1))
-		return 0;
-	return count_failure(regs, ret);
+	if ((unsigned long)ret < (unsigned long)-(MAX_ERRNO_VALUE - 1)) {
+		if (!success_triggers)
+			return 0;
+		return match_success(ctx, regs, ret);
+	}
+	return count_failure(ctx, regs, ret);
 }

@@ -13,6 +13,13 @@
 #define MAX_SYSCALL_NR 1024   /* size of the per-syscall arrays */
 #define MAX_ERRNO_VALUE 4096  /* errors are -4095..-1 */
 #define MAX_CGROUP_DEPTH 16   /* cgroup filter: ancestors examined */
+#define MAX_TRIGGERS 64       /* trigger ids 0..63: a set of triggers is one __u64 */
+#define KERNEL_STACK_DEPTH 64 /* kernel frames kept per capture */
+#define USER_STACK_MAX_BYTES 65536    /* largest configurable user stack copy */
+#define DEFAULT_USER_STACK_BYTES 16384 /* bytes copied from the user stack pointer upward */
+#define CAPTURE_REGISTERS 33  /* user registers kept per capture, in DWARF numbering */
+#define CAPTURE_MAPPINGS 32   /* executable file mappings kept per capture */
+#define MAPPING_PATH_LEN 256
 
 /* Key of the `syscall_failures` per-CPU hash; the value is a __u64 count per CPU. Also the key of
  * `path_overflow`, where a path failure goes when `path_failures` is full (path="<other>"). */
@@ -60,7 +67,8 @@ enum event_counter {
 	EVENT_PATH_TRUNCATED = 4,     /* a path longer than the buffer (counted, marked truncated) */
 	EVENT_PATH_UNREADABLE = 5,    /* a path pointer that faulted (counted as path="<unreadable>") */
 	EVENT_PATH_SERIES_FOLDED = 6, /* a (syscall, path, errno, comm) series first folded into "<other>" */
-	EVENT_COUNTER_COUNT = 7,
+	EVENT_RING_BUFFER_FULL = 7,   /* a capture found no room in the `captures` ring buffer */
+	EVENT_COUNTER_COUNT = 8,
 };
 
 /* Which in-kernel filters are active; settings are written by user space at start and on reload. */
@@ -85,10 +93,103 @@ enum label_flags {
 	LABEL_PATH_CGROUP = 8,
 };
 
+/* Which kinds of trigger paths exist, so that failing opens skip lookups nobody configured. */
+enum trigger_lookup_flags {
+	TRIGGERS_EXACT = 1,  /* trigger_exact_paths holds entries */
+	TRIGGERS_PREFIX = 2, /* trigger_path_prefixes holds entries */
+};
+
 /* The single entry of the `settings` array. */
 struct agent_settings {
-	__u32 filters; /* enum filter_flags */
-	__u32 labels;  /* enum label_flags */
+	__u32 filters;  /* enum filter_flags */
+	__u32 labels;   /* enum label_flags */
+	__u32 triggers; /* enum trigger_lookup_flags */
+	__u32 reserved;
+};
+
+/* ---- Stack-capture triggers ------------------------------------------------------------------ */
+
+/* What a trigger wants; one `trigger_settings` entry per trigger id. */
+enum trigger_flags {
+	TRIGGER_ON_FAILURE = 1,   /* result: failure or any */
+	TRIGGER_ON_SUCCESS = 2,   /* result: success or any */
+	TRIGGER_USER_STACK = 4,   /* stacks: user — registers and a copy of the user stack */
+	TRIGGER_KERNEL_STACK = 8, /* stacks: kernel */
+	TRIGGER_COMM = 16,        /* only the comm in `comm_words` */
+};
+
+/* Entry of the `trigger_settings` array, written by user space (the kernel never writes it). */
+struct trigger_settings {
+	__u64 comm_words[2];       /* NUL-padded comm, when TRIGGER_COMM */
+	__u32 flags;               /* enum trigger_flags; 0: no trigger with this id */
+	__u32 reserved;
+	__u64 armed_until_ns;      /* CLOCK_MONOTONIC deadline: ~0 always armed, 0 disarmed */
+	__u64 capture_interval_ns; /* rate limit: 60 s / max_per_minute; 0 means no limit */
+	__u64 burst_ns;            /* (max_per_minute - 1) * capture_interval_ns: a full minute's burst */
+};
+
+/* Value of `trigger_exact_paths` (key: the NUL-padded path) and `trigger_path_prefixes`: the set of
+ * triggers (bit = id) the path matches. A prefix entry's set includes the triggers of its shorter
+ * prefixes, since the trie answers only with the longest match. */
+struct trigger_set {
+	__u64 ids;
+};
+
+/* Key of the `trigger_path_prefixes` LPM trie. */
+struct trigger_prefix_key {
+	__u32 prefix_bits;
+	char path[PATH_BUFFER_LEN];
+};
+
+/* Per-trigger counters (per-CPU array, index id * TRIGGER_COUNTER_COUNT + counter). */
+enum trigger_counter {
+	TRIGGER_MATCHES = 0,           /* syscalls whose path (and comm, result) matched, armed or not */
+	TRIGGER_CAPTURES = 1,          /* captures sent to user space */
+	TRIGGER_RATE_LIMITED = 2,      /* armed matches beyond max_per_minute */
+	TRIGGER_RING_BUFFER_FULL = 3,  /* admitted captures the ring buffer had no room for */
+	TRIGGER_COUNTER_COUNT = 4,
+};
+
+/* An executable file mapping of the captured process, recorded in the kernel so that a process
+ * that exits before user space reads /proc/PID/maps can still be unwound and symbolized. */
+struct capture_mapping {
+	__u64 start;
+	__u64 end;
+	__u64 file_offset;
+	__u64 inode;
+	__u32 device;  /* the kernel's dev_t: major << 20 | minor */
+	__u32 flags;   /* MAPPING_PATH_TRUNCATED */
+	/* The path's components leaf first, each followed by '/' ("libc.so.6/x86_64-linux-gnu/lib/usr/"):
+	 * the kernel walks from the file up; user space reverses. */
+	char reversed_path[MAPPING_PATH_LEN];
+};
+
+enum capture_mapping_flags {
+	MAPPING_PATH_TRUNCATED = 1,
+};
+
+/* One record of the `captures` ring buffer: a syscall that matched armed triggers, with what user
+ * space needs to unwind its user stack (registers, a copy of the stack's top) and its kernel stack.
+ * `user_stack_bytes` of stack follow the struct; the record is sized for the configured copy. */
+struct capture_event {
+	__u64 timestamp_ns; /* CLOCK_MONOTONIC, at syscall exit */
+	__u64 triggers;     /* ids of the triggers that captured this (a trigger_set) */
+	__s64 result;       /* the syscall's return value; -errno on failure */
+	__u64 cgroup_id;    /* cgroup v2 id */
+	__u32 tgid;
+	__u32 tid;
+	__u32 syscall_nr;
+	__u32 path_flags;         /* enum path_flags */
+	__u32 kernel_stack_bytes; /* bytes of kernel_stack filled (8 per frame) */
+	__u32 user_stack_bytes;   /* bytes of user_stack filled, from registers[stack pointer] up */
+	__u32 stacks;             /* TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK: what was asked */
+	__u32 mapping_count;      /* entries of `mappings` filled; CAPTURE_MAPPINGS + 1 when more existed */
+	char comm[ERRNO_COMM_LEN];
+	char path[PATH_BUFFER_LEN];
+	__u64 registers[CAPTURE_REGISTERS]; /* x86_64: DWARF 0-16 (rax … r15, rip); arm64: x0-x30, sp, pc */
+	__u64 kernel_stack[KERNEL_STACK_DEPTH];
+	struct capture_mapping mappings[CAPTURE_MAPPINGS];
+	__u8 user_stack[];
 };
 
 /* Default map sizes; user space overrides them from the config before loading. */
@@ -97,5 +198,7 @@ struct agent_settings {
 #define DEFAULT_PATH_FAILURES_ENTRIES 10000
 #define DEFAULT_PATH_OVERFLOW_ENTRIES 4096
 #define FOLDED_PATH_MEMORY 16384 /* folded path series remembered, to count each once */
+#define DEFAULT_TRIGGER_PATHS 1024       /* exact trigger paths, and prefixes, the maps hold */
+#define DEFAULT_CAPTURE_BUFFER_BYTES 4194304 /* 4 MiB */
 
 #endif

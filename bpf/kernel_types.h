@@ -10,6 +10,7 @@
 struct pt_regs {
 	unsigned long di, si, dx, r10, r8, r9; /* syscall arguments 1..6 */
 	unsigned long orig_ax;                  /* syscall number */
+	unsigned long ax, cx, bx, bp, r11, r12, r13, r14, r15, ip, sp; /* for stack captures */
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
 #define SYSCALL_ARG1(regs) ((regs)->di)
@@ -18,6 +19,7 @@ struct pt_regs {
 #elif defined(__TARGET_ARCH_arm64)
 struct pt_regs {
 	unsigned long regs[31];
+	unsigned long sp, pc;  /* for stack captures */
 	unsigned long orig_x0; /* argument 1: x0 holds the return value at exit */
 	int syscallno;         /* syscall number */
 } __attribute__((preserve_access_index));
@@ -32,5 +34,55 @@ struct pt_regs {
 struct task_struct {
 	char comm[16];
 } __attribute__((preserve_access_index));
+
+/* For a capture's memory map: executable file mappings, their files' inode and path. */
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct vfsmount {
+	struct dentry *mnt_root;
+} __attribute__((preserve_access_index));
+
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct super_block {
+	unsigned int s_dev;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct {
+	unsigned long vm_start, vm_end, vm_pgoff, vm_flags;
+	struct file *vm_file;
+} __attribute__((preserve_access_index));
+#define VM_EXEC 0x4
+
+/* The open-coded VMA iterator (kernel 6.7+). */
+struct bpf_iter_task_vma {
+	__u64 __opaque[1];
+} __attribute__((aligned(8)));
 
 #endif
