@@ -1,0 +1,130 @@
+import Glibc
+
+/// A JIT's symbol file, `/tmp/perf-PID.map` ("START SIZE name" per line, hex), as Node.js writes it
+/// with `--perf-basic-prof`. The file only grows while the process runs: `refresh()` parses the
+/// lines appended since the last read, so a burst of captures does not re-read it.
+public final class PerfMap {
+    struct Entry {
+        let start: UInt64
+        let end: UInt64
+        let name: String
+    }
+
+    public let path: String
+    private var entries: [Entry] = []
+    private var sorted = true
+    private var bytesRead = 0
+    private var partialLine: [UInt8] = []
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Reads what was appended since the last call. False when the file does not exist.
+    @discardableResult
+    public func refresh() -> Bool {
+        guard let appended = FileText.readBytes(path, limit: 256 << 20, from: bytesRead) else { return false }
+        bytesRead += appended.count
+        var line = partialLine
+        for byte in appended {
+            if byte == UInt8(ascii: "\n") {
+                if let entry = Self.parse(line) {
+                    if let last = entries.last, last.start > entry.start { sorted = false }
+                    entries.append(entry)
+                }
+                line.removeAll(keepingCapacity: true)
+            } else {
+                line.append(byte)
+            }
+        }
+        partialLine = line
+        return true
+    }
+
+    /// The symbol covering `address`; the most recently written one when code was moved or
+    /// replaced (V8 reuses addresses after garbage collection).
+    public func symbol(at address: UInt64) -> (name: String, offset: UInt64)? {
+        if !sorted {
+            // Stable: among entries with one start, the later line stays later.
+            entries = entries.enumerated().sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }.map(\.element)
+            sorted = true
+        }
+        var low = 0, high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].start <= address { low = middle + 1 } else { high = middle }
+        }
+        var index = low - 1
+        // Look back a little for a covering entry (entries may overlap after code moves).
+        var looked = 0
+        while index >= 0, looked < 64 {
+            let entry = entries[index]
+            if address < entry.end { return (entry.name, address - entry.start) }
+            index -= 1
+            looked += 1
+        }
+        return nil
+    }
+
+    static func parse(_ line: [UInt8]) -> Entry? {
+        let text = String(decoding: line, as: UTF8.self)
+        let fields = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        let hex: (Substring) -> UInt64? = { UInt64($0.hasPrefix("0x") ? $0.dropFirst(2) : $0, radix: 16) }
+        guard fields.count == 3, let start = hex(fields[0]), let size = hex(fields[1]), size > 0
+        else { return nil }
+        return Entry(start: start, end: start &+ size, name: String(fields[2]))
+    }
+
+    /// Splits a V8 name like `JS:*loadConfig /srv/app/server.js:9:22` into the function and its
+    /// source location; names without a location come back whole.
+    public static func sourceLocation(of name: String) -> (function: String, file: String?, line: Int?) {
+        guard let space = name.lastIndex(of: " ") else { return (name, nil, nil) }
+        let location = name[name.index(after: space)...]
+        let parts = location.split(separator: ":", omittingEmptySubsequences: false)
+        // file:line:column (the file itself may hold colons, e.g. file:///…).
+        guard parts.count >= 3, let line = Int(parts[parts.count - 2]), Int(parts[parts.count - 1]) != nil else {
+            return (name, nil, nil)
+        }
+        let file = parts.dropLast(2).joined(separator: ":")
+        return (String(name[..<space]), file, line)
+    }
+}
+
+/// The kernel's symbols from `/proc/kallsyms`, read once (it needs CAP_SYSLOG to show addresses,
+/// so the agent reads it before dropping capabilities).
+public final class KernelSymbols: Sendable {
+    private let starts: [UInt64]
+    private let names: [String]
+
+    /// Reads `/proc/kallsyms` (or `path`): text symbols only. Empty when addresses are hidden.
+    public init(path: String = "/proc/kallsyms") {
+        var symbols: [(UInt64, String)] = []
+        if let text = FileText.read(path, limit: 256 << 20) {
+            symbols.reserveCapacity(200_000)
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ", maxSplits: 3)
+                guard fields.count >= 3, let type = fields[1].first, type == "t" || type == "T" || type == "W" || type == "w",
+                    let address = UInt64(fields[0], radix: 16), address != 0
+                else { continue }
+                let module = fields.count > 3 ? " " + fields[3] : ""
+                symbols.append((address, String(fields[2]) + module))
+            }
+        }
+        symbols.sort { $0.0 < $1.0 }
+        starts = symbols.map(\.0)
+        names = symbols.map(\.1)
+    }
+
+    public var count: Int { starts.count }
+
+    /// The symbol at or before `address`, and the offset into it.
+    public func symbol(at address: UInt64) -> (name: String, offset: UInt64)? {
+        var low = 0, high = starts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if starts[middle] <= address { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0 else { return nil }
+        return (names[low - 1], address - starts[low - 1])
+    }
+}
