@@ -71,12 +71,76 @@ public struct Config: Sendable, Equatable {
         public init() {}
     }
 
+    /// A stack-capture trigger: when a path syscall (one of `paths.syscalls`) is called on one of
+    /// `paths`, or on a path starting with one of `prefixes`, by `comm` (when set) with the wanted
+    /// `result`, and the trigger is armed, the kernel sends a capture — registers, user and kernel
+    /// stacks — at most `maxPerMinute` times a minute. Paths are compared as the process passed them,
+    /// byte for byte (`path:` and `path_prefix:` take one path or a list).
+    public struct Trigger: Sendable, Equatable {
+        public enum Result: String, Sendable, CaseIterable {
+            case failure, success, any
+        }
+
+        public enum Stack: String, Sendable, CaseIterable {
+            case user, kernel
+        }
+
+        public enum Arming: String, Sendable, CaseIterable {
+            /// Captures whenever it matches.
+            case always
+            /// Captures only while an alert (Alertmanager webhook) has armed it, for `armFor`.
+            case onAlert = "on_alert"
+        }
+
+        public var name: String
+        /// Exact paths.
+        public var paths: [String]
+        /// Path prefixes.
+        public var prefixes: [String]
+        public var comm: String?
+        public var result = Result.failure
+        public var stacks: Set<Stack> = [.user, .kernel]
+        /// Captures per minute at most (a burst of this many, refilled over a minute); 0: no limit.
+        public var maxPerMinute = 10
+        public var armed = Arming.always
+        /// Seconds an alert keeps an `on_alert` trigger armed.
+        public var armForSeconds = 600
+
+        public init(name: String, paths: [String] = [], prefixes: [String] = []) {
+            self.name = name
+            self.paths = paths
+            self.prefixes = prefixes
+        }
+    }
+
+    /// Captures kept in memory and what each copies from the kernel.
+    public struct Captures: Sendable, Equatable {
+        /// Captures kept for the API and landing page (a ring: the oldest goes first).
+        public var keep = 256
+        /// Bytes of user stack copied per capture (from the stack pointer up), for unwinding.
+        /// Fixed at start: a change needs a restart.
+        public var userStackBytes = 16384
+
+        public init() {}
+
+        public static let keepRange = 1...100_000
+        public static let userStackBytesRange = 1024...65536
+    }
+
     public var syscalls = Syscalls()
     public var paths = Paths()
     public var filters = Filters()
+    public var triggers: [Trigger] = []
+    public var captures = Captures()
 
     public init() {}
 
     /// Bounds that validation enforces.
     public static let maxSeriesRange = 1...1_000_000
+    /// Triggers a config may have (a set of them is one 64-bit word in the kernel).
+    public static let maxTriggers = 64
+    /// Exact paths, and prefixes, of all triggers together (the kernel maps' capacity).
+    public static let maxTriggerPaths = 65536
+    /// Longest trigger path: the kernel compares at most this many bytes of a path.
+    public static let maxTriggerPathBytes = 255
 }

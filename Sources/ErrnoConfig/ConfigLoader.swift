@@ -63,10 +63,12 @@ public enum ConfigLoader {
         let reader = NodeReader(file: file)
         var config = Config()
         if let root, !reader.isNull(root) {
-            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters"]) { key, value, path in
+            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters", "triggers", "captures"]) { key, value, path in
                 switch key {
                 case "syscalls": readSyscalls(value, path, reader, &config.syscalls)
                 case "paths": readPaths(value, path, reader, &config.paths)
+                case "triggers": config.triggers = TriggerReader.read(value, path, reader)
+                case "captures": readCaptures(value, path, reader, &config.captures)
                 default: readFilters(value, path, reader, &config.filters)
                 }
             }
@@ -138,9 +140,7 @@ public enum ConfigLoader {
     }
 
     private static func readFilters(_ node: Node, _ path: String, _ reader: NodeReader, _ filters: inout Config.Filters) {
-        let validComm: (String) -> String? = { comm in
-            (1...15).contains(comm.utf8.count) ? nil : "a comm is 1 to 15 bytes (the kernel truncates longer names); got \(comm.utf8.count)"
-        }
+        let validComm = commProblem
         reader.mapping(node, path: path, keys: ["comms", "exclude_comms", "pids", "cgroups"]) { key, value, path in
             switch key {
             case "comms": filters.comms = reader.strings(value, path: path, validate: validComm)
@@ -159,6 +159,21 @@ public enum ConfigLoader {
         }
     }
 
+    private static func readCaptures(_ node: Node, _ path: String, _ reader: NodeReader, _ captures: inout Config.Captures) {
+        reader.mapping(node, path: path, keys: ["keep", "user_stack_bytes"]) { key, value, path in
+            if key == "keep" {
+                if let count = reader.integer(value, path: path, in: Config.Captures.keepRange) { captures.keep = count }
+            } else if let bytes = reader.integer(value, path: path, in: Config.Captures.userStackBytesRange) {
+                if bytes % 8 != 0 { reader.fail(value, path, "must be a multiple of 8") } else { captures.userStackBytes = bytes }
+            }
+        }
+    }
+
+    /// A comm as the kernel keeps it: 1 to 15 bytes. Nil when valid, else the problem.
+    static func commProblem(_ comm: String) -> String? {
+        (1...15).contains(comm.utf8.count) ? nil : "a comm is 1 to 15 bytes (the kernel truncates longer names); got \(comm.utf8.count)"
+    }
+
     static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {
         switch error {
         case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _), let .composer(_, problem, mark, _):
@@ -173,7 +188,7 @@ public enum ConfigLoader {
         }
     }
 
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))
