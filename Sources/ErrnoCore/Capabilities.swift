@@ -18,8 +18,10 @@ public enum Capabilities {
         "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
     ]
 
-    /// What `--capabilities.keep` keeps by default.
-    public static let defaultKeep = ["CAP_BPF"]
+    /// What `--capabilities.keep` keeps by default: CAP_BPF for map access; CAP_SYS_PTRACE and
+    /// CAP_DAC_READ_SEARCH to read a captured process's /proc/PID/maps, perf map and ELF files
+    /// (any user's) when symbolizing its stack.
+    public static let defaultKeep = ["CAP_BPF", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"]
 
     /// The bit mask of `names` (case-insensitive, `CAP_` optional); throws on an unknown name.
     public static func mask(_ list: [String]) throws -> UInt64 {

@@ -16,13 +16,15 @@ public final class ConfigReloader: Collector {
 
     public let path: String
     private let metrics: FailureMetrics
+    private let captures: CaptureStore?
     private let logger: Logger
     private let state: Mutex<State>
 
     /// `config` is the one the agent started with, already applied to `metrics`' program.
-    public init(path: String, config: Config, metrics: FailureMetrics, logger: Logger) {
+    public init(path: String, config: Config, metrics: FailureMetrics, captures: CaptureStore? = nil, logger: Logger) {
         self.path = path
         self.metrics = metrics
+        self.captures = captures
         self.logger = logger
         state = Mutex(State(config: config, lastSuccessTime: Date().timeIntervalSince1970))
     }
@@ -36,6 +38,7 @@ public final class ConfigReloader: Collector {
                 let settings = try KernelSettings(config: new)
                 let rewriter = try PathRewriter(new.paths.rewrite.map { ($0.regex, $0.replacement) })
                 try metrics.reconfigure(settings, rewriter: rewriter)
+                captures?.resize(new.captures.keep)
                 state.config = new
                 state.lastSuccessful = true
                 state.lastSuccessTime = Date().timeIntervalSince1970
@@ -56,6 +59,9 @@ public final class ConfigReloader: Collector {
         }
         if old.paths.maxSeries != new.paths.maxSeries {
             changes.append("paths.max_series (\(old.paths.maxSeries) → \(new.paths.maxSeries))")
+        }
+        if old.captures.userStackBytes != new.captures.userStackBytes {
+            changes.append("captures.user_stack_bytes (\(old.captures.userStackBytes) → \(new.captures.userStackBytes))")
         }
         if !changes.isEmpty {
             throw StartupError(

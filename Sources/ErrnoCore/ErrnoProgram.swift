@@ -9,7 +9,7 @@ import KernelNames
 public final class ErrnoProgram {
     /// Map and program names in bpf/errno.bpf.c.
     enum Names {
-        static let program = "count_syscall_failure"
+        static let program = "on_syscall_exit"
     }
 
     private let object: BPFObject
@@ -26,8 +26,22 @@ public final class ErrnoProgram {
     private let commFilter: BPFMap
     private let pidFilter: BPFMap
     private let cgroupFilter: BPFMap
+    private let triggerSettings: BPFMap
+    private let triggerRates: BPFMap
+    private let triggerExactPaths: BPFMap
+    private let triggerPrefixes: BPFMap
+    private let globals: BPFMap
+    let triggerCounts: CounterMapReader
+    /// The ring buffer of captures (read by `CaptureConsumer`).
+    public let captures: BPFMap
+    /// Triggers by id, shared with the capture consumer and the API.
+    public let triggers = TriggerDirectory()
     /// What the settings maps hold now (the kernel zero-fills them at load).
     private var applied = KernelSettings()
+    private var triggerIDs: [String: UInt32] = [:]
+    private var nextTriggerID: UInt32 = 0
+    private var appliedExactPaths: [[UInt8]: UInt64] = [:]
+    private var appliedPrefixes: [[UInt8]: UInt64] = [:]
 
     /// Opens the embedded object and sizes its maps from `config`; nothing is in the kernel yet.
     public init(config: Config, readStrategy: CounterMapReader.Strategy = .batch) throws {
@@ -49,7 +63,26 @@ public final class ErrnoProgram {
         commFilter = try object.map("comm_filter")
         pidFilter = try object.map("pid_filter")
         cgroupFilter = try object.map("cgroup_filter")
+        triggerSettings = try object.map("trigger_settings")
+        triggerRates = try object.map("trigger_rates")
+        triggerExactPaths = try object.map("trigger_exact_paths")
+        try triggerExactPaths.setMaxEntries(Config.maxTriggerPaths)
+        triggerPrefixes = try object.map("trigger_path_prefixes")
+        try triggerPrefixes.setMaxEntries(Config.maxTriggerPaths)
+        triggerCounts = try CounterMapReader(map: object.map("trigger_counts"), strategy: readStrategy)
+        globals = try object.map("errno.bss")
+        // The copy size is a constant for the verifier: the ring buffer record's size.
+        try object.map("errno.rodata").setInitialBytes(withUnsafeBytes(of: UInt32(config.captures.userStackBytes)) { Array($0) })
+        captures = try object.map("captures")
+        let record = MemoryLayout<capture_event>.size + config.captures.userStackBytes + 8
+        try captures.setMaxEntries(max(Int(DEFAULT_CAPTURE_BUFFER_BYTES), Self.powerOfTwo(atLeast: record * 64)))
         counter = try object.program(Names.program)
+    }
+
+    static func powerOfTwo(atLeast value: Int) -> Int {
+        var result = 1
+        while result < value { result <<= 1 }
+        return result
     }
 
     /// Writes `new` into the settings maps — only what changed — while the program keeps running.
@@ -68,11 +101,71 @@ public final class ErrnoProgram {
         }
         for pid in new.pids.subtracting(applied.pids) { try pidFilter.update(pid, UInt32(1)) }
         for id in new.cgroupIDs.subtracting(applied.cgroupIDs) { try cgroupFilter.update(id, UInt32(1)) }
-        try settings.update(UInt32(0), agent_settings(filters: new.filters, labels: new.labels))
+        let lookups = try applyTriggers(new.triggers)
+        try settings.update(UInt32(0), agent_settings(filters: new.filters, labels: new.labels, triggers: lookups, reserved: 0))
+        try globals.update(UInt32(0), UInt32(new.triggers.wantsSuccesses ? 1 : 0))
+        for key in appliedExactPaths.keys where newExactPaths[key] == nil { try triggerExactPaths.delete(keyBytes: key) }
+        for key in appliedPrefixes.keys where newPrefixes[key] == nil { try triggerPrefixes.delete(keyBytes: key) }
+        appliedExactPaths = newExactPaths
+        appliedPrefixes = newPrefixes
         for comm in applied.commFilter.keys where new.commFilter[comm] == nil { try commFilter.delete(KernelSettings.commKey(comm)) }
         for pid in applied.pids.subtracting(new.pids) { try pidFilter.delete(pid) }
         for id in applied.cgroupIDs.subtracting(new.cgroupIDs) { try cgroupFilter.delete(id) }
         applied = new
+    }
+
+    private var newExactPaths: [[UInt8]: UInt64] = [:]
+    private var newPrefixes: [[UInt8]: UInt64] = [:]
+
+    /// Writes the triggers: ids kept by name (a removed trigger's id is cleared, its counters
+    /// zeroed, and reused last), settings, then the path maps' new entries. Stale path entries are
+    /// deleted by the caller after the lookup flags switch. Returns the lookup flags.
+    private func applyTriggers(_ plan: TriggerPlan) throws -> UInt32 {
+        let names = Set(plan.entries.map(\.name))
+        for (name, id) in triggerIDs where !names.contains(name) {
+            try triggerSettings.update(id, trigger_settings())
+            for counter in 0..<UInt32(TRIGGER_COUNTER_COUNT.rawValue) {
+                try triggerCounts.map.updateAllCPUs(id * UInt32(TRIGGER_COUNTER_COUNT.rawValue) + counter, UInt64(0))
+            }
+            triggerIDs[name] = nil
+        }
+        var entries: [UInt32: TriggerPlan.Entry] = [:]
+        let previous = triggers.entries
+        for entry in plan.entries {
+            let id = triggerIDs[entry.name] ?? allocateTriggerID()
+            triggerIDs[entry.name] = id
+            entries[id] = entry
+            let old = previous[id].flatMap { $0.name == entry.name ? $0 : nil }
+            if old == nil || old!.changesRate(from: entry) { try triggerRates.update(id, UInt64(0)) }
+            if old != entry {
+                let armedUntil: UInt64 = entry.config.armed == .always ? .max : 0
+                try triggerSettings.update(id, entry.kernelSettings(armedUntil: armedUntil))
+            }
+        }
+        triggers.replace(entries)
+        newExactPaths = plan.exactPaths(ids: triggerIDs)
+        newPrefixes = plan.prefixes(ids: triggerIDs)
+        for (key, set) in newExactPaths where appliedExactPaths[key] != set {
+            try triggerExactPaths.update(keyBytes: key, valueBytes: withUnsafeBytes(of: set) { Array($0) })
+        }
+        for (key, set) in newPrefixes where appliedPrefixes[key] != set {
+            try triggerPrefixes.update(keyBytes: key, valueBytes: withUnsafeBytes(of: set) { Array($0) })
+        }
+        return (newExactPaths.isEmpty ? 0 : TRIGGERS_EXACT.rawValue) | (newPrefixes.isEmpty ? 0 : TRIGGERS_PREFIX.rawValue)
+    }
+
+    /// The next free id after the last one handed out, so a removed trigger's id is reused last
+    /// (a capture already in the ring buffer keeps its name).
+    private func allocateTriggerID() -> UInt32 {
+        let used = Set(triggerIDs.values)
+        for step in 0..<UInt32(MAX_TRIGGERS) {
+            let id = (nextTriggerID + step) % UInt32(MAX_TRIGGERS)
+            if !used.contains(id) {
+                nextTriggerID = (id + 1) % UInt32(MAX_TRIGGERS)
+                return id
+            }
+        }
+        preconditionFailure("more than MAX_TRIGGERS triggers passed validation")
     }
 
     /// Verifies the programs and creates the maps in the kernel; nothing runs until `attach()`.

@@ -28,6 +28,11 @@ public final class FailureMetrics: Collector {
         self.syscalls = syscalls
     }
 
+    /// Every trigger in force with its counts, by name (serialized with scrapes and reloads).
+    public func triggerStatuses() throws -> [TriggerStatus] {
+        try state.withLock { state in try state.program.triggerStatuses() }
+    }
+
     /// Whether the program is attached (for /-/ready).
     public var isAttached: Bool { state.withLock { $0.program.isAttached } }
 
@@ -62,6 +67,7 @@ public final class FailureMetrics: Collector {
             var events: [UInt32: UInt64] = [:]
             for entry in try program.events.readAll() { events[entry.key(as: UInt32.self)] = entry.value }
             let misses = try program.counter.recursionMisses()
+            let triggerFamilies = try triggerFamilies(program)
             let maps: [(CounterMapReader, Int)] = [
                 (program.failures, failures.count), (program.overflow, overflow.count),
                 (program.pathFailures, pathFailures.count), (program.pathOverflow, pathOverflow.count),
@@ -74,7 +80,13 @@ public final class FailureMetrics: Collector {
                     help: "Events that did not get their own series or were not counted, by reason (map_full, path_map_full: folded into \"<other>\"; overflow_full, path_overflow_full, program_recursion: not counted).",
                     type: .counter,
                     samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(events[$0.counter.rawValue] ?? 0)) }
-                        + [Sample(labels: [Label("reason", "program_recursion")], value: Double(misses))]),
+                        + [
+                            Sample(labels: [Label("reason", "program_recursion")], value: Double(misses)),
+                            Sample(labels: [Label("reason", "rate_limited")], value: triggerFamilies.rateLimited),
+                            Sample(labels: [Label("reason", "ring_buffer_full")], value: Double(events[EVENT_RING_BUFFER_FULL.rawValue] ?? 0)),
+                        ]),
+                triggerFamilies.matches,
+                triggerFamilies.captures,
                 MetricFamily(
                     name: "errno_exporter_path_series_folded_total",
                     help: "Distinct (syscall, path, errno, comm) series folded into path=\"<other>\" because the path map was full (each counted once while among the last 16384 folded).",
@@ -95,6 +107,26 @@ public final class FailureMetrics: Collector {
                     samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.0.map.maxEntries)) }),
             ]
         }
+    }
+
+    /// `errno_trigger_matches_total` and `errno_stack_captures_total` by trigger name, and the
+    /// rate-limited matches of all triggers (a drop reason).
+    private func triggerFamilies(_ program: ErrnoProgram) throws -> (matches: MetricFamily, captures: MetricFamily, rateLimited: Double) {
+        let statuses = try program.triggerStatuses()
+        func samples(_ count: KeyPath<TriggerStatus, UInt64>) -> [Sample] {
+            statuses.map { Sample(labels: [Label("trigger", $0.name)], value: Double($0[keyPath: count])) }
+        }
+        let rateLimited = statuses.reduce(0.0) { $0 + Double($1.rateLimited) }
+        return (
+            MetricFamily(
+                name: "errno_trigger_matches_total",
+                help: "Syscalls whose path, comm and result matched a trigger, captured or not (disarmed, rate-limited).",
+                type: .counter, samples: samples(\.matches)),
+            MetricFamily(
+                name: "errno_stack_captures_total", help: "Stack captures a trigger sent (see /api/v1/captures?trigger=NAME).",
+                type: .counter, samples: samples(\.captures)),
+            rateLimited
+        )
     }
 
     private func comm(_ key: syscall_failure_key) -> String {

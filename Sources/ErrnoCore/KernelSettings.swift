@@ -19,6 +19,8 @@ public struct KernelSettings: Sendable, Equatable {
     var cgroupIDs: Set<UInt64> = []
     /// Path syscalls of the config this architecture does not have (arm64 has no open, creat …).
     public private(set) var absentSyscalls: [String] = []
+    /// Stack-capture triggers.
+    public private(set) var triggers = TriggerPlan([])
 
     public init(config: Config, syscalls: SyscallNames = SyscallNames()) throws {
         for name in config.syscalls.excludeErrnos {
@@ -37,6 +39,7 @@ public struct KernelSettings: Sendable, Equatable {
         pids = Set(config.filters.pids.map { UInt32($0) })
         cgroupIDs = Set(try config.filters.cgroups.map(Self.cgroupID))
 
+        triggers = TriggerPlan(config.triggers)
         syscallLabels = config.syscalls.extraLabels
         pathLabels = config.paths.extraLabels
         if syscallLabels.pid { labels |= LABEL_SYSCALL_PID.rawValue }

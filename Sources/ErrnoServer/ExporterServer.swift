@@ -39,14 +39,17 @@ public struct ExporterServer: Sendable {
     public let authentication: BasicAuthentication?
     /// HTTPS only, when the web config has tls_server_config.
     public let tls: TLSConfiguration?
+    /// The capture and trigger endpoints (and the landing page's captures).
+    public let captures: CaptureAPI?
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
     public init(
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
-        tls: TLSConfiguration? = nil, logger: Logger
+        tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, logger: Logger
     ) {
+        self.captures = captures
         self.limits = limits
         self.authentication = authentication
         self.tls = tls
@@ -137,10 +140,14 @@ public struct ExporterServer: Sendable {
         }
         router.post("/-/reload", use: reloadHandler)
         router.put("/-/reload", use: reloadHandler)
+        let captures = self.captures
+        if let captures { CaptureRoutes.add(to: router, api: captures) }
         router.get("/") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"
-            let page = LandingPage(telemetryPath: telemetryPath, ready: isReady()).html
+            let triggers = (try? captures?.triggerStatuses()) ?? []
+            let recent = captures?.store.list(limit: LandingPage.recentCaptures) ?? []
+            let page = LandingPage(telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent).html
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         return router

@@ -1,33 +1,75 @@
 import ErrnoCore
+import Foundation
+import Stacks
 
-/// The HTML page at `/`: what this agent is, its build, its state, and links to every endpoint.
+/// The HTML page at `/`: what this agent is, its build, its state, its triggers and recent
+/// captures with readable stacks, and links to every endpoint.
 struct LandingPage {
+    static let recentCaptures = 10
+
     let telemetryPath: String
     let ready: Bool
+    var triggers: [TriggerStatus] = []
+    var captures: [Capture] = []
 
     var html: String {
         """
         <!DOCTYPE html>
         <html lang="en">
         <head><meta charset="utf-8"><title>errno_exporter</title>
-        <style>body{font-family:sans-serif;max-width:48em;margin:2em auto}code{background:#eee;padding:0 .2em}</style></head>
+        <style>body{font-family:sans-serif;max-width:64em;margin:2em auto}code,pre{background:#eee;padding:0 .2em}
+        table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top}
+        ol.stack{font-family:monospace;font-size:90%}.method{color:#777}.capture{border-top:1px solid #ccc;margin-top:1em}</style></head>
         <body>
         <h1>errno_exporter</h1>
-        <p>Counts failed syscalls in the kernel with eBPF, by syscall, errno and comm.</p>
+        <p>Counts failed syscalls in the kernel with eBPF, by syscall, errno and comm; captures the stacks of the calls its triggers name.</p>
         <table>
-        <tr><th align="left">version</th><td>\(escape(BuildInfo.version))</td></tr>
-        <tr><th align="left">revision</th><td>\(escape(BuildInfo.revision))</td></tr>
-        <tr><th align="left">libbpf</th><td>\(escape(BuildInfo.libbpfVersion))</td></tr>
-        <tr><th align="left">BPF programs</th><td>\(ready ? "attached" : "not attached yet")</td></tr>
+        <tr><th>version</th><td>\(escape(BuildInfo.version))</td></tr>
+        <tr><th>revision</th><td>\(escape(BuildInfo.revision))</td></tr>
+        <tr><th>libbpf</th><td>\(escape(BuildInfo.libbpfVersion))</td></tr>
+        <tr><th>BPF programs</th><td>\(ready ? "attached" : "not attached yet")</td></tr>
         </table>
         <ul>
         <li><a href="\(escape(telemetryPath))">\(escape(telemetryPath))</a> — metrics</li>
+        <li><a href="api/v1/triggers">/api/v1/triggers</a>, <a href="api/v1/captures">/api/v1/captures</a> — triggers and captures (JSON)</li>
         <li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
         </ul>
+        \(triggerSection)
+        \(captureSection)
         </body>
         </html>
 
         """
+    }
+
+    private var triggerSection: String {
+        guard !triggers.isEmpty else { return "<h2>Triggers</h2><p>No triggers configured.</p>" }
+        let rows = triggers.map { trigger in
+            let paths = (trigger.paths + trigger.pathPrefixes.map { $0 + "*" }).prefix(5).map { "<code>\(escape($0))</code>" }.joined(separator: " ")
+            let more = trigger.paths.count + trigger.pathPrefixes.count > 5 ? " …" : ""
+            return "<tr><td><a href=\"api/v1/captures?trigger=\(escape(trigger.name))\">\(escape(trigger.name))</a></td><td>\(paths)\(more)</td>"
+                + "<td>\(escape(trigger.comm ?? "any"))</td><td>\(trigger.result)</td><td>\(trigger.armed ? "armed" : "disarmed") (\(trigger.arming))</td>"
+                + "<td>\(trigger.matches)</td><td>\(trigger.captures)</td><td>\(trigger.rateLimited)</td></tr>"
+        }
+        return "<h2>Triggers</h2><table><tr><th>name</th><th>paths</th><th>comm</th><th>result</th><th>state</th><th>matches</th><th>captures</th><th>rate-limited</th></tr>"
+            + rows.joined(separator: "\n") + "</table>"
+    }
+
+    private var captureSection: String {
+        guard !captures.isEmpty else { return "<h2>Recent captures</h2><p>No captures yet.</p>" }
+        let items = captures.map { capture in
+            let outcome = capture.errno.map { "failed with \($0)" } ?? "returned \(capture.result)"
+            let frames = capture.userStack.map { frame in
+                "<li>\(escape(frame.displayName)) <span class=\"method\">\(escape(frame.module ?? "")) · \(frame.method.rawValue)</span></li>"
+            }
+            return """
+                <div class="capture" id="capture-\(capture.id)"><h3><a href="api/v1/captures/\(capture.id)">#\(capture.id)</a> \(escape(capture.trigger)):
+                <code>\(escape(capture.comm))</code> (pid \(capture.pid)) \(escape(capture.syscall)) <code>\(escape(capture.path))</code> \(escape(outcome))</h3>
+                <p>\(Capture.timestamp(capture.time)) · <a href="api/v1/captures/\(capture.id)?format=folded">folded</a></p>
+                <ol class="stack">\(frames.joined())</ol></div>
+                """
+        }
+        return "<h2>Recent captures</h2>" + items.joined(separator: "\n")
     }
 
     private func escape(_ text: String) -> String {
@@ -38,6 +80,7 @@ struct LandingPage {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
+            case "'": out += "&#39;"
             default: out.append(character)
             }
         }

@@ -8,6 +8,7 @@ import KernelNames
 import Exposition
 import Logging
 import ServiceLifecycle
+import Stacks
 import Synchronization
 import UnixSignals
 
@@ -103,6 +104,8 @@ struct ErrnoExporterCommand: ParsableCommand {
         let authentication = webConfig.map { BasicAuthentication(path: $0.0, initial: $0.1, logger: logger) }
         let tls = try webConfig?.1.tls.map { try TLSSetup.configuration($0, logger: logger) }
         let (program, settings, rewriter) = try prepare(config: config, logger: logger)
+        // Kernel symbol addresses are hidden without CAP_SYSLOG: read them while it is held.
+        let kernelSymbols = KernelSymbols()
         try program.attach()
         if let keepMask {
             try Capabilities.keepOnly(keepMask)
@@ -110,10 +113,12 @@ struct ErrnoExporterCommand: ParsableCommand {
         }
         logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
 
+        let store = CaptureStore(capacity: config.captures.keep)
+        let consumer = try CaptureConsumer(program: program, store: store, kernelSymbols: kernelSymbols, logger: logger)
         let metrics = FailureMetrics(program: program, settings: settings, rewriter: rewriter)
-        let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, logger: logger)
+        let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, captures: store, logger: logger)
         let gatherer = Gatherer(
-            collectors: [metrics, reloader, BuildInfoCollector(), ProcessCollector()],
+            collectors: [metrics, consumer, reloader, BuildInfoCollector(), ProcessCollector()],
             durationMetricName: "errno_exporter_scrape_duration_seconds")
         let reload: (@Sendable () throws -> Void)? = enableLifecycle ? { @Sendable in try reloader.reload() } : nil
         var limits = ServerLimits()
@@ -121,8 +126,9 @@ struct ErrnoExporterCommand: ParsableCommand {
         limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
         let server = ExporterServer(
             addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
-            isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, tls: tls, logger: logger)
-        let services: [any Service] = try server.services() + [ReloadOnHangup(reloader: reloader)]
+            isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, tls: tls,
+            captures: CaptureAPI(store: store, triggerStatuses: { try metrics.triggerStatuses() }), logger: logger)
+        let services: [any Service] = [CaptureService(consumer: consumer)] + (try server.services()) + [ReloadOnHangup(reloader: reloader)]
         try Self.waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
@@ -206,6 +212,17 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
         case .warn: .warning
         case .error: .error
         }
+    }
+}
+
+/// Runs the capture consumer's polling thread from start to shutdown.
+struct CaptureService: Service {
+    let consumer: CaptureConsumer
+
+    func run() async throws {
+        try consumer.start()
+        try? await gracefulShutdown()
+        consumer.stop()
     }
 }
 

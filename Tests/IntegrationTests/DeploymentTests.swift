@@ -9,7 +9,7 @@ struct DeploymentTests {
 
     @Test func theSystemdUnitVerifies() throws {
         let unit = try String(contentsOf: Self.root.appendingPathComponent("config/systemd/errno_exporter.service"), encoding: .utf8)
-        #expect(unit.contains("AmbientCapabilities=CAP_BPF CAP_PERFMON"))
+        #expect(unit.contains("AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_SYS_PTRACE CAP_DAC_READ_SEARCH"))
         #expect(unit.contains("ProtectSystem=strict") && unit.contains("NoNewPrivileges=yes"))
         // systemd-analyze checks that ExecStart exists: point it at the binary this test run built.
         let directory = NSTemporaryDirectory() + "errno-unit-\(UUID().uuidString.prefix(8))"
@@ -38,7 +38,7 @@ struct DeploymentTests {
         let container = try #require((spec?["containers"] as? [[String: Any]])?.first)
         let security = try #require(container["securityContext"] as? [String: Any])
         let capabilities = try #require(security["capabilities"] as? [String: [String]])
-        #expect(capabilities["add"] == ["BPF", "PERFMON"])
+        #expect(capabilities["add"] == ["BPF", "PERFMON", "SYSLOG", "SYS_PTRACE", "DAC_READ_SEARCH"])
         #expect(capabilities["drop"] == ["ALL"])
         let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
         #expect(Set(mounts).isSuperset(of: ["/sys/kernel/btf", "/etc/errno_exporter"]))

@@ -138,11 +138,13 @@ struct PrivilegeAndShutdownTests {
         }
     }
 
-    @Test func afterAttachOnlyCapBPFIsLeftAndEverythingStillWorks() async throws {
+    @Test func afterAttachOnlyTheNeededCapabilitiesAreLeftAndEverythingStillWorks() async throws {
         try requireRoot()
         let comm = uniqueComm("ep_caps_")
         let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n", arguments: ["--web.enable-lifecycle"])
-        let capBPF: UInt64 = 1 << 39
+        // CAP_BPF (39) for map access; CAP_SYS_PTRACE (19) and CAP_DAC_READ_SEARCH (2) to read a
+        // captured process's memory map and files.
+        let capBPF: UInt64 = 1 << 39 | 1 << 19 | 1 << 2
         let threads = try capabilities(of: agent.process.processIdentifier)
         #expect(threads.count > 1, "the agent runs several threads; every one must have dropped")
         for sets in threads {

@@ -1,0 +1,85 @@
+import ErrnoCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// What the capture endpoints read: the stored captures and the triggers' state.
+public struct CaptureAPI: Sendable {
+    public let store: CaptureStore
+    public let triggerStatuses: @Sendable () throws -> [TriggerStatus]
+
+    public init(store: CaptureStore, triggerStatuses: @escaping @Sendable () throws -> [TriggerStatus]) {
+        self.store = store
+        self.triggerStatuses = triggerStatuses
+    }
+}
+
+/// `GET /api/v1/triggers`, `GET /api/v1/captures` (newest first; `?trigger=NAME`, `?limit=N`) and
+/// `GET /api/v1/captures/{id}` (`?format=json|folded`). JSON answers use Prometheus' API envelope:
+/// `{"status":"success","data":…}`, or `{"status":"error","errorType":…,"error":…}` with a 4xx.
+enum CaptureRoutes {
+    static let defaultLimit = 100
+
+    static func add(to router: Router<BasicRequestContext>, api: CaptureAPI) {
+        router.get("/api/v1/triggers") { _, _ -> Response in
+            do {
+                return json(Envelope(data: try api.triggerStatuses()))
+            } catch {
+                return failure(.internalServerError, "internal", "reading the trigger counters failed: \(error)")
+            }
+        }
+        router.get("/api/v1/captures") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            var limit = defaultLimit
+            if let text = query["limit"] {
+                guard let value = Int(String(text)), value >= 1 else {
+                    return failure(.badRequest, "bad_data", "limit must be a positive integer, got \"\(text)\"")
+                }
+                limit = value
+            }
+            let trigger = query["trigger"].map(String.init)
+            return json(Envelope(data: api.store.list(trigger: trigger, limit: limit)))
+        }
+        router.get("/api/v1/captures/:id") { request, context -> Response in
+            guard let text = context.parameters.get("id"), let id = UInt64(text) else {
+                return failure(.badRequest, "bad_data", "a capture id is a positive integer")
+            }
+            guard let capture = api.store.capture(id: id) else {
+                return failure(.notFound, "not_found", "no capture \(id) (captures are kept in a ring of captures.keep; it may have been replaced)")
+            }
+            switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
+            case "json": return json(Envelope(data: capture))
+            case "folded":
+                var headers = HTTPFields()
+                headers[.contentType] = "text/plain; charset=utf-8"
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: capture.folded)))
+            case let other:
+                return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, folded")
+            }
+        }
+    }
+
+    struct Envelope<Data: Encodable>: Encodable {
+        var status = "success"
+        let data: Data
+    }
+
+    struct ErrorEnvelope: Encodable {
+        var status = "error"
+        let errorType: String
+        let error: String
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        let body = (try? encoder.encode(value)) ?? Data(#"{"status":"error","errorType":"internal","error":"encoding failed"}"#.utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func failure(_ status: HTTPResponse.Status, _ type: String, _ message: String) -> Response {
+        json(ErrorEnvelope(errorType: type, error: message), status: status)
+    }
+}
