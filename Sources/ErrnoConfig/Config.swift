@@ -119,7 +119,7 @@ public struct Config: Sendable, Equatable {
         public var keep = 256
         /// Bytes of user stack copied per capture (from the stack pointer up), for unwinding.
         /// Fixed at start: a change needs a restart.
-        public var userStackBytes = 16384
+        public var userStackBytes = 32768
 
         public init() {}
 

@@ -53,7 +53,7 @@ public enum UnwindMethod: String, Sendable, Codable {
 
 /// Why unwinding stopped.
 public enum UnwindEnd: String, Error, Sendable, Codable {
-    /// The outermost frame: CFI marks no caller (e.g. `_start`), or the chain ends with 0.
+    /// The outermost frame: CFI marks no caller (e.g. `_start`), or the frame pointer chain ends with 0.
     case outermost
     /// The next frame lies beyond the copied stack bytes (raise `captures.user_stack_bytes`).
     case stackCopyEnd = "stack_copy_end"
@@ -122,7 +122,8 @@ public struct Unwinder: Sendable {
     }
 
     private func framePointerStep(state: [UInt64?], stack: StackMemory) -> Result<[UInt64?], UnwindEnd> {
-        guard let framePointer = state[architecture.framePointer], framePointer != 0 else { return .failure(.noUnwindInfo) }
+        guard let framePointer = state[architecture.framePointer] else { return .failure(.noUnwindInfo) }
+        guard framePointer != 0 else { return .failure(.outermost) }  // _start and thread entries clear it
         guard let savedFramePointer = stack.word(at: framePointer), let returnAddress = stack.word(at: framePointer &+ 8) else {
             let inCopy = framePointer >= stack.base && framePointer < stack.base + UInt64(stack.bytes.count) + 4096
             return .failure(inCopy || framePointer > stack.base ? .stackCopyEnd : .noUnwindInfo)

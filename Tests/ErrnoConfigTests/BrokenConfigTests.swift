@@ -6,7 +6,7 @@ import Testing
 /// path, and what is wrong (with a hint where one helps).
 @Suite struct BrokenConfigTests {
     static let cases: [(yaml: String, expected: [String])] = [
-        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters"#]),
+        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters, triggers, captures"#]),
         ("sycalls: {}\n", [#"c.yml:1:1: sycalls: unknown key; did you mean "syscalls"?"#]),
         ("syscalls:\n  max_serie: 5\n", [#"c.yml:2:3: syscalls.max_serie: unknown key; did you mean "max_series"?"#]),
         ("syscalls:\n  max_series: lots\n", ["c.yml:2:15: syscalls.max_series: expected an integer"]),
@@ -40,6 +40,22 @@ import Testing
         ("syscalls:\n  max_series: 1\n  max_series: 2\n", ["c.yml:2:3: duplicate key max_series in one mapping"]),
         ("syscalls: [\n", ["c.yml:2:1: invalid YAML: "]),
         ("a: b: c\n", ["c.yml:1:5: invalid YAML: mapping values are not allowed in this context"]),
+        ("triggers:\n  - name: a\n", ["c.yml:2:5: triggers[0]: a trigger needs path (exact paths) or path_prefix"]),
+        ("triggers:\n  - path: /etc/x\n", ["c.yml:2:5: triggers[0]: a trigger needs a name"]),
+        ("triggers:\n  - {name: 'a b', path: /x}\n", ["c.yml:2:12: triggers[0].name: a trigger name is 1 to 64 of A-Z a-z 0-9 _ . - (it becomes a label value and a URL parameter)"]),
+        ("triggers:\n  - {name: a, path: /x}\n  - {name: a, path: /y}\n", [#"c.yml:3:5: triggers[1]: trigger name "a" is used twice"#]),
+        ("triggers:\n  - {name: a, path: ''}\n", ["c.yml:2:21: triggers[0].path: a trigger path cannot be empty"]),
+        ("triggers:\n  - {name: a, path_prefix: []}\n", ["c.yml:2:28: triggers[0].path_prefix: an empty list matches nothing"]),
+        ("triggers:\n  - {name: a, path: /x, result: failed}\n", [#"c.yml:2:33: triggers[0].result: "failed" is not one of failure, success, any"#]),
+        ("triggers:\n  - {name: a, path: /x, stacks: [user, jit]}\n", [#"c.yml:2:40: triggers[0].stacks[1]: unknown stack "jit"; stacks are user, kernel"#]),
+        ("triggers:\n  - {name: a, path: /x, max_per_minute: -1}\n", ["c.yml:2:41: triggers[0].max_per_minute: -1 is out of range 0...60000"]),
+        ("triggers:\n  - {name: a, path: /x, armed: sometimes}\n", [#"c.yml:2:32: triggers[0].armed: "sometimes" is not one of always, on_alert"#]),
+        ("triggers:\n  - {name: a, path: /x, arm_for: 10 minutes}\n", ["c.yml:2:34: triggers[0].arm_for: expected a duration from 1s to 7d, like 30s, 10m, 1h or 1h30m"]),
+        ("triggers:\n  - {name: a, path: /x, comm: nodejs-server-process}\n", ["c.yml:2:31: triggers[0].comm: a comm is 1 to 15 bytes (the kernel truncates longer names); got 21"]),
+        ("triggers:\n  - {name: a, paths: /x}\n", [#"c.yml:2:15: triggers[0].paths: unknown key; did you mean "path"?"#]),
+        ("captures:\n  user_stack_bytes: 100\n", ["c.yml:2:21: captures.user_stack_bytes: 100 is out of range 1024...65536"]),
+        ("captures:\n  user_stack_bytes: 4100\n", ["c.yml:2:21: captures.user_stack_bytes: must be a multiple of 8"]),
+        ("captures:\n  keep: 0\n", ["c.yml:2:9: captures.keep: 0 is out of range 1...100000"]),
         // Several problems: all of them, in file order.
         ("syscalls:\n  max_series: x\npaths:\n  syscalls: [nope]\nfilters:\n  pids: [-4]\n", [
             "c.yml:2:15: syscalls.max_series: expected an integer",

@@ -30,6 +30,45 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let config = try ConfigLoader.load(path: root.appendingPathComponent("config/errno_exporter.yml").path)
         #expect(config.syscalls.maxSeries == Config().syscalls.maxSeries)
+        // It watches the lab's file (CONTRACT.md: "watching /etc/nodey.conf").
+        #expect(config.triggers.map(\.name) == ["nodey-conf"])
+        #expect(config.triggers.first?.paths == ["/etc/nodey.conf"])
+    }
+
+    @Test func triggersReadWithTheirDefaults() throws {
+        let config = try ConfigLoader.parse(
+            """
+            triggers:
+              - name: nodey-conf
+                path: /etc/nodey.conf
+                comm: node
+              - name: etc
+                path_prefix: [/etc/ssl/, /etc/pki/]
+                path: /etc/hosts
+                result: any
+                stacks: [user]
+                max_per_minute: 0
+                armed: on_alert
+                arm_for: 1h30m
+            captures:
+              keep: 50
+              user_stack_bytes: 32768
+            """, file: "t.yml")
+        let nodey = config.triggers[0], etc = config.triggers[1]
+        #expect(nodey.paths == ["/etc/nodey.conf"] && nodey.prefixes.isEmpty && nodey.comm == "node")
+        #expect(nodey.result == .failure && nodey.stacks == [.user, .kernel] && nodey.maxPerMinute == 10 && nodey.armed == .always)
+        #expect(nodey.armForSeconds == 600)
+        #expect(etc.prefixes == ["/etc/ssl/", "/etc/pki/"] && etc.paths == ["/etc/hosts"] && etc.comm == nil)
+        #expect(etc.result == .any && etc.stacks == [.user] && etc.maxPerMinute == 0 && etc.armed == .onAlert && etc.armForSeconds == 5400)
+        #expect(config.captures.keep == 50 && config.captures.userStackBytes == 32768)
+    }
+
+    @Test func durationsAreWrittenAsPrometheusWritesThem() {
+        #expect(DurationText.seconds("30s") == 30)
+        #expect(DurationText.seconds("10m") == 600)
+        #expect(DurationText.seconds("1h30m") == 5400)
+        #expect(DurationText.seconds("2d") == 172_800)
+        for bad in ["", "10", "m", "1.5h", "-1m", "10 m", "1y", "99999999999s"] { #expect(DurationText.seconds(bad) == nil, "\(bad)") }
     }
 
     @Test func unknownKeyNamesLineColumnPathAndAHint() {
@@ -47,7 +86,7 @@ import Testing
         #expect(issues("syscalls:\n  max_series: 0\n").first?.message == "0 is out of range 1...1000000")
         #expect(issues("syscalls:\n  max_series: \"12\"\n").first?.message == "expected an integer")
         #expect(issues("syscalls: [1, 2]\n").first?.message == "expected a mapping of labels, max_series, exclude_errnos")
-        #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters")
+        #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters, triggers, captures")
     }
 
     @Test func syntaxErrorsAndDuplicateKeysHaveLocations() {

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+
+/// Tests/Fixtures/deep.c compiled by gcc into a temporary directory: with frame pointers, without,
+/// a stripped copy, and a stripped copy whose symbols live in a separate debug file.
+enum FixtureProgram {
+    static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/deep.c").path
+
+    /// The directory of the builds (made once per test process).
+    static let directory: Result<String, any Error> = Result {
+        let directory = NSTemporaryDirectory() + "errno-fixture-\(getpid())-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try run("gcc -O2 -g -fno-omit-frame-pointer -o \(directory)/deep_fp \(source)")
+        try run("gcc -O2 -g -fomit-frame-pointer -o \(directory)/deep_nofp \(source)")
+        try run("strip -o \(directory)/deep_stripped \(directory)/deep_nofp")
+        try run("objcopy --only-keep-debug \(directory)/deep_nofp \(directory)/deep_linked.debug")
+        try run("strip -o \(directory)/deep_linked \(directory)/deep_nofp")
+        try run("cd \(directory) && objcopy --add-gnu-debuglink=deep_linked.debug deep_linked")
+        return directory
+    }
+
+    static func path(_ build: String) throws -> String { try directory.get() + "/" + build }
+
+    /// `nm` addresses of the fixture's functions in a build (ELF virtual addresses).
+    static func symbols(_ build: String) throws -> [String: UInt64] {
+        var found: [String: UInt64] = [:]
+        for line in try run("nm \(try path(build))").split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 3, let address = UInt64(fields[0], radix: 16) { found[String(fields[2])] = address }
+        }
+        return found
+    }
+
+    @discardableResult
+    static func run(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw FixtureError("\(command) failed: \(output)") }
+        return output
+    }
+
+    struct FixtureError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Stacks
+import Testing
+
+/// ELF symbols, separate debug files, perf maps and /proc maps, on fixture files.
+@Suite struct SymbolizationTests {
+    @Test(arguments: ["deep_fp", "deep_nofp"])
+    func functionSymbolsCoverTheirWholeBody(build: String) throws {
+        let image = try ElfImage(path: try FixtureProgram.path(build))
+        #expect(image.hasFullSymbolTable)
+        for (name, address) in try FixtureProgram.symbols(build) where ["open_config", "load_settings", "start_service", "main"].contains(name) {
+            #expect(image.symbol(at: address)?.name == name)
+            #expect(image.symbol(at: address + 3)?.name == name)
+            #expect(image.symbol(at: address + 3)?.offset == 3)
+        }
+    }
+
+    @Test func aStrippedBuildHasNoNamesButKeepsItsCallFrameInformation() throws {
+        let addresses = try FixtureProgram.symbols("deep_nofp")
+        let image = try ElfImage(path: try FixtureProgram.path("deep_stripped"))
+        #expect(!image.hasFullSymbolTable)
+        #expect(image.symbol(at: try #require(addresses["open_config"]) + 1) == nil)
+    }
+
+    @Test func aDebugLinkBringsTheNamesBack() throws {
+        let addresses = try FixtureProgram.symbols("deep_nofp")
+        let image = try ElfImage(path: try FixtureProgram.path("deep_linked"))
+        #expect(image.debugFile != nil)
+        #expect(image.symbol(at: try #require(addresses["load_settings"]) + 2)?.name == "load_settings")
+    }
+
+    @Test func aFileOffsetMapsToItsVirtualAddress() throws {
+        let image = try ElfImage(path: try FixtureProgram.path("deep_nofp"))
+        let main = try #require(try FixtureProgram.symbols("deep_nofp")["main"])
+        // The fixture is position independent: its text's file offsets equal its addresses.
+        #expect(image.virtualAddress(fileOffset: main) == main)
+    }
+
+    @Test func perfMapsAreReadIncrementallyAndNameJITFrames() throws {
+        let path = NSTemporaryDirectory() + "perf-test-\(UUID().uuidString.prefix(6)).map"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "7f00001000 100 JS:~loadConfig /srv/app/server.js:9:22\n7f00002000 80 Builtin:CEntry\n7f0000".write(toFile: path, atomically: false, encoding: .utf8)
+        let map = PerfMap(path: path)
+        #expect(map.refresh())
+        #expect(map.symbol(at: 0x7f_0000_1010)?.name == "JS:~loadConfig /srv/app/server.js:9:22")
+        #expect(map.symbol(at: 0x7f_0000_1010)?.offset == 0x10)
+        #expect(map.symbol(at: 0x7f_0000_2080) == nil)
+        // The half-written last line completes later; V8 may put new code at lower addresses.
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("3000 40 JS:*aboutText /srv/app/server.js:13:19\n7f00000800 10 JS:~early node:fs:1:1\n".utf8))
+        try handle.close()
+        #expect(map.refresh())
+        #expect(map.symbol(at: 0x7f_0000_3020)?.name == "JS:*aboutText /srv/app/server.js:13:19")
+        #expect(map.symbol(at: 0x7f_0000_0808)?.name == "JS:~early node:fs:1:1")
+        #expect(map.symbol(at: 0x7f_0000_1010)?.name == "JS:~loadConfig /srv/app/server.js:9:22")
+    }
+
+    @Test func v8NamesSplitIntoFunctionAndSourceLocation() {
+        let named = PerfMap.sourceLocation(of: "JS:~loadConfig /srv/app/server.js:9:22")
+        #expect(named.function == "JS:~loadConfig" && named.file == "/srv/app/server.js" && named.line == 9)
+        let url = PerfMap.sourceLocation(of: "JS:*handle file:///srv/app/a.mjs:3:1")
+        #expect(url.file == "file:///srv/app/a.mjs" && url.line == 3)
+        let builtin = PerfMap.sourceLocation(of: "Builtin:CEntry_Return1")
+        #expect(builtin.function == "Builtin:CEntry_Return1" && builtin.file == nil)
+    }
+
+    @Test func procMapsLinesParse() {
+        let maps = ProcessMaps(pid: 1, text: """
+            55d0c5a00000-55d0c5a01000 r--p 00000000 08:01 1234 /usr/bin/deep
+            55d0c5a01000-55d0c5a02000 r-xp 00001000 08:01 1234 /usr/bin/deep
+            7ffd1c3f0000-7ffd1c411000 rw-p 00000000 00:00 0                          [stack]
+            7f0e5c228000-7f0e5c3bd000 r-xp 00028000 fe:01 42 /usr/lib/x86_64-linux-gnu/lib c.so.6
+            """)
+        let text = maps.mapping(containing: 0x55d0_c5a0_1234)
+        #expect(text?.executable == true && text?.fileOffset == 0x1000 && text?.name == "/usr/bin/deep" && text?.isFile == true)
+        #expect(text.map { $0.device.major == 8 && $0.device.minor == 1 } == true)
+        #expect(maps.mapping(containing: 0x7ffd_1c3f_0010)?.name == "[stack]")
+        #expect(maps.mapping(containing: 0x7ffd_1c3f_0010)?.isFile == false)
+        #expect(maps.mapping(containing: 0x7f0e_5c22_8000)?.name == "/usr/lib/x86_64-linux-gnu/lib c.so.6")
+        #expect(maps.mapping(containing: 0x1000) == nil)
+    }
+
+    @Test func kernelSymbolsResolveToTheSymbolBelow() throws {
+        let path = NSTemporaryDirectory() + "kallsyms-\(UUID().uuidString.prefix(6))"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try """
+            ffffffff81000000 T _stext
+            ffffffff81001000 t do_syscall_64
+            ffffffff81002000 D some_data
+            ffffffffc0001000 t helper\t[ext4]
+            """.write(toFile: path, atomically: false, encoding: .utf8)
+        let symbols = KernelSymbols(path: path)
+        #expect(symbols.count == 3)
+        #expect(symbols.symbol(at: 0xffff_ffff_8100_1010)?.name == "do_syscall_64")
+        #expect(symbols.symbol(at: 0xffff_ffff_8100_1010)?.offset == 0x10)
+        let frames = Symbolizer(kernelSymbols: symbols).kernelFrames([0xffff_ffff_c000_1004])
+        #expect(frames.first?.symbol == "helper" && frames.first?.module == "[ext4]")
+    }
+}
