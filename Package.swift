@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "CMetricsProto", cSettings: [.headerSearchPath("generated")], linkerSettings: [.linkedLibrary("protobuf-c")]),
         // bcrypt verification through libxcrypt, for basic auth.
         .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
+        // elfutils (libelf symbols, libdw call frame information) and the C++ demangler, for stacks.
+        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("stdc++")]),
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
         // The compiled BPF object embedded in the binary, plus the kernel/user shared structs (bpf/errno_exporter.h).
@@ -41,11 +43,14 @@ let package = Package(
         .target(name: "KernelNames", swiftSettings: strict),
         // The config file: schema, strict YAML decoding with positions, validation.
         .target(name: "ErrnoConfig", dependencies: ["KernelNames", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // Stacks: unwinding captured user stacks (CFI, frame pointers) and symbolizing frames (ELF
+        // symbols, debug files, perf maps, kallsyms), with per-file caches.
+        .target(name: "Stacks", dependencies: ["CElfUtils"], swiftSettings: strict),
         // The domain: syscall/errno names, the BPF program's maps decoded into metric families.
         .target(
             name: "ErrnoCore",
             dependencies: [
-                "BPFKit", "CErrnoBPF", "CCapabilities", "Exposition", "ErrnoConfig", "KernelNames",
+                "BPFKit", "CErrnoBPF", "CCapabilities", "Exposition", "ErrnoConfig", "KernelNames", "Stacks",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -53,7 +58,7 @@ let package = Package(
         .target(
             name: "ErrnoServer",
             dependencies: [
-                "ErrnoCore", "ErrnoConfig", "Exposition", "CCrypt",
+                "ErrnoCore", "ErrnoConfig", "Exposition", "CCrypt", "Stacks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -67,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "errno_exporter",
             dependencies: [
-                "BPFKit", "CLibBPF", "ErrnoCore", "ErrnoServer", "ErrnoConfig", "Exposition", "KernelNames",
+                "BPFKit", "CLibBPF", "ErrnoCore", "ErrnoServer", "ErrnoConfig", "Exposition", "KernelNames", "Stacks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -83,6 +88,7 @@ let package = Package(
             name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "KernelNames", "BPFKit", "CLibBPF", "CErrnoBPF"],
             swiftSettings: strict),
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
+        .testTarget(name: "StacksTests", dependencies: ["Stacks"], swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoCore", "Exposition"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
