@@ -88,11 +88,13 @@ let package = Package(
             name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "KernelNames", "BPFKit", "CLibBPF", "CErrnoBPF"],
             swiftSettings: strict),
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
-        .testTarget(name: "StacksTests", dependencies: ["Stacks"], swiftSettings: strict),
+        // Test fixtures built at test time (Tests/Fixtures), shared by unit and integration tests.
+        .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: strict),
+        .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoCore", "Exposition"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["errno_exporter", "errno-load", "Exposition", .product(name: "Yams", package: "Yams")],
+            dependencies: ["errno_exporter", "errno-load", "Exposition", "FixtureSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
     ]
 )

@@ -1,14 +1,14 @@
 import Foundation
-import Testing
 
 /// Tests/Fixtures/deep.c compiled by gcc into a temporary directory: with frame pointers, without,
-/// a stripped copy, and a stripped copy whose symbols live in a separate debug file.
-enum FixtureProgram {
-    static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+/// a stripped copy, and a stripped copy whose symbols live in a separate debug file. Shared by the
+/// unit tests (ELF files) and the integration tests (processes whose stacks are captured).
+public enum FixtureProgram {
+    public static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/deep.c").path
 
     /// The directory of the builds (made once per test process).
-    static let directory: Result<String, any Error> = Result {
+    public static let directory: Result<String, any Error> = Result {
         let directory = NSTemporaryDirectory() + "errno-fixture-\(getpid())-\(UUID().uuidString.prefix(6))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try run("gcc -O2 -g -fno-omit-frame-pointer -o \(directory)/deep_fp \(source)")
@@ -20,10 +20,13 @@ enum FixtureProgram {
         return directory
     }
 
-    static func path(_ build: String) throws -> String { try directory.get() + "/" + build }
+    public static func path(_ build: String) throws -> String { try directory.get() + "/" + build }
+
+    /// The builds: frame pointers, none, stripped, stripped with a .gnu_debuglink'ed debug file.
+    public static let builds = ["deep_fp", "deep_nofp", "deep_stripped", "deep_linked"]
 
     /// `nm` addresses of the fixture's functions in a build (ELF virtual addresses).
-    static func symbols(_ build: String) throws -> [String: UInt64] {
+    public static func symbols(_ build: String) throws -> [String: UInt64] {
         var found: [String: UInt64] = [:]
         for line in try run("nm \(try path(build))").split(separator: "\n") {
             let fields = line.split(separator: " ")
@@ -33,7 +36,7 @@ enum FixtureProgram {
     }
 
     @discardableResult
-    static func run(_ command: String) throws -> String {
+    public static func run(_ command: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
@@ -47,8 +50,8 @@ enum FixtureProgram {
         return output
     }
 
-    struct FixtureError: Error, CustomStringConvertible {
-        let description: String
+    public struct FixtureError: Error, CustomStringConvertible {
+        public let description: String
         init(_ description: String) { self.description = description }
     }
 }

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// `/api/v1/captures` as a client reads it.
+struct CaptureDocument: Decodable {
+    struct Frame: Decodable {
+        let address: String
+        let symbol: String?
+        let offset: Int?
+        let module: String?
+        let module_address: String?
+        let file: String?
+        let line: Int?
+        let method: String
+    }
+
+    struct Unwind: Decodable {
+        let stack_bytes: Int
+        let end: String?
+        let process_exited: Bool
+        let unresolved_frames: Int
+    }
+
+    let id: String
+    let trigger: String
+    let triggers: [String]
+    let time: String
+    let pid: Int
+    let tid: Int
+    let comm: String
+    let syscall: String
+    let path: String
+    let errno: String?
+    let result: Int
+    let cgroup: String
+    let user_stack: [Frame]
+    let kernel_stack: [Frame]
+    let unwind: Unwind
+
+    var symbols: [String] { user_stack.map { $0.symbol ?? "?" } }
+}
+
+struct Envelope<Data: Decodable>: Decodable {
+    let status: String
+    let data: Data
+}
+
+extension AgentProcess {
+    /// The agent's captures, newest first (`query` like "?trigger=a&limit=3").
+    func captures(_ query: String = "") async throws -> [CaptureDocument] {
+        let response = try await get("/api/v1/captures\(query)")
+        try #require(response.status == 200, "\(response.status) \(response.body)")
+        return try JSONDecoder().decode(Envelope<[CaptureDocument]>.self, from: Data(response.body.utf8)).data
+    }
+
+    /// Polls until at least `count` captures of `trigger` are stored (captures arrive asynchronously);
+    /// returns them. Bounded: gives up after `seconds`.
+    func waitForCaptures(trigger: String, count: Int = 1, seconds: Double = 20) async throws -> [CaptureDocument] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var found: [CaptureDocument] = []
+        repeat {
+            found = try await captures("?trigger=\(trigger)")
+            if found.count >= count { return found }
+            try await Task.sleep(for: .milliseconds(50))
+        } while Date() < deadline
+        Issue.record("only \(found.count) of \(count) captures of \(trigger) arrived; agent output:\n\(stderr.text.suffix(3000))")
+        return found
+    }
+}
+
+/// A directory of its own under /tmp for a test's trigger paths (nothing else opens them).
+func uniqueDirectory(_ prefix: String) -> String {
+    "/tmp/\(prefix)-\(UUID().uuidString.prefix(8))"
+}
+
+/// Runs a fixture build (Tests/Fixtures/deep.c) on `path`, `count` times; it exits right after.
+func runFixture(_ executable: String, path: String, count: Int = 1) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = [path, "\(count)"]
+    try process.run()
+    process.waitUntilExit()
+}

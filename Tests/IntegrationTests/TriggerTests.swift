@@ -1,0 +1,210 @@
+import FixtureSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Stack-capture triggers against the real kernel: matching in the kernel, complete user stacks
+/// (CFI, frame pointers, stripped binaries, processes that exit at once), rate limits, the API.
+@Suite(.timeLimit(.minutes(3)))
+struct TriggerTests {
+    static let chain = ["open_config", "load_settings", "start_service", "main"]
+
+    @Test(arguments: ["deep_fp", "deep_nofp"])
+    func everyFrameFromOpenUpToMainIsNamed(build: String) async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let agent = try AgentProcess(config: "triggers:\n  - {name: deep, path_prefix: \(directory)/}\n")
+        let program = try FixtureProgram.path(build)
+        try runFixture(program, path: "\(directory)/settings.conf")
+        let capture = try #require(try await agent.waitForCaptures(trigger: "deep").first)
+        #expect(capture.path == "\(directory)/settings.conf" && capture.errno == "ENOENT" && capture.syscall == "openat")
+        #expect(capture.comm == String(build.prefix(15)) && capture.result == -2 && capture.tid == capture.pid)
+        let symbols = capture.symbols
+        // libc's open, then the fixture's chain, each function exactly once and in order, then libc's start.
+        #expect(symbols.first.map { $0.contains("open") } == true, "\(symbols)")
+        #expect(Array(symbols.dropFirst().prefix(4)) == Self.chain, "\(symbols)")
+        #expect(symbols.contains("__libc_start_main"), "\(symbols)")
+        #expect(capture.unwind.end == "outermost", "\(capture.unwind)")
+        #expect(capture.user_stack.first?.method == "registers")
+        for frame in capture.user_stack.dropFirst() {
+            #expect(frame.method == "cfi", "every binary here has .eh_frame: \(frame)")
+        }
+        for frame in capture.user_stack[1...4] { #expect(frame.module == program) }
+        #expect(capture.unwind.unresolved_frames == 0)
+        #expect(!capture.kernel_stack.isEmpty && capture.kernel_stack.allSatisfy { $0.symbol != nil })
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func aStrippedBinaryUnwindsCompletelyAndKeepsModuleAndOffset() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let agent = try AgentProcess(config: "triggers:\n  - {name: stripped, path_prefix: \(directory)/}\n")
+        let program = try FixtureProgram.path("deep_stripped")
+        try runFixture(program, path: "\(directory)/x")
+        let capture = try #require(try await agent.waitForCaptures(trigger: "stripped").first)
+        // Same code as deep_nofp: its symbols say which function each return address is in.
+        let functions = try FixtureProgram.symbols("deep_nofp").sorted { $0.value < $1.value }
+        func function(containing address: UInt64) -> String? { functions.last { $0.value <= address }?.key }
+        let frames = capture.user_stack[1...4]
+        for (frame, name) in zip(frames, Self.chain) {
+            #expect(frame.symbol == nil && frame.module == program && frame.method == "cfi")
+            let address = try #require(frame.module_address.flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            #expect(function(containing: address - 1) == name, "\(frame)")
+        }
+        #expect(capture.unwind.end == "outermost")
+        #expect(capture.unwind.unresolved_frames >= 4)
+        let scrape = try await agent.scrape()
+        #expect((scrape.value("errno_exporter_unresolved_frames_total", ["stack": "user"]) ?? 0) >= 4)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func aProcessThatExitsRightAfterItsOpenStillGetsASymbolizedCapture() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let agent = try AgentProcess(config: "triggers:\n  - {name: brief, path: \(directory)/gone, max_per_minute: 0}\n")
+        // deep opens and returns from main at once; repeat so that some captures are read after the exit.
+        for _ in 0..<5 { try runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/gone") }
+        let captures = try await agent.waitForCaptures(trigger: "brief", count: 5)
+        #expect(captures.count == 5)
+        for capture in captures {
+            #expect(Array(capture.symbols.dropFirst().prefix(4)) == Self.chain, "\(capture.symbols) \(capture.unwind)")
+            #expect(kill(Int32(capture.pid), 0) != 0)
+        }
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func exactPathsPrefixesCommsAndResultsMatchInTheKernel() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let comm = uniqueComm("ep_trig_"), other = uniqueComm("ep_othr_")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        FileManager.default.createFile(atPath: "\(directory)/present", contents: Data())
+        let agent = try AgentProcess(config: """
+            triggers:
+              - {name: exact, path: \(directory)/nodey.conf, max_per_minute: 0, stacks: []}
+              - {name: prefix, path_prefix: \(directory)/pre/, max_per_minute: 0, stacks: []}
+              - {name: mine, path: \(directory)/mine, comm: \(comm), max_per_minute: 0, stacks: []}
+              - {name: opened, path: \(directory)/present, result: success, max_per_minute: 0, stacks: [user]}
+              - {name: missing-only, path: \(directory)/present, max_per_minute: 0, stacks: []}
+            """)
+        try runLoad(comm: comm, paths: [
+            PathPlan("openat", 7, "\(directory)/nodey.conf"), PathPlan("openat", 3, "\(directory)/nodey.conf.bak"),
+            PathPlan("openat", 2, "\(directory)/nodey.con"), PathPlan("open", 4, "\(directory)/nodey.conf"),
+            PathPlan("openat", 5, "\(directory)/pre/a"), PathPlan("openat", 6, "\(directory)/pre/deeper/b"),
+            PathPlan("openat", 3, "\(directory)/pre"), PathPlan("openat", 2, "\(directory)/prefix"),
+            PathPlan("openat", 4, "\(directory)/mine"),
+        ])
+        try runFixture(try FixtureProgram.path("deep_fp"), path: "\(directory)/present", count: 3)  // successful opens
+        try runLoad(comm: other, paths: [PathPlan("openat", 9, "\(directory)/mine")])
+        let scrape = try await agent.scrape()
+        func matches(_ trigger: String) -> Double? { scrape.value("errno_trigger_matches_total", ["trigger": trigger]) }
+        #expect(matches("exact") == 11)  // 7 openat + 4 open; not .bak, not a shorter name
+        #expect(matches("prefix") == 11)  // /pre/ and below, not /pre nor /prefix
+        #expect(matches("mine") == 4)  // not the other comm's 9
+        #expect(matches("opened") == 3)  // successful opens
+        #expect(matches("missing-only") == 0)  // its result is failure: the file exists
+        #expect(scrape.value("errno_stack_captures_total", ["trigger": "exact"]) == 11)
+        let opened = try await agent.waitForCaptures(trigger: "opened", count: 3)
+        #expect(opened.allSatisfy { $0.errno == nil && $0.result >= 0 && $0.kernel_stack.isEmpty && !$0.user_stack.isEmpty })
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func aHotLoopIsRateLimitedInTheKernelAndEveryMatchIsCounted() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let comm = uniqueComm("ep_rate_")
+        let agent = try AgentProcess(config: "triggers:\n  - {name: hot, path: \(directory)/hot, max_per_minute: 6}\n")
+        let started = Date()
+        let load = try WaitingLoad(comm: comm, paths: [PathPlan("openat", 100_000, "\(directory)/hot")])
+        try load.release()
+        let elapsed = Date().timeIntervalSince(started)
+        let scrape = try await agent.scrape()
+        #expect(scrape.value("errno_trigger_matches_total", ["trigger": "hot"]) == 100_000)
+        let captured = try #require(scrape.value("errno_stack_captures_total", ["trigger": "hot"]))
+        // A burst of 6, then one every 10 s.
+        #expect(captured >= 6 && captured <= 6 + (elapsed / 10).rounded(.up), "\(captured) captures in \(elapsed) s")
+        #expect(scrape.value("errno_exporter_dropped_events_total", ["reason": "rate_limited"]) == 100_000 - captured)
+        #expect(scrape.value("errno_exporter_dropped_events_total", ["reason": "ring_buffer_full"]) == 0)
+        let stored = try await agent.waitForCaptures(trigger: "hot", count: Int(captured))
+        #expect(stored.count == Int(captured))
+        // Memory stays bounded: the agent holds a few captures, not 100,000.
+        #expect((scrape.value("process_resident_memory_bytes") ?? .infinity) < 300 * 1024 * 1024)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func theCaptureAPIListsFiltersAndServesFoldedStacks() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let agent = try AgentProcess(config: """
+            triggers:
+              - {name: one, path: \(directory)/one, max_per_minute: 0}
+              - {name: two, path: \(directory)/two, max_per_minute: 0}
+            captures:
+              keep: 4
+            """)
+        let program = try FixtureProgram.path("deep_fp")
+        try runFixture(program, path: "\(directory)/one", count: 2)
+        try runFixture(program, path: "\(directory)/two", count: 3)
+        _ = try await agent.waitForCaptures(trigger: "two", count: 3)
+        let all = try await agent.captures()
+        #expect(all.count == 4)  // keep: 4 of the 5
+        #expect(all.map { UInt64($0.id)! } == all.map { UInt64($0.id)! }.sorted(by: >))  // newest first
+        #expect(try await agent.captures("?trigger=one").count == 1)
+        #expect(try await agent.captures("?limit=2").count == 2)
+        let newest = try #require(all.first)
+        let folded = try await agent.get("/api/v1/captures/\(newest.id)?format=folded")
+        #expect(folded.status == 200)
+        #expect(folded.body.hasPrefix("deep_fp;_start;__libc_start_main;__libc_start_call_main;main;start_service;load_settings;open_config;"), "\(folded.body)")
+        #expect(folded.body.hasSuffix(" 1\n"))
+        let single = try await agent.get("/api/v1/captures/\(newest.id)")
+        #expect(single.status == 200 && single.headers["content-type"] == "application/json")
+        #expect(try await agent.get("/api/v1/captures/999999").status == 404)
+        #expect(try await agent.get("/api/v1/captures/abc").status == 400)
+        #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=svg").status == 400)
+        #expect(try await agent.get("/api/v1/captures?limit=0").status == 400)
+        let triggers = try await agent.get("/api/v1/triggers")
+        #expect(triggers.status == 200)
+        #expect(triggers.body.contains(#""name":"one""#) && triggers.body.contains(#""captures":3"#), "\(triggers.body)")
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func aReloadAddsAndRemovesTriggersWithoutLosingCounts() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let comm = uniqueComm("ep_trrl_")
+        let agent = try AgentProcess(config: "triggers:\n  - {name: a, path: \(directory)/a, stacks: []}\n", arguments: ["--web.enable-lifecycle"])
+        try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 2, "\(directory)/b")])
+        try "triggers:\n  - {name: a, path: \(directory)/a, stacks: []}\n  - {name: b, path: \(directory)/b, stacks: []}\n"
+            .write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        #expect(try await agent.send("POST", "/-/reload").status == 200)
+        try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 2, "\(directory)/b")])
+        var scrape = try await agent.scrape()
+        #expect(scrape.value("errno_trigger_matches_total", ["trigger": "a"]) == 6)
+        #expect(scrape.value("errno_trigger_matches_total", ["trigger": "b"]) == 2)
+        try "triggers:\n  - {name: b, path: \(directory)/b, stacks: []}\n".write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        #expect(try await agent.send("POST", "/-/reload").status == 200)
+        try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 1, "\(directory)/b")])
+        scrape = try await agent.scrape()
+        #expect(scrape.value("errno_trigger_matches_total", ["trigger": "a"]) == nil)
+        #expect(scrape.value("errno_trigger_matches_total", ["trigger": "b"]) == 3)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func theLandingPageShowsTheLatestCaptureInARealBrowser() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-trig")
+        let agent = try AgentProcess(config: "triggers:\n  - {name: page, path: \(directory)/page}\n")
+        try runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/page")
+        _ = try await agent.waitForCaptures(trigger: "page")
+        let profile = NSTemporaryDirectory() + "errno-chromium-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let page = try shell(
+            "timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir=\(profile) --dump-dom http://\(agent.address)/ 2>/dev/null")
+        #expect(page.status == 0, "chromium failed: \(page.output.suffix(2000))")
+        for expected in ["Recent captures", "page", "\(directory)/page", "ENOENT"] + Self.chain {
+            #expect(page.output.contains(expected), "the rendered page lacks \(expected)")
+        }
+        #expect(try agent.stop() == 0)
+    }
+}
