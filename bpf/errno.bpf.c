@@ -524,15 +524,28 @@ static __noinline __u32 record_file_path(struct file *file)
 	return walk.flags & MAPPING_PATH_TRUNCATED;
 }
 
+/* Mappings recorded so far in the capture being built, per CPU. Kept in a map, not a register: a
+ * value read from memory is not tracked exactly by the verifier, so the VMA loop's states converge
+ * after two iterations instead of one verification pass per mapping count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mapping_counts SEC(".maps");
+
 /* Records the executable file mappings of the current process (kernel 6.7+: the VMA iterator).
  * Returns how many, or CAPTURE_MAPPINGS + 1 when there were more. */
-static __always_inline __u32 record_mappings(struct capture_mapping *mappings)
+static __noinline __u32 record_mappings(struct capture_mapping *mappings)
 {
 	struct bpf_iter_task_vma iterator;
 	struct vm_area_struct *vma;
-	__u32 count = 0, zero = 0;
+	__u32 zero = 0, *count = bpf_map_lookup_elem(&mapping_counts, &zero), recorded;
 	char *path;
 
+	if (!count)
+		return 0;
+	*count = 0;
 	bpf_iter_task_vma_new(&iterator, bpf_get_current_task_btf(), 0);
 	while ((vma = bpf_iter_task_vma_next(&iterator))) {
 		struct file *file = vma->vm_file;
@@ -540,11 +553,11 @@ static __always_inline __u32 record_mappings(struct capture_mapping *mappings)
 
 		if (!(vma->vm_flags & VM_EXEC) || !file)
 			continue;
-		if (count >= CAPTURE_MAPPINGS) {
-			count = CAPTURE_MAPPINGS + 1;
+		if (*count >= CAPTURE_MAPPINGS) {
+			*count = CAPTURE_MAPPINGS + 1;
 			break;
 		}
-		out = &mappings[count];
+		out = &mappings[*count & (CAPTURE_MAPPINGS - 1)];
 		out->start = vma->vm_start;
 		out->end = vma->vm_end;
 		out->file_offset = (__u64)vma->vm_pgoff << 12;
@@ -554,18 +567,20 @@ static __always_inline __u32 record_mappings(struct capture_mapping *mappings)
 		path = bpf_map_lookup_elem(&mapping_path_scratch, &zero);
 		if (path)
 			__builtin_memcpy(out->reversed_path, path, MAPPING_PATH_LEN);
-		count++;
+		*count += 1;
 	}
 	bpf_iter_task_vma_destroy(&iterator);
-	return count;
+	recorded = *count;
+	return recorded;
 }
 
-/* Sends one capture record for the triggers in `ids`, with the stacks they asked for. `ctx` is the
- * tracepoint's (struct pt_regs *regs, long ret). */
-static __noinline void capture(__u64 *ctx, const struct path_failure_key *key, __u64 ids, __u32 stacks)
+/* Sends one capture record for the triggers in `ids`, with the stacks they asked for. The user
+ * registers and the kernel stack come from the current task, not from the tracepoint's context, so
+ * that the trigger path is a global function the verifier checks once. */
+static __noinline void capture(long ret, const struct path_failure_key *key, __u64 ids, __u32 stacks)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx[0];
-	long ret = (long)ctx[1];
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct capture_event *event = bpf_ringbuf_reserve(&captures, sizeof(*event) + user_stack_bytes, 0);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	long kernel_bytes;
@@ -590,7 +605,7 @@ static __noinline void capture(__u64 *ctx, const struct path_failure_key *key, _
 	save_user_registers(regs, event->registers);
 	event->kernel_stack_bytes = 0;
 	if (stacks & TRIGGER_KERNEL_STACK) {
-		kernel_bytes = bpf_get_stack(ctx, event->kernel_stack, sizeof(event->kernel_stack), 0);
+		kernel_bytes = bpf_get_task_stack(task, event->kernel_stack, sizeof(event->kernel_stack), 0);
 		if (kernel_bytes > 0)
 			event->kernel_stack_bytes = kernel_bytes;
 	}
@@ -604,16 +619,16 @@ static __noinline void capture(__u64 *ctx, const struct path_failure_key *key, _
 }
 
 /* Looks the path in `key` up in the trigger maps (`lookups`: which maps hold entries) and captures
- * the syscall for the armed triggers it matches. */
-static __always_inline void match_triggers(__u64 *ctx, long ret, struct path_failure_key *key, __u32 lookups)
+ * the syscall for the armed triggers it matches. A global function: verified once for both callers. */
+__noinline int match_triggers(long ret, struct path_failure_key *key, __u32 lookups)
 {
 	struct trigger_set *matched;
 	__u32 result_flag = ret < 0 ? TRIGGER_ON_FAILURE : TRIGGER_ON_SUCCESS, stacks = 0;
 	__u64 ids = 0, captured = 0;
 	__u32 verdict;
 
-	if (key->flags & (PATH_UNREADABLE | PATH_NULL))
-		return;
+	if (!key || (key->flags & (PATH_UNREADABLE | PATH_NULL))) /* a global function's pointers may be NULL */
+		return 0;
 	if ((lookups & TRIGGERS_EXACT) && !(key->flags & PATH_TRUNCATED)) {
 		matched = bpf_map_lookup_elem(&trigger_exact_paths, key->path);
 		if (matched)
@@ -627,7 +642,7 @@ static __always_inline void match_triggers(__u64 *ctx, long ret, struct path_fai
 			ids |= matched->ids;
 	}
 	if (!ids)
-		return;
+		return 0;
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++) {
 		verdict = evaluate_trigger(ids, id, result_flag, key->failure.comm_words[0], key->failure.comm_words[1]);
 		captured |= (__u64)(verdict & CAPTURE_ADMITTED) << id;
@@ -635,7 +650,8 @@ static __always_inline void match_triggers(__u64 *ctx, long ret, struct path_fai
 	}
 	stacks &= TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK;
 	if (captured)
-		capture(ctx, key, captured, stacks);
+		capture(ret, key, captured, stacks);
+	return 0;
 }
 
 /* The syscall's number, errno and comm in `key`; false when the filters say not to look further. */
@@ -658,7 +674,7 @@ static __always_inline bool describe(struct pt_regs *regs, long ret, struct sysc
 }
 
 /* A successful syscall, while some trigger wants successes: only trigger matching. */
-static __noinline int match_success(__u64 *ctx, struct pt_regs *regs, long ret)
+static __noinline int match_success(struct pt_regs *regs, long ret)
 {
 	struct syscall_failure_key key;
 	struct path_failure_key *with_path;
@@ -670,13 +686,13 @@ static __noinline int match_success(__u64 *ctx, struct pt_regs *regs, long ret)
 		return 0;
 	with_path = read_path(regs, &key);
 	if (with_path)
-		match_triggers(ctx, ret, with_path, current->triggers);
+		match_triggers(ret, with_path, current->triggers);
 	return 0;
 }
 
 /* Everything after the success check, kept out of line so the compiler cannot hoist its setup
  * (stack stores, argument loads) above the check that every syscall of the machine runs. */
-static __noinline int count_failure(__u64 *ctx, struct pt_regs *regs, long ret)
+static __noinline int count_failure(struct pt_regs *regs, long ret)
 {
 	struct syscall_failure_key key;
 	struct path_failure_key *with_path;
@@ -711,7 +727,7 @@ static __noinline int count_failure(__u64 *ctx, struct pt_regs *regs, long ret)
 		return 0;
 	count_path_failure(with_path);
 	if (current && current->triggers)
-		match_triggers(ctx, ret, with_path, current->triggers);
+		match_triggers(ret, with_path, current->triggers);
 	return 0;
 }
 
@@ -722,7 +738,7 @@ int BPF_PROG(on_syscall_exit, struct pt_regs *regs, long ret)
 	if ((unsigned long)ret < (unsigned long)-(MAX_ERRNO_VALUE - 1)) {
 		if (!success_triggers)
 			return 0;
-		return match_success(ctx, regs, ret);
+		return match_success(regs, ret);
 	}
-	return count_failure(ctx, regs, ret);
+	return count_failure(regs, ret);
 }

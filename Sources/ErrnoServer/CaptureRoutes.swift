@@ -76,6 +76,7 @@ enum CaptureRoutes {
         let body = (try? encoder.encode(value)) ?? Data(#"{"status":"error","errorType":"internal","error":"encoding failed"}"#.utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"  // captures and counts change from one request to the next
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

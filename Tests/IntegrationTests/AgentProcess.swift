@@ -108,11 +108,20 @@ final class AgentProcess: @unchecked Sendable {
         request.httpMethod = method
         request.timeoutInterval = 20
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await Self.session.data(for: request)
         let http = try #require(response as? HTTPURLResponse)
         let fields = Dictionary(uniqueKeysWithValues: http.allHeaderFields.map { ("\($0.key)".lowercased(), "\($0.value)") })
         return (http.statusCode, String(decoding: data, as: UTF8.self), fields)
     }
+
+    /// No cache: polled endpoints (captures, metrics) change between identical requests, and
+    /// FoundationNetworking's shared session answered repeats from its cache.
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        return URLSession(configuration: configuration)
+    }()
 
     func scrape() async throws -> Scrape {
         let response = try await get("/metrics")

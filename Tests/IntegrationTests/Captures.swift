@@ -74,10 +74,20 @@ func uniqueDirectory(_ prefix: String) -> String {
 }
 
 /// Runs a fixture build (Tests/Fixtures/deep.c) on `path`, `count` times; it exits right after.
-func runFixture(_ executable: String, path: String, count: Int = 1) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = [path, "\(count)"]
-    try process.run()
-    process.waitUntilExit()
+func runFixture(_ executable: String, path: String, count: Int = 1) async throws {
+    try await offPool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [path, "\(count)"]
+        try process.run()
+        process.waitUntilExit()
+    }
+}
+
+/// Runs blocking work (waiting for a process) on a thread of its own: blocking Swift's few
+/// cooperative threads (two on this machine) would stall every other test's awaits meanwhile.
+func offPool<Result: Sendable>(_ work: @escaping @Sendable () throws -> Result) async throws -> Result {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Swift.Result { try work() }) }.start()
+    }
 }

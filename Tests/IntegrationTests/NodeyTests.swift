@@ -58,7 +58,8 @@ struct NodeyTests {
             triggers:
               - {name: nodey-conf, path: /etc/nodey.conf, comm: node}
             """)
-        let about = try shell("curl -s http://127.0.0.1:\(nodey.port)/about")
+        let port = nodey.port
+        let about = try await offPool { try shell("curl -s http://127.0.0.1:\(port)/about") }
         #expect(about.output == "An error occurred\n")
         let capture = try #require(try await agent.waitForCaptures(trigger: "nodey-conf").first)
         #expect(capture.comm == "node" && capture.path == "/etc/nodey.conf" && capture.errno == "ENOENT")

@@ -15,7 +15,7 @@ struct TriggerTests {
         let directory = uniqueDirectory("errno-trig")
         let agent = try AgentProcess(config: "triggers:\n  - {name: deep, path_prefix: \(directory)/}\n")
         let program = try FixtureProgram.path(build)
-        try runFixture(program, path: "\(directory)/settings.conf")
+        try await runFixture(program, path: "\(directory)/settings.conf")
         let capture = try #require(try await agent.waitForCaptures(trigger: "deep").first)
         #expect(capture.path == "\(directory)/settings.conf" && capture.errno == "ENOENT" && capture.syscall == "openat")
         #expect(capture.comm == String(build.prefix(15)) && capture.result == -2 && capture.tid == capture.pid)
@@ -40,7 +40,7 @@ struct TriggerTests {
         let directory = uniqueDirectory("errno-trig")
         let agent = try AgentProcess(config: "triggers:\n  - {name: stripped, path_prefix: \(directory)/}\n")
         let program = try FixtureProgram.path("deep_stripped")
-        try runFixture(program, path: "\(directory)/x")
+        try await runFixture(program, path: "\(directory)/x")
         let capture = try #require(try await agent.waitForCaptures(trigger: "stripped").first)
         // Same code as deep_nofp: its symbols say which function each return address is in.
         let functions = try FixtureProgram.symbols("deep_nofp").sorted { $0.value < $1.value }
@@ -63,7 +63,7 @@ struct TriggerTests {
         let directory = uniqueDirectory("errno-trig")
         let agent = try AgentProcess(config: "triggers:\n  - {name: brief, path: \(directory)/gone, max_per_minute: 0}\n")
         // deep opens and returns from main at once; repeat so that some captures are read after the exit.
-        for _ in 0..<5 { try runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/gone") }
+        for _ in 0..<5 { try await runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/gone") }
         let captures = try await agent.waitForCaptures(trigger: "brief", count: 5)
         #expect(captures.count == 5)
         for capture in captures {
@@ -88,15 +88,15 @@ struct TriggerTests {
               - {name: opened, path: \(directory)/present, result: success, max_per_minute: 0, stacks: [user]}
               - {name: missing-only, path: \(directory)/present, max_per_minute: 0, stacks: []}
             """)
-        try runLoad(comm: comm, paths: [
+        try await offPool { try runLoad(comm: comm, paths: [
             PathPlan("openat", 7, "\(directory)/nodey.conf"), PathPlan("openat", 3, "\(directory)/nodey.conf.bak"),
             PathPlan("openat", 2, "\(directory)/nodey.con"), PathPlan("open", 4, "\(directory)/nodey.conf"),
             PathPlan("openat", 5, "\(directory)/pre/a"), PathPlan("openat", 6, "\(directory)/pre/deeper/b"),
             PathPlan("openat", 3, "\(directory)/pre"), PathPlan("openat", 2, "\(directory)/prefix"),
             PathPlan("openat", 4, "\(directory)/mine"),
-        ])
-        try runFixture(try FixtureProgram.path("deep_fp"), path: "\(directory)/present", count: 3)  // successful opens
-        try runLoad(comm: other, paths: [PathPlan("openat", 9, "\(directory)/mine")])
+        ]) }
+        try await runFixture(try FixtureProgram.path("deep_fp"), path: "\(directory)/present", count: 3)  // successful opens
+        try await offPool { try runLoad(comm: other, paths: [PathPlan("openat", 9, "\(directory)/mine")]) }
         let scrape = try await agent.scrape()
         func matches(_ trigger: String) -> Double? { scrape.value("errno_trigger_matches_total", ["trigger": trigger]) }
         #expect(matches("exact") == 11)  // 7 openat + 4 open; not .bak, not a shorter name
@@ -116,8 +116,7 @@ struct TriggerTests {
         let comm = uniqueComm("ep_rate_")
         let agent = try AgentProcess(config: "triggers:\n  - {name: hot, path: \(directory)/hot, max_per_minute: 6}\n")
         let started = Date()
-        let load = try WaitingLoad(comm: comm, paths: [PathPlan("openat", 100_000, "\(directory)/hot")])
-        try load.release()
+        try await offPool { try runLoad(comm: comm, paths: [PathPlan("openat", 100_000, "\(directory)/hot")]) }
         let elapsed = Date().timeIntervalSince(started)
         let scrape = try await agent.scrape()
         #expect(scrape.value("errno_trigger_matches_total", ["trigger": "hot"]) == 100_000)
@@ -144,8 +143,8 @@ struct TriggerTests {
               keep: 4
             """)
         let program = try FixtureProgram.path("deep_fp")
-        try runFixture(program, path: "\(directory)/one", count: 2)
-        try runFixture(program, path: "\(directory)/two", count: 3)
+        try await runFixture(program, path: "\(directory)/one", count: 2)
+        try await runFixture(program, path: "\(directory)/two", count: 3)
         _ = try await agent.waitForCaptures(trigger: "two", count: 3)
         let all = try await agent.captures()
         #expect(all.count == 4)  // keep: 4 of the 5
@@ -174,17 +173,17 @@ struct TriggerTests {
         let directory = uniqueDirectory("errno-trig")
         let comm = uniqueComm("ep_trrl_")
         let agent = try AgentProcess(config: "triggers:\n  - {name: a, path: \(directory)/a, stacks: []}\n", arguments: ["--web.enable-lifecycle"])
-        try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 2, "\(directory)/b")])
+        try await offPool { try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 2, "\(directory)/b")]) }
         try "triggers:\n  - {name: a, path: \(directory)/a, stacks: []}\n  - {name: b, path: \(directory)/b, stacks: []}\n"
             .write(toFile: agent.configPath, atomically: true, encoding: .utf8)
         #expect(try await agent.send("POST", "/-/reload").status == 200)
-        try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 2, "\(directory)/b")])
+        try await offPool { try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 2, "\(directory)/b")]) }
         var scrape = try await agent.scrape()
         #expect(scrape.value("errno_trigger_matches_total", ["trigger": "a"]) == 6)
         #expect(scrape.value("errno_trigger_matches_total", ["trigger": "b"]) == 2)
         try "triggers:\n  - {name: b, path: \(directory)/b, stacks: []}\n".write(toFile: agent.configPath, atomically: true, encoding: .utf8)
         #expect(try await agent.send("POST", "/-/reload").status == 200)
-        try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 1, "\(directory)/b")])
+        try await offPool { try runLoad(comm: comm, paths: [PathPlan("openat", 3, "\(directory)/a"), PathPlan("openat", 1, "\(directory)/b")]) }
         scrape = try await agent.scrape()
         #expect(scrape.value("errno_trigger_matches_total", ["trigger": "a"]) == nil)
         #expect(scrape.value("errno_trigger_matches_total", ["trigger": "b"]) == 3)
@@ -195,12 +194,14 @@ struct TriggerTests {
         try requireRoot()
         let directory = uniqueDirectory("errno-trig")
         let agent = try AgentProcess(config: "triggers:\n  - {name: page, path: \(directory)/page}\n")
-        try runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/page")
+        try await runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/page")
         _ = try await agent.waitForCaptures(trigger: "page")
         let profile = NSTemporaryDirectory() + "errno-chromium-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        let page = try shell(
-            "timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir=\(profile) --dump-dom http://\(agent.address)/ 2>/dev/null")
+        let url = "http://\(agent.address)/"
+        let page = try await offPool {
+            try shell("timeout 60 chromium --headless --no-sandbox --disable-gpu --user-data-dir=\(profile) --dump-dom \(url) 2>/dev/null")
+        }
         #expect(page.status == 0, "chromium failed: \(page.output.suffix(2000))")
         for expected in ["Recent captures", "page", "\(directory)/page", "ENOENT"] + Self.chain {
             #expect(page.output.contains(expected), "the rendered page lacks \(expected)")
