@@ -13,6 +13,11 @@ and its failing-openat loop is bimodal, so only paired, same-run medians and rat
                 read(-1) (fails, not a path syscall)
     conditions  none | errno_exporter | errno_exporter without paths | floor |
                 bpftrace failed-open one-liner (entry pointer + exit read) | BCC opensnoop -x (if it attaches)
+  suite triggers (stack-capture triggers)
+    loops       openat of a missing file that no trigger names; openat + close of an existing file
+    conditions  errno_exporter without triggers | with 1, 100 and 10,000 exact trigger paths |
+                with 10,000 prefixes | with a trigger on the loop's own path, rate-limited to 1/min
+    and the time from a failed open to its capture being visible on /api/v1/captures (median, p99)
   suite scrape (the HTTP side)
     /metrics latency (median, p99) and CPU per scrape at 1,000 / 10,000 / 50,000 path series, plain
     and gzip, vs Debian's prometheus-node-exporter serving the same series from its textfile collector
@@ -92,8 +97,8 @@ def ensure_tracefs():
 class Condition:
     """A tracer started before a condition's loops and stopped after."""
 
-    def __init__(self, name, argv, ready, stdin=False):
-        self.name, self.argv, self.ready, self.stdin = name, argv, ready, stdin
+    def __init__(self, name, argv, ready, stdin=False, log=None):
+        self.name, self.argv, self.ready, self.stdin, self.log = name, argv, ready, stdin, log
         self.process = None
         self.started_at = None
         self.ready_after = None
@@ -102,8 +107,11 @@ class Condition:
         if self.argv is None:
             return
         self.started_at = time.monotonic()
+        # A tool that logs as it goes (the agent: a line per capture) writes to a file: an unread pipe
+        # would fill up and block it.
+        output = open(self.log, "w") if self.log else subprocess.PIPE
         self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE if self.stdin else subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                        stdout=output, stderr=subprocess.STDOUT, text=True)
         self.ready(self)
         self.ready_after = time.monotonic() - self.started_at
         time.sleep(0.3)  # let start-up work settle
@@ -194,11 +202,13 @@ def scrape_ms(samples=21):
 
 def agent_condition(name, config_text=None):
     config = os.path.join(ROOT, "config", "errno_exporter.yml")
+    os.makedirs(WORK, exist_ok=True)
     if config_text is not None:
         config = os.path.join(WORK, f"{name}.yml")
         with open(config, "w") as f:
             f.write(config_text)
-    return Condition(name, [AGENT, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{PORT}"], wait_for_http_ready)
+    return Condition(name, [AGENT, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{PORT}"], wait_for_http_ready,
+                     log=os.path.join(WORK, f"{name}.log"))
 
 
 def attaches(argv, ready_text, timeout=60):
@@ -278,7 +288,7 @@ def scrape_with_path_series(count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--suite", choices=["syscalls", "paths", "scrape", "all"], default="all")
+    parser.add_argument("--suite", choices=["syscalls", "paths", "triggers", "scrape", "all"], default="all")
     parser.add_argument("--getppid", type=int, default=2_000_000, help="calls per getppid loop")
     parser.add_argument("--openat", type=int, default=300_000, help="calls per openat loop")
     args = parser.parse_args()
@@ -332,9 +342,79 @@ def main():
             f"- failing non-path syscalls, errno_exporter / errno_exporter without paths: {ratio(medians, 'errno_exporter', 'errno_exporter_no_paths', 'bad-read')} [≈ 1.00]",
             f"- failing opens, errno_exporter / BCC opensnoop -x: {ratio(medians, 'errno_exporter', 'bcc_opensnoop', 'openat') if opensnoop_ok else 'opensnoop cannot attach here: ' + opensnoop_reason}",
             "", f"Scrape with {path_series} path series: median {scrape_median:.1f} ms, slowest of 21 {scrape_max:.1f} ms; agent RSS {rss / 1024:.1f} MiB"])
+    if args.suite in ("triggers", "all"):
+        sections.append(trigger_suite(args))
     if args.suite in ("scrape", "all"):
         sections.append(scrape_suite(args.rounds))
     report(args, sections)
+
+
+def trigger_config(paths=0, prefixes=0, own_path=False):
+    """A config with a trigger on `paths` exact paths and `prefixes` prefixes that the loops never open."""
+    lines = ["triggers:"]
+    if paths:
+        lines.append("  - name: many-paths")
+        lines.append("    path:")
+        lines += [f"      - /srv/bench/unused/{i:05d}/app.conf" for i in range(paths)]
+    if prefixes:
+        lines.append("  - name: many-prefixes")
+        lines.append("    path_prefix:")
+        lines += [f"      - /srv/bench/prefix-{i:05d}/" for i in range(prefixes)]
+    if own_path:
+        lines += ["  - name: loop", "    path: /nonexistent/errno-load", "    max_per_minute: 1"]
+    return "\n".join(lines) + "\n" if len(lines) > 1 else ""
+
+
+def capture_latency(samples):
+    """Seconds from a failed open to its capture on /api/v1/captures, per sample."""
+    directory = "/tmp/errno-bench-latency"
+    config = f"triggers:\n  - name: latency\n    path_prefix: {directory}/\n    max_per_minute: 0\n"
+    condition = agent_condition("errno_exporter_latency", config)
+    condition.start()
+    latencies = []
+    try:
+        for i in range(samples):
+            path = f"{directory}/{i}-{random.random()}"
+            started = time.time()
+            try:
+                os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                pass
+            while True:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/captures?trigger=latency&limit=1", timeout=5).read()
+                data = json.loads(body)["data"]
+                if data and data[0]["path"] == path:
+                    latencies.append(time.time() - started)
+                    break
+                if time.time() - started > 5:
+                    raise RuntimeError(f"capture of {path} did not appear within 5 s")
+                time.sleep(0.0002)
+    finally:
+        condition.stop()
+    return latencies
+
+
+def trigger_suite(args):
+    conditions = [
+        Condition("none", None, None),
+        agent_condition("errno_exporter", ""),
+        agent_condition("triggers_1", trigger_config(paths=1)),
+        agent_condition("triggers_100", trigger_config(paths=100)),
+        agent_condition("triggers_10000", trigger_config(paths=10_000)),
+        agent_condition("prefixes_10000", trigger_config(prefixes=10_000)),
+        agent_condition("matching_rate_limited", trigger_config(own_path=True)),
+    ]
+    kinds = (("openat", args.openat), ("openat-ok", args.openat))
+    medians, raw, costs, _ = run_suite("triggers", conditions, kinds, args.rounds)
+    latencies = sorted(capture_latency(200))
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    base = medians["errno_exporter"]["openat"]
+    return table("Stack-capture triggers (the loops' paths match no trigger, except in matching_rate_limited)", conditions, kinds, medians, raw, costs) + [
+        "", "Added ns per non-matching failing open over errno_exporter without triggers (same rounds):", "",
+        *[f"- {name}: {medians[name]['openat'] - base:+.1f} ns" for name in ("triggers_1", "triggers_100", "triggers_10000", "prefixes_10000", "matching_rate_limited")],
+        f"- successful opens with 10,000 trigger paths vs without triggers: {medians['triggers_10000']['openat-ok'] - medians['errno_exporter']['openat-ok']:+.1f} ns",
+        "", f"Failed open → capture visible on /api/v1/captures (200 samples, unwound and symbolized): "
+        f"median {statistics.median(latencies) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"]
 
 
 NODE_EXPORTER_PORT = 19918

@@ -77,7 +77,7 @@ public final class FailureMetrics: Collector {
                 pathFamily(failures: pathFailures, overflow: pathOverflow, state: &state),
                 MetricFamily(
                     name: "errno_exporter_dropped_events_total",
-                    help: "Events that did not get their own series or were not counted, by reason (map_full, path_map_full: folded into \"<other>\"; overflow_full, path_overflow_full, program_recursion: not counted).",
+                    help: "Events that did not get their own series, were not counted or not captured, by reason (map_full, path_map_full: folded into \"<other>\"; overflow_full, path_overflow_full, program_recursion: not counted; rate_limited, ring_buffer_full: trigger matches not captured).",
                     type: .counter,
                     samples: Self.dropReasons.map { Sample(labels: [Label("reason", $0.label)], value: Double(events[$0.counter.rawValue] ?? 0)) }
                         + [

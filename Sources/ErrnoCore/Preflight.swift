@@ -60,6 +60,14 @@ public enum Preflight {
             return StartupError(
                 "\(bpfError) — the kernel refused BPF: run as root or grant CAP_BPF and CAP_PERFMON; "
                     + "if you are root, kernel lockdown or an LSM policy forbids BPF here")
+        case ESRCH where bpfError.operation.hasPrefix("load"):
+            return StartupError(
+                "\(bpfError) — this kernel lacks the BPF VMA iterator (kfuncs bpf_iter_task_vma_*, Linux 6.7+) that stack captures use "
+                    + "to record a process's executable mappings")
+        case EINVAL where bpfError.operation.hasPrefix("load"):
+            return StartupError(
+                "\(bpfError) — the kernel's verifier rejected the program; it needs Linux 5.5+ with BTF, and for stack captures "
+                    + "BPF ring buffers, bpf_loop, bpf_task_pt_regs and the VMA iterator (Linux 6.7+); --log.level=debug shows the verifier's log")
         case ENOENT where bpfError.operation.hasPrefix("attach"), ENOTSUP where bpfError.operation.hasPrefix("attach"):
             return StartupError("\(bpfError) — this kernel cannot attach tp_btf/sys_exit (needs Linux 5.5+ with BTF)")
         default:
