@@ -1,10 +1,16 @@
+import Foundation
+
 /// Turns kernel bytes (a comm, later a path) into a Prometheus label value, which must be UTF-8.
 ///
 /// The mapping is deterministic and lossless — two different byte strings never share a value:
 /// - valid UTF-8 other than control characters and `\` passes through unchanged;
 /// - `\` becomes `\\`;
 /// - every byte of invalid UTF-8, every control character (0x00–0x1F, 0x7F) and a leading `<`
-///   becomes `\xHH` (two lowercase hex digits).
+///   becomes `\xHH` (two lowercase hex digits);
+/// - so does every byte of a character Unicode makes canonically equivalent to other text: combining
+///   marks, singletons such as U+037E (equivalent to `;`), Hangul conjoining jamo and the few
+///   marks that compose with the letter before them. Otherwise `e` + U+0301 and `é`, two different
+///   file names, would be equal strings to Swift (and to any normalizing consumer).
 /// Values starting with `<` are therefore free for the agent's own markers such as `<other>`.
 public enum LabelValue {
     /// Marks series that stand for every key that did not fit in a full map.
@@ -27,7 +33,11 @@ public enum LabelValue {
                 }
                 index = bytes.index(after: index)
             } else if let (scalar, next) = decodeScalar(bytes, at: index) {
-                out.unicodeScalars.append(scalar)
+                if isCanonicallyInert(scalar) {
+                    out.unicodeScalars.append(scalar)
+                } else {
+                    for byte in bytes[index..<next] { appendEscaped(byte, to: &out) }
+                }
                 index = next
             } else {
                 appendEscaped(byte, to: &out)
@@ -36,6 +46,25 @@ public enum LabelValue {
             first = false
         }
         return out
+    }
+
+    /// Letters with combining class 0 that nonetheless compose with the character before them
+    /// (Unicode's NFC_Quick_Check=Maybe outside the combining marks and Hangul jamo).
+    private static let composingLetters: Set<UInt32> = [
+        0x09BE, 0x09D7, 0x0B3E, 0x0B56, 0x0B57, 0x0BBE, 0x0BD7, 0x0C56, 0x0CC2, 0x0CD5, 0x0CD6, 0x0D3E, 0x0D57,
+        0x0DCF, 0x0DDF, 0x102E, 0x1B35, 0x110A7, 0x11127, 0x1133E, 0x11357, 0x114B0, 0x114BA, 0x114BD, 0x115AF, 0x11930,
+    ]
+
+    /// Whether a scalar is only ever equivalent to itself: not a combining mark, not a jamo or a
+    /// composing letter, and its own canonical composition (not a singleton like U+212B ANGSTROM SIGN).
+    static func isCanonicallyInert(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if scalar.properties.canonicalCombiningClass != .notReordered { return false }
+        if (0x1100...0x11FF).contains(value) || (0xA960...0xA97F).contains(value) || (0xD7B0...0xD7FF).contains(value) { return false }
+        if composingLetters.contains(value) { return false }
+        guard scalar.properties.canonicalCombiningClass == .notReordered, value >= 0x300 else { return true }
+        let alone = String(Character(scalar))
+        return alone.precomposedStringWithCanonicalMapping.unicodeScalars.elementsEqual([scalar])
     }
 
     /// A NUL-terminated fixed buffer, such as a task comm.

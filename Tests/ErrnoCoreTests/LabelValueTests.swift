@@ -45,6 +45,24 @@ func decodeLabel(_ value: String) -> [UInt8]? {
         #expect(LabelValue.encodeCString(Array("node\0\0garbage".utf8)) == "node")
     }
 
+    @Test func canonicallyEquivalentNamesGetDifferentValues() {
+        // Swift compares strings by canonical equivalence: these pairs would be "equal" labels.
+        let pairs: [([UInt8], [UInt8])] = [
+            (Array("é".utf8), Array("e\u{301}".utf8)),  // precomposed vs combining acute
+            (Array(";".utf8), [0xCD, 0xBE]),  // U+037E GREEK QUESTION MARK
+            (Array("Å".utf8), Array("\u{212B}".utf8)),  // ANGSTROM SIGN
+            (Array("\u{AC00}".utf8), Array("\u{1100}\u{1161}".utf8)),  // Hangul syllable vs jamo
+            (Array("\u{0B4B}".utf8), Array("\u{0B47}\u{0B3E}".utf8)),  // Oriya vowel sign that composes
+        ]
+        for (a, b) in pairs {
+            let (left, right) = (LabelValue.encode(a), LabelValue.encode(b))
+            #expect(left != right, "\(a) and \(b) both → \(left)")
+            #expect(decodeLabel(left) == a && decodeLabel(right) == b)
+        }
+        #expect(LabelValue.encode(Array("/srv/café/ünïcode/日本語".utf8)) == "/srv/café/ünïcode/日本語")
+        #expect(LabelValue.encode(Array("e\u{301}".utf8)) == #"e\xcc\x81"#)
+    }
+
     @Test func mappingIsLosslessOnRandomBytes() {
         var generator = SystemRandomNumberGenerator()
         let alphabet: [UInt8] = [0x00, 0x0A, 0x22, 0x2F, 0x3C, 0x5C, 0x61, 0x7F, 0x80, 0xBF, 0xC2, 0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xED, 0xF0, 0x9F, 0x98, 0x80, 0xF5, 0xFF]
