@@ -380,6 +380,11 @@ __noinline __u32 evaluate_trigger(__u64 ids, __u32 id, __u32 result_flag, __u64 
 	now = bpf_ktime_get_ns();
 	if (now >= trigger->armed_until_ns)
 		return 0;
+	if ((trigger->armed_comm_words[0] || trigger->armed_comm_words[1]) &&
+	    (trigger->armed_comm_words[0] != comm_low || trigger->armed_comm_words[1] != comm_high))
+		return 0;
+	if (trigger->armed_pid && trigger->armed_pid != bpf_get_current_pid_tgid() >> 32)
+		return 0;
 	if (!admit(id, trigger, now)) {
 		count_trigger(id, TRIGGER_RATE_LIMITED);
 		return 0;

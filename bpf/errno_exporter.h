@@ -126,6 +126,10 @@ struct trigger_settings {
 	__u64 armed_until_ns;      /* CLOCK_MONOTONIC deadline: ~0 always armed, 0 disarmed */
 	__u64 capture_interval_ns; /* rate limit: 60 s / max_per_minute; 0 means no limit */
 	__u64 burst_ns;            /* (max_per_minute - 1) * capture_interval_ns: a full minute's burst */
+	/* An alert that armed the trigger may narrow what it captures (its comm and pid labels). */
+	__u64 armed_comm_words[2]; /* 0: any comm */
+	__u32 armed_pid;           /* 0: any process */
+	__u32 reserved2;
 };
 
 /* Value of `trigger_exact_paths` (key: the NUL-padded path) and `trigger_path_prefixes`: the set of

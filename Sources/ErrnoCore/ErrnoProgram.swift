@@ -138,8 +138,7 @@ public final class ErrnoProgram {
             let old = previous[id].flatMap { $0.name == entry.name ? $0 : nil }
             if old == nil || old!.changesRate(from: entry) { try triggerRates.update(id, UInt64(0)) }
             if old != entry {
-                let armedUntil: UInt64 = entry.config.armed == .always ? .max : 0
-                try triggerSettings.update(id, entry.kernelSettings(armedUntil: armedUntil))
+                try triggerSettings.update(id, entry.kernelSettings(arming: triggers.arming(entry.name)))
             }
         }
         triggers.replace(entries)
@@ -152,6 +151,15 @@ public final class ErrnoProgram {
             try triggerPrefixes.update(keyBytes: key, valueBytes: withUnsafeBytes(of: set) { Array($0) })
         }
         return (newExactPaths.isEmpty ? 0 : TRIGGERS_EXACT.rawValue) | (newPrefixes.isEmpty ? 0 : TRIGGERS_PREFIX.rawValue)
+    }
+
+    /// Arms an `on_alert` trigger as `arming` says (its window, and the comm and pid it narrows to).
+    /// False when no such trigger is in force.
+    func arm(_ name: String, _ arming: Arming) throws -> Bool {
+        guard let (id, entry) = triggers.entries.first(where: { $0.value.name == name }) else { return false }
+        try triggerSettings.update(id, entry.kernelSettings(arming: arming))
+        triggers.record(arming, for: name)
+        return true
     }
 
     /// The next free id after the last one handed out, so a removed trigger's id is reused last

@@ -28,6 +28,26 @@ public final class FailureMetrics: Collector {
         self.syscalls = syscalls
     }
 
+    /// The config of every trigger in force.
+    public func triggerConfigs() -> [Config.Trigger] {
+        state.withLock { state in state.program.triggers.entries.values.map(\.config) }
+    }
+
+    /// Arms the `on_alert` trigger `name`, extending (never shortening) a window already open.
+    /// Returns the arming in force.
+    func arm(_ name: String, _ arming: Arming) throws -> Arming {
+        try state.withLock { state in
+            let program = state.program
+            var effective = arming
+            if let current = program.triggers.arming(name), current.untilMonotonicNanoseconds > arming.untilMonotonicNanoseconds {
+                effective.untilMonotonicNanoseconds = current.untilMonotonicNanoseconds
+                effective.until = current.until
+            }
+            guard try program.arm(name, effective) else { throw WebhookError(.unprocessable, "no trigger named \(name)") }
+            return effective
+        }
+    }
+
     /// Every trigger in force with its counts, by name (serialized with scrapes and reloads).
     public func triggerStatuses() throws -> [TriggerStatus] {
         try state.withLock { state in try state.program.triggerStatuses() }
@@ -87,6 +107,8 @@ public final class FailureMetrics: Collector {
                         ]),
                 triggerFamilies.matches,
                 triggerFamilies.captures,
+                triggerFamilies.armed,
+                triggerFamilies.notifications,
                 MetricFamily(
                     name: "errno_exporter_path_series_folded_total",
                     help: "Distinct (syscall, path, errno, comm) series folded into path=\"<other>\" because the path map was full (each counted once while among the last 16384 folded).",
@@ -111,7 +133,7 @@ public final class FailureMetrics: Collector {
 
     /// `errno_trigger_matches_total` and `errno_stack_captures_total` by trigger name, and the
     /// rate-limited matches of all triggers (a drop reason).
-    private func triggerFamilies(_ program: ErrnoProgram) throws -> (matches: MetricFamily, captures: MetricFamily, rateLimited: Double) {
+    private func triggerFamilies(_ program: ErrnoProgram) throws -> (matches: MetricFamily, captures: MetricFamily, armed: MetricFamily, notifications: MetricFamily, rateLimited: Double) {
         let statuses = try program.triggerStatuses()
         func samples(_ count: KeyPath<TriggerStatus, UInt64>) -> [Sample] {
             statuses.map { Sample(labels: [Label("trigger", $0.name)], value: Double($0[keyPath: count])) }
@@ -125,6 +147,12 @@ public final class FailureMetrics: Collector {
             MetricFamily(
                 name: "errno_stack_captures_total", help: "Stack captures a trigger sent (see /api/v1/captures?trigger=NAME).",
                 type: .counter, samples: samples(\.captures)),
+            MetricFamily(
+                name: "errno_trigger_armed", help: "Whether a trigger captures now: 1 for armed: always, and for on_alert while an alert's window is open.",
+                type: .gauge, samples: statuses.map { Sample(labels: [Label("trigger", $0.name)], value: $0.armed ? 1 : 0) }),
+            MetricFamily(
+                name: "errno_trigger_arming_notifications_total", help: "Firing Alertmanager notifications that armed an on_alert trigger (/api/v1/alerts).",
+                type: .counter, samples: samples(\.notifications)),
             rateLimited
         )
     }

@@ -31,12 +31,22 @@ public struct TriggerPlan: Sendable, Equatable {
             }
         }
 
-        /// The `trigger_settings` entry, armed until `armedUntil` (CLOCK_MONOTONIC nanoseconds).
-        func kernelSettings(armedUntil: UInt64) -> trigger_settings {
+        /// The `trigger_settings` entry: always armed, or — for `on_alert` — as `arming` says (disarmed without one).
+        func kernelSettings(arming: Arming? = nil) -> trigger_settings {
             let comm = config.comm.map(KernelSettings.commKey) ?? (0, 0)
-            return trigger_settings(
-                comm_words: comm, flags: flags, reserved: 0, armed_until_ns: armedUntil,
-                capture_interval_ns: intervalNanoseconds, burst_ns: burstNanoseconds)
+            var settings = trigger_settings()
+            settings.comm_words = comm
+            settings.flags = flags
+            settings.capture_interval_ns = intervalNanoseconds
+            settings.burst_ns = burstNanoseconds
+            if config.armed == .always {
+                settings.armed_until_ns = .max
+            } else if let arming {
+                settings.armed_until_ns = arming.untilMonotonicNanoseconds
+                settings.armed_comm_words = arming.comm.map(KernelSettings.commKey) ?? (0, 0)
+                settings.armed_pid = arming.pid ?? 0
+            }
+            return settings
         }
 
         /// Whether a change from `old` to this needs the rate limiter restarted.

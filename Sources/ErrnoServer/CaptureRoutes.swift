@@ -3,19 +3,23 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// What the capture endpoints read: the stored captures and the triggers' state.
+/// What the capture endpoints read: the stored captures and the triggers' state; and the receiver
+/// of Alertmanager's webhook, which arms triggers.
 public struct CaptureAPI: Sendable {
     public let store: CaptureStore
     public let triggerStatuses: @Sendable () throws -> [TriggerStatus]
+    public let alerts: AlertReceiver?
 
-    public init(store: CaptureStore, triggerStatuses: @escaping @Sendable () throws -> [TriggerStatus]) {
+    public init(store: CaptureStore, triggerStatuses: @escaping @Sendable () throws -> [TriggerStatus], alerts: AlertReceiver? = nil) {
         self.store = store
         self.triggerStatuses = triggerStatuses
+        self.alerts = alerts
     }
 }
 
-/// `GET /api/v1/triggers`, `GET /api/v1/captures` (newest first; `?trigger=NAME`, `?limit=N`) and
-/// `GET /api/v1/captures/{id}` (`?format=json|folded`). JSON answers use Prometheus' API envelope:
+/// `GET /api/v1/triggers`, `GET /api/v1/captures` (newest first; `?trigger=NAME`, `?limit=N`),
+/// `GET /api/v1/captures/{id}` (`?format=json|folded`) and `POST /api/v1/alerts` (Alertmanager's
+/// webhook, payload version 4, which arms `on_alert` triggers). JSON answers use Prometheus' API envelope:
 /// `{"status":"success","data":…}`, or `{"status":"error","errorType":…,"error":…}` with a 4xx.
 enum CaptureRoutes {
     static let defaultLimit = 100
@@ -26,6 +30,25 @@ enum CaptureRoutes {
                 return json(Envelope(data: try api.triggerStatuses()))
             } catch {
                 return failure(.internalServerError, "internal", "reading the trigger counters failed: \(error)")
+            }
+        }
+        if let alerts = api.alerts {
+            router.post("/api/v1/alerts") { request, _ -> Response in
+                let body: ByteBuffer
+                do {
+                    body = try await request.body.collect(upTo: AlertNotification.maxBytes)
+                } catch {
+                    let error = WebhookError(.tooLarge, "the body exceeds \(AlertNotification.maxBytes) bytes; nothing was armed")
+                    alerts.refused(error)
+                    return failure(.contentTooLarge, "bad_data", error.description)
+                }
+                do {
+                    return json(Envelope(data: try alerts.receive(body: Array(buffer: body), contentType: request.headers[.contentType])))
+                } catch let error as WebhookError {
+                    return failure(HTTPResponse.Status(code: error.status.rawValue), "bad_data", error.description)
+                } catch {
+                    return failure(.internalServerError, "internal", "arming failed: \(error)")
+                }
             }
         }
         router.get("/api/v1/captures") { request, _ -> Response in

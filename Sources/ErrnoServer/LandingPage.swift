@@ -48,11 +48,18 @@ struct LandingPage {
             let paths = (trigger.paths + trigger.pathPrefixes.map { $0 + "*" }).prefix(5).map { "<code>\(escape($0))</code>" }.joined(separator: " ")
             let more = trigger.paths.count + trigger.pathPrefixes.count > 5 ? " …" : ""
             return "<tr><td><a href=\"api/v1/captures?trigger=\(escape(trigger.name))\">\(escape(trigger.name))</a></td><td>\(paths)\(more)</td>"
-                + "<td>\(escape(trigger.comm ?? "any"))</td><td>\(trigger.result)</td><td>\(trigger.armed ? "armed" : "disarmed") (\(trigger.arming))</td>"
+                + "<td>\(escape(trigger.comm ?? "any"))</td><td>\(trigger.result)</td><td>\(escape(Self.state(trigger)))</td>"
                 + "<td>\(trigger.matches)</td><td>\(trigger.captures)</td><td>\(trigger.rateLimited)</td></tr>"
         }
         return "<h2>Triggers</h2><table><tr><th>name</th><th>paths</th><th>comm</th><th>result</th><th>state</th><th>matches</th><th>captures</th><th>rate-limited</th></tr>"
             + rows.joined(separator: "\n") + "</table>"
+    }
+
+    /// "armed (always)", "armed until … by Alert", "disarmed (on_alert)".
+    static func state(_ trigger: TriggerStatus) -> String {
+        if trigger.arming == "always" { return "armed (always)" }
+        guard trigger.armed, let until = trigger.armedUntil else { return "disarmed (on_alert)" + (trigger.armedUntil.map { "; last armed until \($0)" } ?? "") }
+        return "armed until \(until) by \(trigger.armedBy ?? "an alert")"
     }
 
     private var captureSection: String {

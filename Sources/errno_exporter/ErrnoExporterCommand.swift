@@ -117,8 +117,9 @@ struct ErrnoExporterCommand: ParsableCommand {
         let consumer = try CaptureConsumer(program: program, store: store, kernelSymbols: kernelSymbols, logger: logger)
         let metrics = FailureMetrics(program: program, settings: settings, rewriter: rewriter)
         let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, captures: store, logger: logger)
+        let alerts = AlertReceiver(metrics: metrics, logger: logger)
         let gatherer = Gatherer(
-            collectors: [metrics, consumer, reloader, BuildInfoCollector(), ProcessCollector()],
+            collectors: [metrics, consumer, alerts, reloader, BuildInfoCollector(), ProcessCollector()],
             durationMetricName: "errno_exporter_scrape_duration_seconds")
         let reload: (@Sendable () throws -> Void)? = enableLifecycle ? { @Sendable in try reloader.reload() } : nil
         var limits = ServerLimits()
@@ -127,7 +128,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         let server = ExporterServer(
             addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
             isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, tls: tls,
-            captures: CaptureAPI(store: store, triggerStatuses: { try metrics.triggerStatuses() }), logger: logger)
+            captures: CaptureAPI(store: store, triggerStatuses: { try metrics.triggerStatuses() }, alerts: alerts), logger: logger)
         let services: [any Service] = [CaptureService(consumer: consumer)] + (try server.services()) + [ReloadOnHangup(reloader: reloader)]
         try Self.waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -38,12 +38,12 @@ import Testing
         var limited = Self.trigger("a", paths: ["/x"])
         limited.maxPerMinute = 10
         let entry = TriggerPlan([limited]).entries[0]
-        let settings = entry.kernelSettings(armedUntil: .max)
+        let settings = entry.kernelSettings()
         #expect(settings.capture_interval_ns == 6_000_000_000)
         #expect(settings.burst_ns == 54_000_000_000)
         var unlimited = limited
         unlimited.maxPerMinute = 0
-        #expect(TriggerPlan([unlimited]).entries[0].kernelSettings(armedUntil: .max).capture_interval_ns == 0)
+        #expect(TriggerPlan([unlimited]).entries[0].kernelSettings().capture_interval_ns == 0)
     }
 
     @Test func flagsSayResultStacksAndComm() {
@@ -52,7 +52,7 @@ import Testing
         trigger.stacks = [.user]
         trigger.comm = "node"
         let plan = TriggerPlan([trigger])
-        let flags = plan.entries[0].kernelSettings(armedUntil: 0).flags
+        let flags = plan.entries[0].kernelSettings().flags
         #expect(flags == TRIGGER_ON_FAILURE.rawValue | TRIGGER_ON_SUCCESS.rawValue | TRIGGER_USER_STACK.rawValue | TRIGGER_COMM.rawValue)
         #expect(plan.wantsSuccesses)
         #expect(!TriggerPlan([Self.trigger("b", paths: ["/y"])]).wantsSuccesses)
