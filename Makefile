@@ -11,7 +11,7 @@ ARGS ?=
 # Debian packages: to build, to test, to benchmark.
 BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev
-TEST_PACKAGES := prometheus util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium
+TEST_PACKAGES := prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14
@@ -33,7 +33,7 @@ METRICS_PROTO := io/prometheus/client/metrics.proto
 BPF_OBJECT := .build/bpf/errno.bpf.o
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps test-deps bench-deps generate build fuzz run test bench tables check-generated install install-files clean
+.PHONY: all deps test-deps bench-deps generate build fuzz run test bench tables dashboard check-generated install install-files clean
 
 all: build
 
@@ -100,6 +100,10 @@ bench: bench-deps generate
 	swift build -c release --product errno_exporter
 	swift build -c release --product errno-load
 	python3 bench/overhead.py $(BENCH_ARGS)
+
+# The Grafana dashboard, generated from the panel list in scripts/gen_dashboard.py.
+dashboard:
+	python3 scripts/gen_dashboard.py
 
 # Syscall and errno name tables, generated from the kernel UAPI headers of linux-libc-dev.
 tables: deps

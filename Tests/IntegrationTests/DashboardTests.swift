@@ -17,7 +17,7 @@ struct DashboardTests {
     /// Grafana's variables replaced by what Grafana would send.
     static func concrete(_ expression: String) -> String {
         expression.replacingOccurrences(of: "$__rate_interval", with: "2m").replacingOccurrences(of: "$__range", with: "1h")
-            .replacingOccurrences(of: "$instance", with: ".*").replacingOccurrences(of: "$job", with: ".*")
+            .replacingOccurrences(of: "$instance", with: ".*").replacingOccurrences(of: "$job", with: ".*").replacingOccurrences(of: "$comm", with: ".*")
     }
 
     @Test func everyQueryIsValidPromQL() throws {

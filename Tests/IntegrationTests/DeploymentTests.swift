@@ -22,6 +22,25 @@ struct DeploymentTests {
         #expect(!verify.output.contains("errno_exporter.service:"), "systemd-analyze complained: \(verify.output)")
     }
 
+    @Test func theShippedPrometheusRulesAndAlertmanagerConfigsCheckClean() throws {
+        let config = Self.root.appendingPathComponent("config")
+        let rules = try shell("promtool check rules \(config.appendingPathComponent("prometheus/errno_exporter.rules.yml").path)")
+        #expect(rules.status == 0 && rules.output.contains("SUCCESS: 11 rules found"), "\(rules.output)")
+        let prometheus = try shell("promtool check config \(config.appendingPathComponent("prometheus/prometheus.yml").path)")
+        #expect(prometheus.status == 0, "\(prometheus.output)")
+        let alertmanager = try shell("amtool check-config \(config.appendingPathComponent("alertmanager/alertmanager.yml").path)")
+        #expect(alertmanager.status == 0 && alertmanager.output.contains("SUCCESS"), "\(alertmanager.output)")
+    }
+
+    @Test func theDashboardIsWhatItsGeneratorWrites() throws {
+        let dashboard = Self.root.appendingPathComponent("dashboards/errno_exporter.json").path
+        let copy = NSTemporaryDirectory() + "errno-dashboard-\(UUID().uuidString.prefix(8)).json"
+        try FileManager.default.copyItem(atPath: dashboard, toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let generate = try shell("python3 \(Self.root.appendingPathComponent("scripts/gen_dashboard.py").path) && cmp \(dashboard) \(copy)")
+        #expect(generate.status == 0, "dashboards/errno_exporter.json differs from scripts/gen_dashboard.py's output: run `make dashboard`; \(generate.output)")
+    }
+
     @Test func theDaemonSetHasWhatTheAgentNeeds() throws {
         let text = try String(contentsOf: Self.root.appendingPathComponent("config/kubernetes/daemonset.yaml"), encoding: .utf8)
         let documents = try Array(Yams.load_all(yaml: text)).compactMap { $0 as? [String: Any] }

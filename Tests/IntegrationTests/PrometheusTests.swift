@@ -13,10 +13,7 @@ final class PrometheusServer {
     let port: Int
 
     /// `jobExtras`: YAML lines added to the scrape job (indented 4), e.g. basic_auth.
-    init(target: String, interval: String = "1s", arguments: [String] = [], jobExtras: String = "") throws {
-        directory = NSTemporaryDirectory() + "errno-prometheus-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        port = try freeLoopbackPort()
+    convenience init(target: String, interval: String = "1s", arguments: [String] = [], jobExtras: String = "") throws {
         let config = """
             global:
               scrape_interval: \(interval)
@@ -26,7 +23,16 @@ final class PrometheusServer {
                 static_configs:
                   - targets: ['\(target)']
             """ + "\n" + jobExtras
+        try self.init(config: config, arguments: arguments)
+    }
+
+    /// A Prometheus running `config` (prometheus.yml text); `files` (e.g. rule files) are written beside it.
+    init(config: String, arguments: [String] = [], files: [String: String] = [:]) throws {
+        directory = NSTemporaryDirectory() + "errno-prometheus-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
         try config.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
+        for (name, text) in files { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         process.arguments = [
             "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
@@ -55,7 +61,7 @@ final class PrometheusServer {
     func api(_ path: String, _ query: [String: String]) async throws -> Any {
         var components = URLComponents(string: "http://127.0.0.1:\(port)/api/v1/\(path)")!
         components.queryItems = query.map { URLQueryItem(name: $0.key, value: $0.value) }
-        let (data, _) = try await URLSession.shared.data(from: components.url!)
+        let (data, _) = try await AgentProcess.session.data(from: components.url!)
         let answer = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         try #require(answer["status"] as? String == "success", "prometheus: \(answer)")
         return answer["data"] as Any

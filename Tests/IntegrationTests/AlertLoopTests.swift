@@ -1,0 +1,185 @@
+import FixtureSupport
+import Foundation
+import Glibc
+import Testing
+
+/// Debian's prometheus-alertmanager on a free loopback port, with the given config.
+final class AlertmanagerServer {
+    let process = Process()
+    let directory: String
+    let port: Int
+
+    init(config: String) throws {
+        directory = NSTemporaryDirectory() + "errno-alertmanager-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
+        try config.write(toFile: "\(directory)/alertmanager.yml", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus-alertmanager")
+        process.arguments = [
+            "--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data",
+            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
+            usleep(100_000)
+        }
+        throw AgentError("alertmanager did not become ready")
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The loop users want, with the shipped Prometheus, rules and Alertmanager configs: a trigger's path
+/// fails → the rule fires → Alertmanager posts to the agent → the trigger arms → the next failure is
+/// captured with its stack. And every expression in the shipped rules and dashboard returns data.
+@Suite(.timeLimit(.minutes(4)))
+struct AlertLoopTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func shipped(_ path: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    /// Alerting rules that stay quiet under the test's traffic, and why; their metric selectors are
+    /// checked to return data instead.
+    static let quietAlerts = [
+        "ErrnoFailureRateRising": "needs an hour of history and a threefold rise",
+        "ErrnoExporterDroppingEvents": "the test drops nothing",
+        "ErrnoExporterMapAlmostFull": "the maps stay nearly empty",
+        "ErrnoExporterReloadFailed": "no reload fails",
+        "ErrnoExporterDown": "the agent is up",
+    ]
+
+    struct Rule {
+        let name: String
+        let expression: String
+        let isAlert: Bool
+    }
+
+    /// Every rule of the shipped rule file (a small reader for its known shape: `- record:`/`- alert:`
+    /// followed by `expr:` on one line or as a `|` block).
+    static func rules() throws -> [Rule] {
+        var rules: [Rule] = []
+        let lines = try shipped("config/prometheus/errno_exporter.rules.yml").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var index = 0
+        while index < lines.count {
+            let line = lines[index].trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("- record:") || line.hasPrefix("- alert:") {
+                let name = String(line.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
+                let expr = lines[index + 1].trimmingCharacters(in: .whitespaces)
+                var expression = String(expr.dropFirst("expr:".count)).trimmingCharacters(in: .whitespaces)
+                if expression == "|" {
+                    var block: [String] = []
+                    var next = index + 2
+                    while next < lines.count, lines[next].hasPrefix("          ") {
+                        block.append(lines[next].trimmingCharacters(in: .whitespaces))
+                        next += 1
+                    }
+                    expression = block.joined(separator: " ")
+                }
+                rules.append(Rule(name: name, expression: expression, isAlert: line.hasPrefix("- alert:")))
+            }
+            index += 1
+        }
+        return rules
+    }
+
+    @Test func anAlertArmsATriggerAndTheNextFailureIsCapturedAndEveryShippedQueryReturnsData() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-alert")
+        let comm = uniqueComm("ep_alrt_")
+        let watched = "\(directory)/app.conf"
+        let agent = try AgentProcess(config: """
+            filters:
+              comms: [\(comm), deep_nofp]
+            triggers:
+              - {name: watched, path: \(watched), armed: on_alert, arm_for: 2m, max_per_minute: 0}
+            """)
+        let alertmanagerConfig = try Self.shipped("config/alertmanager/alertmanager.yml")
+            .replacingOccurrences(of: "http://localhost:9717/", with: "http://\(agent.address)/")
+            .replacingOccurrences(of: #"instance = "localhost:9717""#, with: #"instance = "\#(agent.address)""#)
+            .replacingOccurrences(of: "group_wait: 10s", with: "group_wait: 1s")
+            .replacingOccurrences(of: "group_interval: 30s", with: "group_interval: 1s")
+        let alertmanager = try AlertmanagerServer(config: alertmanagerConfig)
+        let prometheusConfig = try Self.shipped("config/prometheus/prometheus.yml")
+            .replacingOccurrences(of: "scrape_interval: 15s", with: "scrape_interval: 1s")
+            .replacingOccurrences(of: "evaluation_interval: 15s", with: "evaluation_interval: 1s")
+            .replacingOccurrences(of: "'localhost:9093'", with: "'127.0.0.1:\(alertmanager.port)'")
+            .replacingOccurrences(of: "'localhost:9717'", with: "'\(agent.address)'")
+        let prometheus = try PrometheusServer(
+            config: prometheusConfig, files: ["errno_exporter.rules.yml": try Self.shipped("config/prometheus/errno_exporter.rules.yml")])
+
+        // Prometheus first sees the trigger's counter at 0 (a rate needs the rise).
+        let scraped = Date().addingTimeInterval(30)
+        while Date() < scraped, try await prometheus.query(#"errno_trigger_matches_total{trigger="watched"}"#).isEmpty {
+            try await offPool { usleep(200_000) }
+        }
+        // Failures on the watched path: counted as matches, not captured — the trigger waits for an alert.
+        try await offPool { try runLoad(comm: comm, badRead: 5, paths: [PathPlan("openat", 20, watched), PathPlan("openat", 5, "\(directory)/other")]) }
+        var scrape = try await agent.scrape()
+        #expect(scrape.value("errno_trigger_matches_total", ["trigger": "watched"]) == 20)
+        #expect(scrape.value("errno_stack_captures_total", ["trigger": "watched"]) == 0)
+        #expect(scrape.value("errno_trigger_armed", ["trigger": "watched"]) == 0)
+        #expect(try await agent.captures().isEmpty, "nothing is captured before an alert arms the trigger")
+
+        // Prometheus fires ErrnoTriggerPathFailing, Alertmanager posts it, the agent arms the trigger.
+        let deadline = Date().addingTimeInterval(90)
+        var armed = false
+        while !armed, Date() < deadline {
+            try await offPool { usleep(500_000) }
+            armed = try await agent.scrape().value("errno_trigger_armed", ["trigger": "watched"]) == 1
+        }
+        try #require(armed, "the trigger was not armed; agent output:\n\(agent.stderr.text.suffix(2000))")
+        let firing = try await prometheus.query(#"ALERTS{alertname="ErrnoTriggerPathFailing", alertstate="firing"}"#)
+        #expect(firing.first?.labels["errno_exporter_trigger"] == "watched")
+        let triggers = try await agent.get("/api/v1/triggers")
+        #expect(triggers.body.contains(#""armed":true"#) && triggers.body.contains(#""armed_by":"ErrnoTriggerPathFailing"#), "\(triggers.body)")
+        #expect(agent.stderr.text.contains("trigger armed by an alert"))
+
+        // The next failure is captured, with its stack.
+        try await runFixture(try FixtureProgram.path("deep_nofp"), path: watched)
+        let capture = try #require(try await agent.waitForCaptures(trigger: "watched").first)
+        #expect(capture.comm == "deep_nofp" && capture.path == watched)
+        #expect(Array(capture.symbols.dropFirst().prefix(4)) == TriggerTests.chain, "\(capture.symbols)")
+        scrape = try await agent.scrape()
+        #expect((scrape.value("errno_trigger_arming_notifications_total", ["trigger": "watched"]) ?? 0) >= 1)
+        #expect((scrape.value("errno_exporter_alert_webhook_requests_total", ["code": "200"]) ?? 0) >= 1)
+
+        // Every shipped expression returns data (give Prometheus a few more scrapes of the capture's metrics).
+        try await offPool { usleep(3_000_000) }
+        for rule in try Self.rules() {
+            let result = try await prometheus.query(rule.isAlert ? rule.expression : rule.name)
+            if let reason = Self.quietAlerts[rule.name] {
+                #expect(result.isEmpty, "\(rule.name) fired although \(reason)")
+                for selector in Self.selectors(in: rule.expression) {
+                    #expect(!(try await prometheus.query(selector)).isEmpty, "\(rule.name): \(selector) returns no data")
+                }
+            } else {
+                #expect(!result.isEmpty, "\(rule.name): \(rule.expression) returns no data")
+            }
+        }
+        for expression in try DashboardTests.expressions() {
+            let query = DashboardTests.concrete(expression)
+            #expect(!(try await prometheus.query(query)).isEmpty, "dashboard query returns no data: \(query)")
+        }
+        #expect(try agent.stop() == 0)
+    }
+
+    /// The metric selectors of an expression (`name{…}` or a bare recorded name).
+    static func selectors(in expression: String) -> [String] {
+        let pattern = try! NSRegularExpression(pattern: #"\b([a-z_:]+(?:errno|up)[a-z0-9_:]*)(\{[^}]*\})?"#)
+        let range = NSRange(expression.startIndex..., in: expression)
+        return pattern.matches(in: expression, range: range).map { String(expression[Range($0.range, in: expression)!]) }
+            .filter { !["errno", "reason", "instance"].contains($0) }
+    }
+}
