@@ -385,11 +385,37 @@ __noinline __u32 evaluate_trigger(__u64 ids, __u32 id, __u32 result_flag, __u64 
 		return 0;
 	if (trigger->armed_pid && trigger->armed_pid != bpf_get_current_pid_tgid() >> 32)
 		return 0;
-	if (!admit(id, trigger, now)) {
+	if (!(result_flag & TRIGGER_PREADMITTED) && !admit(id, trigger, now)) {
 		count_trigger(id, TRIGGER_RATE_LIMITED);
 		return 0;
 	}
 	return CAPTURE_ADMITTED | (trigger->flags & (TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK));
+}
+
+/* For an async fs request on a path that trigger `id` (a bit of `ids`) names: whether the trigger
+ * wants the submitting thread's stack (async_stacks, comm, armed, within its rate). The token taken
+ * here covers the pool thread's capture too. Returns CAPTURE_ADMITTED or 0. */
+__noinline __u32 admit_submission(__u64 ids, __u32 id, __u64 comm_low, __u64 comm_high)
+{
+	struct trigger_settings *trigger;
+	__u64 now;
+
+	if (id >= MAX_TRIGGERS || !((ids >> id) & 1))
+		return 0;
+	trigger = bpf_map_lookup_elem(&trigger_settings, &id);
+	if (!trigger || !(trigger->flags & TRIGGER_ASYNC_STACKS))
+		return 0;
+	if ((trigger->flags & TRIGGER_COMM) && (trigger->comm_words[0] != comm_low || trigger->comm_words[1] != comm_high))
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (now >= trigger->armed_until_ns)
+		return 0;
+	if ((trigger->armed_comm_words[0] || trigger->armed_comm_words[1]) &&
+	    (trigger->armed_comm_words[0] != comm_low || trigger->armed_comm_words[1] != comm_high))
+		return 0;
+	if (trigger->armed_pid && trigger->armed_pid != bpf_get_current_pid_tgid() >> 32)
+		return 0;
+	return admit(id, trigger, now) ? CAPTURE_ADMITTED : 0;
 }
 
 static __always_inline void save_user_registers(const struct pt_regs *regs, __u64 *out)
@@ -579,11 +605,23 @@ static __noinline __u32 record_mappings(struct capture_mapping *mappings)
 	return recorded;
 }
 
-/* Sends one capture record for the triggers in `ids`, with the stacks they asked for. The user
- * registers and the kernel stack come from the current task, not from the tracepoint's context, so
- * that the trigger path is a global function the verifier checks once. */
-static __noinline void capture(long ret, const struct path_failure_key *key, __u64 ids, __u32 stacks)
+/* What one capture record is for. */
+struct capture_request {
+	long ret;
+	__u64 ids;           /* the triggers that admitted it */
+	__u64 submission_id; /* see capture_event.submission_id */
+	__u32 stacks;        /* TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK */
+	__u32 kind;          /* enum capture_kind */
+};
+
+/* Sends one capture record for `request`, with the stacks it asks for. The user registers and the
+ * kernel stack come from the current task, not from the program's context, so that one function
+ * serves the syscall exit and the uprobes, and the trigger path is verified once. */
+static __noinline void capture(const struct capture_request *request, const struct path_failure_key *key)
 {
+	long ret = request->ret;
+	__u64 ids = request->ids;
+	__u32 stacks = request->stacks;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct capture_event *event = bpf_ringbuf_reserve(&captures, sizeof(*event) + user_stack_bytes, 0);
@@ -599,6 +637,9 @@ static __noinline void capture(long ret, const struct path_failure_key *key, __u
 	event->triggers = ids;
 	event->result = ret;
 	event->cgroup_id = bpf_get_current_cgroup_id();
+	event->submission_id = request->submission_id;
+	event->kind = request->kind;
+	event->reserved = 0;
 	event->tgid = pid_tgid >> 32;
 	event->tid = (__u32)pid_tgid;
 	event->syscall_nr = key->failure.syscall_nr;
@@ -620,19 +661,18 @@ static __noinline void capture(long ret, const struct path_failure_key *key, __u
 		event->mapping_count = record_mappings(event->mappings);
 	}
 	bpf_ringbuf_submit(event, BPF_RB_FORCE_WAKEUP); /* symbolized at once: the process may exit soon */
-	count_triggers(ids, TRIGGER_CAPTURES);
+	if (request->kind == CAPTURE_SYSCALL)
+		count_triggers(ids, TRIGGER_CAPTURES);
 }
 
-/* Looks the path in `key` up in the trigger maps (`lookups`: which maps hold entries) and captures
- * the syscall for the armed triggers it matches. A global function: verified once for both callers. */
-__noinline int match_triggers(long ret, struct path_failure_key *key, __u32 lookups)
+/* The triggers whose exact paths or prefixes match the path in `key` (`lookups`: which maps hold
+ * entries). */
+static __always_inline __u64 lookup_trigger_paths(struct path_failure_key *key, __u32 lookups)
 {
 	struct trigger_set *matched;
-	__u32 result_flag = ret < 0 ? TRIGGER_ON_FAILURE : TRIGGER_ON_SUCCESS, stacks = 0;
-	__u64 ids = 0, captured = 0;
-	__u32 verdict;
+	__u64 ids = 0;
 
-	if (!key || (key->flags & (PATH_UNREADABLE | PATH_NULL))) /* a global function's pointers may be NULL */
+	if (key->flags & (PATH_UNREADABLE | PATH_NULL))
 		return 0;
 	if ((lookups & TRIGGERS_EXACT) && !(key->flags & PATH_TRUNCATED)) {
 		matched = bpf_map_lookup_elem(&trigger_exact_paths, key->path);
@@ -646,16 +686,69 @@ __noinline int match_triggers(long ret, struct path_failure_key *key, __u32 look
 		if (matched)
 			ids |= matched->ids;
 	}
+	return ids;
+}
+
+/* Async fs requests of libuv (Node.js) on trigger paths, from submission to the pool thread:
+ * pending_submissions (submitting thread → its captured submission, until uv__work_submit),
+ * async_requests ((process, work item) → submission, until a pool thread starts it or it is done),
+ * current_requests (pool thread → the submission it is working on, from uv__fs_work until it posts
+ * the result with uv_async_send). All bounded;
+ * a full async_requests is counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct async_submission);
+} pending_submissions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct async_request_key);
+	__type(value, struct async_submission);
+} async_requests SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct async_submission);
+} current_requests SEC(".maps");
+
+/* Looks the path in `key` up in the trigger maps and captures the syscall for the armed triggers it
+ * matches; on a libuv pool thread working on a captured submission, links the capture to it. A
+ * global function: verified once for both callers. */
+__noinline int match_triggers(long ret, struct path_failure_key *key, __u32 lookups)
+{
+	__u32 result_flag = ret < 0 ? TRIGGER_ON_FAILURE : TRIGGER_ON_SUCCESS, stacks = 0, verdict;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct async_submission *request = 0;
+	struct capture_request capture_request = {.ret = ret, .kind = CAPTURE_SYSCALL};
+	__u64 ids, captured = 0, preadmitted = 0;
+
+	if (!key) /* a global function's pointers may be NULL */
+		return 0;
+	ids = lookup_trigger_paths(key, lookups);
 	if (!ids)
 		return 0;
+	if (lookups & TRIGGERS_ASYNC)
+		request = bpf_map_lookup_elem(&current_requests, &tid);
+	if (request) {
+		preadmitted = request->triggers;
+		capture_request.submission_id = request->submission_id;
+	}
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++) {
-		verdict = evaluate_trigger(ids, id, result_flag, key->failure.comm_words[0], key->failure.comm_words[1]);
+		__u32 flags = result_flag | (((preadmitted >> id) & 1) ? TRIGGER_PREADMITTED : 0);
+
+		verdict = evaluate_trigger(ids, id, flags, key->failure.comm_words[0], key->failure.comm_words[1]);
 		captured |= (__u64)(verdict & CAPTURE_ADMITTED) << id;
 		stacks |= verdict;
 	}
-	stacks &= TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK;
+	capture_request.ids = captured;
+	capture_request.stacks = stacks & (TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK);
 	if (captured)
-		capture(ret, key, captured, stacks);
+		capture(&capture_request, key);
 	return 0;
 }
 
@@ -746,4 +839,140 @@ int BPF_PROG(on_syscall_exit, struct pt_regs *regs, long ret)
 		return match_success(regs, ret);
 	}
 	return count_failure(regs, ret);
+}
+
+/* ---- Async stacks: libuv fs requests (Node.js), attached only while a trigger has async_stacks ---- */
+
+/* Room for one async request's path per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_failure_key);
+} async_path_scratch SEC(".maps");
+
+/* The last submission id handed out, shared by all CPUs (a map of its own: user space rewrites .bss
+ * on reload). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} submission_ids SEC(".maps");
+
+/* Largest distance from a uv_fs_t to its embedded work item: a uv__work_submit whose work item is not
+ * within this of the request the thread just submitted is not that request's (stale state). */
+#define UV_FS_T_MAX_SIZE 1024
+
+/* Entry of uv_fs_open, uv_fs_stat, … (loop, req, path, …, cb): the cookie is the callback's argument
+ * position. An asynchronous request (cb set) on a trigger path with async_stacks gets its submitting
+ * thread's stack captured now, and is remembered until uv__work_submit names its work item. */
+SEC("uprobe")
+int on_uv_fs_request(struct pt_regs *ctx)
+{
+	__u64 position = bpf_get_attach_cookie(ctx), callback, pid_tgid = bpf_get_current_pid_tgid(), ids, admitted = 0;
+	__u32 zero = 0, tid = (__u32)pid_tgid;
+	struct agent_settings *current = bpf_map_lookup_elem(&settings, &zero);
+	struct capture_request request = {.stacks = TRIGGER_USER_STACK, .kind = CAPTURE_SUBMISSION};
+	struct async_submission pending;
+	struct path_failure_key *key;
+	const __u64 *comm;
+	const char *path;
+	__u64 *last_id;
+
+	bpf_map_delete_elem(&pending_submissions, &tid); /* whatever this thread left behind is stale now */
+	callback = position == 4 ? FUNCTION_ARG4(ctx) : position == 5 ? FUNCTION_ARG5(ctx) : FUNCTION_ARG6(ctx);
+	if (!callback || !current || !(current->triggers & TRIGGERS_ASYNC))
+		return 0; /* synchronous: the syscall runs on this thread and is captured there */
+	key = bpf_map_lookup_elem(&async_path_scratch, &zero);
+	if (!key)
+		return 0;
+	comm = (const __u64 *)bpf_get_current_task_btf()->comm;
+	key->failure.syscall_nr = 0;
+	key->failure.err = 0;
+	key->failure.comm_words[0] = comm[0];
+	key->failure.comm_words[1] = comm[1];
+	key->failure.tgid = 0;
+	key->failure.reserved = 0;
+	key->failure.cgroup_id = 0;
+	key->flags = 0;
+	key->reserved = 0;
+	if (current->filters && filtered_out(&key->failure, current->filters))
+		return 0;
+	__builtin_memset(key->path, 0, sizeof(key->path));
+	path = (const char *)FUNCTION_ARG3(ctx);
+	if (bpf_probe_read_user_str(key->path, sizeof(key->path), path) == sizeof(key->path))
+		key->flags = PATH_TRUNCATED;
+	ids = lookup_trigger_paths(key, current->triggers);
+	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++)
+		admitted |= (__u64)admit_submission(ids, id, key->failure.comm_words[0], key->failure.comm_words[1]) << id;
+	last_id = bpf_map_lookup_elem(&submission_ids, &zero);
+	if (!admitted || !last_id)
+		return 0;
+	request.ids = admitted;
+	request.submission_id = __sync_fetch_and_add(last_id, 1) + 1;
+	capture(&request, key);
+	pending.submission_id = request.submission_id;
+	pending.triggers = admitted;
+	pending.request = FUNCTION_ARG2(ctx);
+	bpf_map_update_elem(&pending_submissions, &tid, &pending, BPF_ANY);
+	return 0;
+}
+
+/* Entry of uv__work_submit(loop, w, kind, work, done): the submitted request's work item. */
+SEC("uprobe")
+int on_uv_work_submit(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), work = FUNCTION_ARG2(ctx);
+	__u32 tid = (__u32)pid_tgid;
+	struct async_submission *pending = bpf_map_lookup_elem(&pending_submissions, &tid);
+	struct async_request_key key = {.tgid = pid_tgid >> 32, .work = work};
+
+	if (!pending)
+		return 0;
+	if (work >= pending->request && work - pending->request < UV_FS_T_MAX_SIZE &&
+	    bpf_map_update_elem(&async_requests, &key, pending, BPF_ANY))
+		count_event(EVENT_ASYNC_REQUESTS_FULL);
+	bpf_map_delete_elem(&pending_submissions, &tid);
+	return 0;
+}
+
+/* Entry of uv__fs_work(w) on a pool thread: the request it now works on. */
+SEC("uprobe")
+int on_uv_fs_work(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct async_request_key key = {.tgid = pid_tgid >> 32, .work = FUNCTION_ARG1(ctx)};
+	struct async_submission *submitted = bpf_map_lookup_elem(&async_requests, &key);
+
+	if (!submitted) {
+		bpf_map_delete_elem(&current_requests, &tid);
+		return 0;
+	}
+	bpf_map_update_elem(&current_requests, &tid, submitted, BPF_ANY);
+	bpf_map_delete_elem(&async_requests, &key);
+	return 0;
+}
+
+/* Entry of uv_async_send, which a pool thread calls right after each work item to wake the loop:
+ * it is done with the request. (A uretprobe on uv__fs_work would do too, but it replaces the return
+ * address on the stack with a trampoline, and captured stacks would lose the frame above it.) */
+SEC("uprobe")
+int on_pool_work_done(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&current_requests, &tid);
+	return 0;
+}
+
+/* Entry of uv__fs_done(w, status) on the loop thread: a request that never ran (cancelled) is forgotten. */
+SEC("uprobe")
+int on_uv_fs_done(struct pt_regs *ctx)
+{
+	struct async_request_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .work = FUNCTION_ARG1(ctx)};
+
+	bpf_map_delete_elem(&async_requests, &key);
+	return 0;
 }

@@ -68,7 +68,8 @@ enum event_counter {
 	EVENT_PATH_UNREADABLE = 5,    /* a path pointer that faulted (counted as path="<unreadable>") */
 	EVENT_PATH_SERIES_FOLDED = 6, /* a (syscall, path, errno, comm) series first folded into "<other>" */
 	EVENT_RING_BUFFER_FULL = 7,   /* a capture found no room in the `captures` ring buffer */
-	EVENT_COUNTER_COUNT = 8,
+	EVENT_ASYNC_REQUESTS_FULL = 8, /* an async fs request found `async_requests` full: not linked */
+	EVENT_COUNTER_COUNT = 9,
 };
 
 /* Which in-kernel filters are active; settings are written by user space at start and on reload. */
@@ -97,6 +98,7 @@ enum label_flags {
 enum trigger_lookup_flags {
 	TRIGGERS_EXACT = 1,  /* trigger_exact_paths holds entries */
 	TRIGGERS_PREFIX = 2, /* trigger_path_prefixes holds entries */
+	TRIGGERS_ASYNC = 4,  /* some trigger links pool-thread syscalls to their submitters (uprobes attached) */
 };
 
 /* The single entry of the `settings` array. */
@@ -116,6 +118,8 @@ enum trigger_flags {
 	TRIGGER_USER_STACK = 4,   /* stacks: user — registers and a copy of the user stack */
 	TRIGGER_KERNEL_STACK = 8, /* stacks: kernel */
 	TRIGGER_COMM = 16,        /* only the comm in `comm_words` */
+	TRIGGER_ASYNC_STACKS = 32, /* async_stacks: capture the submitting thread's stack of libuv fs requests */
+	TRIGGER_PREADMITTED = 64,  /* evaluate_trigger: the submission already took the rate limiter's token */
 };
 
 /* Entry of the `trigger_settings` array, written by user space (the kernel never writes it). */
@@ -172,6 +176,25 @@ enum capture_mapping_flags {
 	MAPPING_PATH_TRUNCATED = 1,
 };
 
+/* A libuv fs request on a trigger path whose submission was captured (value of `async_requests`,
+ * keyed by async_request_key, and of `current_requests`, keyed by the pool thread's tid). */
+struct async_submission {
+	__u64 submission_id; /* the capture_event.submission_id of the submission record */
+	__u64 triggers;      /* the triggers that admitted it */
+	__u64 request;       /* the uv_fs_t, to check that uv__work_submit's work item is inside it */
+};
+
+struct async_request_key {
+	__u32 tgid;
+	__u32 reserved;
+	__u64 work; /* the request's struct uv__work (uv__work_submit's and uv__fs_work's argument) */
+};
+
+enum capture_kind {
+	CAPTURE_SYSCALL = 0,    /* a syscall that matched triggers */
+	CAPTURE_SUBMISSION = 1, /* the submitting thread of an async fs request on a trigger path */
+};
+
 /* One record of the `captures` ring buffer: a syscall that matched armed triggers, with what user
  * space needs to unwind its user stack (registers, a copy of the stack's top) and its kernel stack.
  * `user_stack_bytes` of stack follow the struct; the record is sized for the configured copy. */
@@ -180,6 +203,9 @@ struct capture_event {
 	__u64 triggers;     /* ids of the triggers that captured this (a trigger_set) */
 	__s64 result;       /* the syscall's return value; -errno on failure */
 	__u64 cgroup_id;    /* cgroup v2 id */
+	__u64 submission_id; /* CAPTURE_SUBMISSION: its id; CAPTURE_SYSCALL: the submission it belongs to, or 0 */
+	__u32 kind;          /* enum capture_kind */
+	__u32 reserved;
 	__u32 tgid;
 	__u32 tid;
 	__u32 syscall_nr;

@@ -13,6 +13,14 @@ struct pt_regs {
 	unsigned long ax, cx, bx, bp, r11, r12, r13, r14, r15, ip, sp; /* for stack captures */
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(regs) ((regs)->orig_ax)
+/* Function call arguments at a uprobe (System V AMD64 ABI, integer registers), read with
+ * BPF_CORE_READ: a uprobe's context may not be dereferenced at a relocated offset. */
+#define FUNCTION_ARG1(regs) BPF_CORE_READ(regs, di)
+#define FUNCTION_ARG2(regs) BPF_CORE_READ(regs, si)
+#define FUNCTION_ARG3(regs) BPF_CORE_READ(regs, dx)
+#define FUNCTION_ARG4(regs) BPF_CORE_READ(regs, cx)
+#define FUNCTION_ARG5(regs) BPF_CORE_READ(regs, r8)
+#define FUNCTION_ARG6(regs) BPF_CORE_READ(regs, r9)
 #define SYSCALL_ARG1(regs) ((regs)->di)
 #define SYSCALL_ARG2(regs) ((regs)->si)
 #define SYSCALL_ARG3(regs) ((regs)->dx)
@@ -24,6 +32,13 @@ struct pt_regs {
 	int syscallno;         /* syscall number */
 } __attribute__((preserve_access_index));
 #define SYSCALL_NR(regs) ((regs)->syscallno)
+/* Function call arguments at a uprobe (AAPCS64, x0-x5), read with BPF_CORE_READ. */
+#define FUNCTION_ARG1(regs) BPF_CORE_READ(regs, regs[0])
+#define FUNCTION_ARG2(regs) BPF_CORE_READ(regs, regs[1])
+#define FUNCTION_ARG3(regs) BPF_CORE_READ(regs, regs[2])
+#define FUNCTION_ARG4(regs) BPF_CORE_READ(regs, regs[3])
+#define FUNCTION_ARG5(regs) BPF_CORE_READ(regs, regs[4])
+#define FUNCTION_ARG6(regs) BPF_CORE_READ(regs, regs[5])
 #define SYSCALL_ARG1(regs) ((regs)->orig_x0)
 #define SYSCALL_ARG2(regs) ((regs)->regs[1])
 #define SYSCALL_ARG3(regs) ((regs)->regs[2])
