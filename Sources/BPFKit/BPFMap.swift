@@ -83,6 +83,21 @@ extension BPFMap {
         try BPFError.check("update map \(name)", bpf_map_update_elem(fileDescriptor, keyBytes, valueBytes, UInt64(BPF_ANY)))
     }
 
+    /// The number of entries of a hash map (walks its keys; for gauges of small maps).
+    public func entryCount(limit: Int = 1 << 20) -> Int {
+        var key = [UInt8](repeating: 0, count: keySize), next = key
+        var count = 0
+        var current: [UInt8]? = nil
+        while count < limit {
+            let status = current.map { bpf_map_get_next_key(fileDescriptor, $0, &next) } ?? bpf_map_get_next_key(fileDescriptor, nil, &next)
+            if status < 0 { break }
+            count += 1
+            key = next
+            current = key
+        }
+        return count
+    }
+
     /// Removes one entry given as key bytes; a missing entry is not an error.
     public func delete(keyBytes: [UInt8]) throws {
         precondition(keyBytes.count == keySize, "\(name): key of the wrong size")
