@@ -105,6 +105,9 @@ public struct Config: Sendable, Equatable {
         public var armed = Arming.always
         /// Seconds an alert keeps an `on_alert` trigger armed.
         public var armForSeconds = 600
+        /// For Node.js (libuv) async fs requests on the trigger's paths: also capture the stack of the
+        /// thread that submitted the request (uprobes on libuv, attached only while this is set).
+        public var asyncStacks = false
 
         public init(name: String, paths: [String] = [], prefixes: [String] = []) {
             self.name = name
@@ -123,8 +126,13 @@ public struct Config: Sendable, Equatable {
 
         public init() {}
 
+        /// Bytes of the kernel's capture ring buffer (a power of two; 0: sized for 64 captures, at
+        /// least 4 MiB). Bursts beyond it are dropped and counted. Fixed at start.
+        public var bufferBytes = 0
+
         public static let keepRange = 1...100_000
         public static let userStackBytesRange = 1024...65536
+        public static let bufferBytesRange = 0...(1 << 30)
     }
 
     public var syscalls = Syscalls()

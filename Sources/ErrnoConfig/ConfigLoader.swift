@@ -160,11 +160,20 @@ public enum ConfigLoader {
     }
 
     private static func readCaptures(_ node: Node, _ path: String, _ reader: NodeReader, _ captures: inout Config.Captures) {
-        reader.mapping(node, path: path, keys: ["keep", "user_stack_bytes"]) { key, value, path in
-            if key == "keep" {
+        reader.mapping(node, path: path, keys: ["keep", "user_stack_bytes", "buffer_bytes"]) { key, value, path in
+            switch key {
+            case "keep":
                 if let count = reader.integer(value, path: path, in: Config.Captures.keepRange) { captures.keep = count }
-            } else if let bytes = reader.integer(value, path: path, in: Config.Captures.userStackBytesRange) {
+            case "user_stack_bytes":
+                guard let bytes = reader.integer(value, path: path, in: Config.Captures.userStackBytesRange) else { return }
                 if bytes % 8 != 0 { reader.fail(value, path, "must be a multiple of 8") } else { captures.userStackBytes = bytes }
+            default:
+                guard let bytes = reader.integer(value, path: path, in: Config.Captures.bufferBytesRange) else { return }
+                if bytes != 0, bytes & (bytes - 1) != 0 || bytes < 4096 {
+                    reader.fail(value, path, "must be 0 (automatic) or a power of two of at least 4096")
+                } else {
+                    captures.bufferBytes = bytes
+                }
             }
         }
     }
@@ -268,6 +277,14 @@ final class NodeReader {
             }
             return text
         }
+    }
+
+    func boolean(_ node: Node, path: String) -> Bool? {
+        guard case let .scalar(scalar) = node, scalar.style == .plain, let value = node.bool else {
+            fail(node, path, "expected true or false")
+            return nil
+        }
+        return value
     }
 
     func integer(_ node: Node, path: String, in range: ClosedRange<Int>) -> Int? {

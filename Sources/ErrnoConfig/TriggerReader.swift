@@ -2,7 +2,7 @@ import Yams
 
 /// Reads `triggers:`: a list of stack-capture triggers, each checked on its own and against the others.
 enum TriggerReader {
-    static let keys = ["name", "path", "path_prefix", "comm", "result", "stacks", "max_per_minute", "armed", "arm_for"]
+    static let keys = ["name", "path", "path_prefix", "comm", "result", "stacks", "max_per_minute", "armed", "arm_for", "async_stacks"]
 
     static func read(_ node: Node, _ path: String, _ reader: NodeReader) -> [Config.Trigger] {
         var names: Set<String> = []
@@ -62,6 +62,8 @@ enum TriggerReader {
                 if let count = reader.integer(value, path: path, in: 0...60_000) { fields.maxPerMinute = count }
             case "armed":
                 if let arming = choice(value, path, reader, Config.Trigger.Arming.self) { fields.armed = arming }
+            case "async_stacks":
+                if let flag = reader.boolean(value, path: path) { fields.asyncStacks = flag }
             default:
                 guard let text = reader.string(value, path: path) else { return }
                 if let seconds = DurationText.seconds(text), (1...604_800).contains(seconds) {

@@ -19,9 +19,11 @@ public enum Capabilities {
     ]
 
     /// What `--capabilities.keep` keeps by default: CAP_BPF for map access; CAP_SYS_PTRACE and
-    /// CAP_DAC_READ_SEARCH to read a captured process's /proc/PID/maps, perf map and ELF files
-    /// (any user's) when symbolizing its stack.
+    /// CAP_DAC_READ_SEARCH to read a captured process's /proc/PID/maps, perf map and ELF files (any user's).
     public static let defaultKeep = ["CAP_BPF", "CAP_SYS_PTRACE", "CAP_DAC_READ_SEARCH"]
+    /// Added to the default while a trigger has async_stacks: creating a uprobe event for a Node.js
+    /// binary started later needs CAP_PERFMON, and on recent kernels CAP_SYS_ADMIN.
+    public static let asyncStacksKeep = ["CAP_PERFMON", "CAP_SYS_ADMIN"]
 
     /// The bit mask of `names` (case-insensitive, `CAP_` optional); throws on an unknown name.
     public static func mask(_ list: [String]) throws -> UInt64 {

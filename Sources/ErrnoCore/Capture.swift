@@ -24,6 +24,28 @@ public struct Capture: Sendable, Encodable {
     public var kernelStack: [StackFrame]
     /// How much was captured and why unwinding stopped.
     public var unwind: UnwindSummary
+    /// For a syscall on a libuv pool thread (async_stacks): the thread that submitted the request.
+    public var submittedBy: Submission?
+
+    /// The submitting side of an async request: its thread, when, and its stack at submission.
+    public struct Submission: Sendable, Encodable {
+        public var tid: UInt32
+        public var time: Date
+        public var userStack: [StackFrame]
+        public var unwind: UnwindSummary
+
+        enum CodingKeys: String, CodingKey {
+            case tid, time, userStack = "user_stack", unwind
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(tid, forKey: .tid)
+            try container.encode(Capture.timestamp(time), forKey: .time)
+            try container.encode(userStack, forKey: .userStack)
+            try container.encode(unwind, forKey: .unwind)
+        }
+    }
 
     public var trigger: String { triggers.first ?? "" }
 
@@ -44,7 +66,7 @@ public struct Capture: Sendable, Encodable {
 
     enum CodingKeys: String, CodingKey {
         case id, trigger, triggers, time, pid, tid, comm, syscall, path, errno, result, cgroup
-        case userStack = "user_stack", kernelStack = "kernel_stack", unwind
+        case userStack = "user_stack", kernelStack = "kernel_stack", unwind, submittedBy = "submitted_by"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -64,6 +86,7 @@ public struct Capture: Sendable, Encodable {
         try container.encode(userStack, forKey: .userStack)
         try container.encode(kernelStack, forKey: .kernelStack)
         try container.encode(unwind, forKey: .unwind)
+        try container.encode(submittedBy, forKey: .submittedBy)
     }
 
     /// RFC 3339 with microseconds, UTC.
@@ -80,11 +103,13 @@ public struct Capture: Sendable, Encodable {
     }
 
     /// Brendan Gregg's folded format, one line: `comm;outermost;…;innermost 1`, user frames then
-    /// kernel frames (marked `_[k]`), for flame graph tools.
+    /// kernel frames (marked `_[k]`), for flame graph tools. An async request's submitting stack
+    /// comes first, then `[submitted]`, then the pool thread's own frames: one stitched stack.
     public var folded: String {
+        let submitted = submittedBy.map { $0.userStack.reversed().map { Self.foldedName($0.displayName) } + ["[submitted]"] } ?? []
         let user = userStack.reversed().map { Self.foldedName($0.displayName) }
         let kernel = kernelStack.reversed().map { Self.foldedName($0.displayName) + "_[k]" }
-        return ([Self.foldedName(comm)] + user + kernel).joined(separator: ";") + " 1\n"
+        return ([Self.foldedName(comm)] + submitted + user + kernel).joined(separator: ";") + " 1\n"
     }
 
     /// Folded lines separate frames with `;` and end with ` count`: neither may appear in a name.

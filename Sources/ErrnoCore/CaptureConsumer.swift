@@ -20,6 +20,7 @@ public final class CaptureConsumer: Collector, @unchecked Sendable {
         var mappingsTruncated: UInt64 = 0
         var malformed: UInt64 = 0
         var unwindEnds: [UnwindEnd: UInt64] = [:]
+        var submissions: [String: UInt64] = [:]
         var frames: [UnwindMethod: UInt64] = [:]
     }
 
@@ -37,6 +38,11 @@ public final class CaptureConsumer: Collector, @unchecked Sendable {
     private let unwinder = Unwinder()
     private let cgroups = CgroupNames()
     private let clockOffset = CaptureConsumer.realtimeMinusMonotonic()
+    /// Submitting stacks of async requests, until their pool thread's capture arrives (bounded: the
+    /// oldest are dropped, counted as unlinked).
+    private var submissions: [UInt64: Capture.Submission] = [:]
+    private var submissionOrder: [UInt64] = []
+    static let maxPendingSubmissions = 4096
 
     /// Opens the ring buffer of `program` (loaded). `kernelSymbols` were read while privileged.
     public init(program: ErrnoProgram, store: CaptureStore, kernelSymbols: KernelSymbols, logger: Logger) throws {
@@ -115,10 +121,17 @@ public final class CaptureConsumer: Collector, @unchecked Sendable {
         let kernelStack = symbolizer.kernelFrames(kernelAddresses)
         let unresolved = userStack.filter { $0.symbol == nil }.count
 
+        let unwind = Capture.UnwindSummary(
+            stackBytes: stackBytes, end: end, processExited: wantsUser && kill(pid, 0) != 0 && errno == ESRCH, unresolvedFrames: unresolved)
         let nanoseconds = Int64(bitPattern: event.timestamp_ns) + clockOffset
+        let time = Date(timeIntervalSince1970: Double(nanoseconds) / 1e9)
+        if event.kind == CAPTURE_SUBMISSION.rawValue {
+            remember(Capture.Submission(tid: event.tid, time: time, userStack: userStack, unwind: unwind), id: event.submission_id)
+            return
+        }
         var capture = Capture(
             id: 0, triggers: triggers.names(in: event.triggers),
-            time: Date(timeIntervalSince1970: Double(nanoseconds) / 1e9),
+            time: time,
             pid: event.tgid, tid: event.tid,
             comm: withUnsafeBytes(of: event.comm) { LabelValue.encodeCString($0) },
             syscall: syscalls.name(event.syscall_nr),
@@ -126,7 +139,11 @@ public final class CaptureConsumer: Collector, @unchecked Sendable {
             errno: event.result < 0 ? ErrnoNames.name(UInt32(-event.result)) : nil, result: event.result,
             cgroup: event.cgroup_id == 0 ? "" : cgroups.name(event.cgroup_id),
             userStack: userStack, kernelStack: kernelStack,
-            unwind: .init(stackBytes: stackBytes, end: end, processExited: wantsUser && kill(pid, 0) != 0 && errno == ESRCH, unresolvedFrames: unresolved))
+            unwind: unwind)
+        if event.submission_id != 0 {
+            capture.submittedBy = submissions.removeValue(forKey: event.submission_id)
+            tally.withLock { $0.submissions[capture.submittedBy == nil ? "unlinked" : "linked", default: 0] += 1 }
+        }
         capture = store.add(capture)
         tally.withLock { tally in
             tally.captures += 1
@@ -138,6 +155,18 @@ public final class CaptureConsumer: Collector, @unchecked Sendable {
             for frame in userStack { tally.frames[frame.method, default: 0] += 1 }
         }
         log(capture)
+    }
+
+    /// Keeps a submitting stack until its pool thread's capture links it.
+    private func remember(_ submission: Capture.Submission, id: UInt64) {
+        submissions[id] = submission
+        submissionOrder.append(id)
+        while submissionOrder.count > Self.maxPendingSubmissions {
+            if submissions.removeValue(forKey: submissionOrder.removeFirst()) != nil {
+                tally.withLock { $0.submissions["expired", default: 0] += 1 }
+            }
+        }
+        if submissionOrder.count > 2 * submissions.count + 64 { submissionOrder = submissionOrder.filter { submissions[$0] != nil } }
     }
 
     /// The mappings in the record: paths come leaf first ("libc.so.6/lib/usr/"), reversed here.
@@ -204,6 +233,11 @@ public final class CaptureConsumer: Collector, @unchecked Sendable {
                 samples: [UnwindEnd.outermost, .stackCopyEnd, .noUnwindInfo, .noProgress, .frameLimit].map {
                     Sample(labels: [Label("reason", $0.rawValue)], value: Double(tally.unwindEnds[$0] ?? 0))
                 }),
+            MetricFamily(
+                name: "errno_exporter_async_submissions_total",
+                help: "Pool-thread captures of async requests whose submitting stack was (linked) or was not (unlinked) at hand, and submitting stacks dropped unused (expired).",
+                type: .counter,
+                samples: ["expired", "linked", "unlinked"].map { Sample(labels: [Label("outcome", $0)], value: Double(tally.submissions[$0] ?? 0)) }),
             MetricFamily(
                 name: "errno_exporter_unwound_frames_total", help: "User frames unwound, by the method that found them (registers, cfi, frame_pointer).",
                 type: .counter,

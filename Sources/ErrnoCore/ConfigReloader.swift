@@ -60,6 +60,9 @@ public final class ConfigReloader: Collector {
         if old.paths.maxSeries != new.paths.maxSeries {
             changes.append("paths.max_series (\(old.paths.maxSeries) → \(new.paths.maxSeries))")
         }
+        if old.captures.bufferBytes != new.captures.bufferBytes {
+            changes.append("captures.buffer_bytes (\(old.captures.bufferBytes) → \(new.captures.bufferBytes))")
+        }
         if old.captures.userStackBytes != new.captures.userStackBytes {
             changes.append("captures.user_stack_bytes (\(old.captures.userStackBytes) → \(new.captures.userStackBytes))")
         }

@@ -3,6 +3,7 @@ import CErrnoBPF
 import ErrnoConfig
 import Glibc
 import KernelNames
+import Logging
 
 /// The loaded and attached `bpf/errno.bpf.c`: owns the BPF object, its link and its map readers.
 /// Not thread-safe; `FailureMetrics` serializes access.
@@ -36,6 +37,11 @@ public final class ErrnoProgram {
     public let captures: BPFMap
     /// Triggers by id, shared with the capture consumer and the API.
     public let triggers = TriggerDirectory()
+    /// The libuv uprobes of async_stacks triggers, and the maps that link requests.
+    let asyncProbes: AsyncStackProbes
+    let asyncMaps: [BPFMap]
+    private var wantsAsyncStacks = false
+    private var asyncComms: Set<String>?
     /// What the settings maps hold now (the kernel zero-fills them at load).
     private var applied = KernelSettings()
     private var triggerIDs: [String: UInt32] = [:]
@@ -44,7 +50,7 @@ public final class ErrnoProgram {
     private var appliedPrefixes: [[UInt8]: UInt64] = [:]
 
     /// Opens the embedded object and sizes its maps from `config`; nothing is in the kernel yet.
-    public init(config: Config, readStrategy: CounterMapReader.Strategy = .batch) throws {
+    public init(config: Config, readStrategy: CounterMapReader.Strategy = .batch, logger: Logger = Logger(label: "errno_exporter")) throws {
         var size = 0
         guard let bytes = errno_bpf_object(&size) else { throw StartupError("the embedded BPF object is missing") }
         object = try BPFObject(elf: UnsafeRawBufferPointer(start: bytes, count: size), name: "errno")
@@ -75,8 +81,17 @@ public final class ErrnoProgram {
         try object.map("errno.rodata").setInitialBytes(withUnsafeBytes(of: UInt32(config.captures.userStackBytes)) { Array($0) })
         captures = try object.map("captures")
         let record = MemoryLayout<capture_event>.size + config.captures.userStackBytes + 8
-        try captures.setMaxEntries(max(Int(DEFAULT_CAPTURE_BUFFER_BYTES), Self.powerOfTwo(atLeast: record * 64)))
+        try captures.setMaxEntries(
+            config.captures.bufferBytes > 0 ? config.captures.bufferBytes : max(Int(DEFAULT_CAPTURE_BUFFER_BYTES), Self.powerOfTwo(atLeast: record * 64)))
         counter = try object.program(Names.program)
+        asyncProbes = AsyncStackProbes(
+            programs: .init(
+                request: try object.program("on_uv_fs_request"), workSubmit: try object.program("on_uv_work_submit"),
+                fsWork: try object.program("on_uv_fs_work"), poolWorkDone: try object.program("on_pool_work_done"),
+                fsDone: try object.program("on_uv_fs_done")),
+            logger: logger)
+        let object = self.object
+        asyncMaps = try ["pending_submissions", "async_requests", "current_requests"].map { try object.map($0) }
     }
 
     static func powerOfTwo(atLeast value: Int) -> Int {
@@ -150,7 +165,18 @@ public final class ErrnoProgram {
         for (key, set) in newPrefixes where appliedPrefixes[key] != set {
             try triggerPrefixes.update(keyBytes: key, valueBytes: withUnsafeBytes(of: set) { Array($0) })
         }
+        wantsAsyncStacks = plan.wantsAsyncStacks
+        asyncComms = plan.asyncComms
+        if !wantsAsyncStacks { asyncProbes.detachAll() }
         return (newExactPaths.isEmpty ? 0 : TRIGGERS_EXACT.rawValue) | (newPrefixes.isEmpty ? 0 : TRIGGERS_PREFIX.rawValue)
+            | (wantsAsyncStacks ? TRIGGERS_ASYNC.rawValue : 0)
+    }
+
+    /// Attaches the async-stack uprobes to libuv binaries of processes started since the last call
+    /// (nothing while no trigger has async_stacks, or before the program is attached).
+    public func refreshAsyncProbes() {
+        guard wantsAsyncStacks, isAttached else { return }
+        asyncProbes.refresh(comms: asyncComms)
     }
 
     /// Arms an `on_alert` trigger as `arming` says (its window, and the comm and pid it narrows to).
@@ -200,6 +226,7 @@ public final class ErrnoProgram {
 
     /// Detaches every program; maps stay readable until the object is released.
     public func detach() {
+        asyncProbes.detachAll()
         links.forEach { $0.detach() }
         links.removeAll()
     }

@@ -28,6 +28,11 @@ public final class FailureMetrics: Collector {
         self.syscalls = syscalls
     }
 
+    /// Attaches async-stack uprobes to libuv binaries of processes started since the last call.
+    public func refreshAsyncProbes() {
+        state.withLock { $0.program.refreshAsyncProbes() }
+    }
+
     /// The config of every trigger in force.
     public func triggerConfigs() -> [Config.Trigger] {
         state.withLock { state in state.program.triggers.entries.values.map(\.config) }
@@ -74,6 +79,7 @@ public final class FailureMetrics: Collector {
         (EVENT_OVERFLOW_FULL, "overflow_full"),
         (EVENT_PATH_MAP_FULL, "path_map_full"),
         (EVENT_PATH_OVERFLOW_FULL, "path_overflow_full"),
+        (EVENT_ASYNC_REQUESTS_FULL, "async_requests_full"),
     ]
 
     public func collect() throws -> [MetricFamily] {
@@ -123,10 +129,20 @@ public final class FailureMetrics: Collector {
                     type: .counter, samples: [Sample(value: Double(events[EVENT_PATH_UNREADABLE.rawValue] ?? 0))]),
                 MetricFamily(
                     name: "errno_exporter_bpf_map_entries", help: "Entries in each BPF hash map.", type: .gauge,
-                    samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.1)) }),
+                    samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.1)) }
+                        + program.asyncMaps.map { Sample(labels: [Label("map", $0.name)], value: Double($0.entryCount())) }),
                 MetricFamily(
                     name: "errno_exporter_bpf_map_max_entries", help: "Capacity of each BPF hash map.", type: .gauge,
-                    samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.0.map.maxEntries)) }),
+                    samples: maps.map { Sample(labels: [Label("map", $0.0.map.name)], value: Double($0.0.map.maxEntries)) }
+                        + program.asyncMaps.map { Sample(labels: [Label("map", $0.name)], value: Double($0.maxEntries)) }),
+                MetricFamily(
+                    name: "errno_exporter_async_uprobes", help: "Uprobes attached to libuv binaries for async_stacks triggers (0 when no trigger has async_stacks).",
+                    type: .gauge, samples: [Sample(value: Double(program.asyncProbes.uprobeCount))]),
+                MetricFamily(
+                    name: "errno_exporter_async_binaries_skipped_total",
+                    help: "libuv binaries async_stacks could not probe, by reason (symbols_missing, attach_failed): their captures carry no submitting stack.",
+                    type: .counter,
+                    samples: ["attach_failed", "symbols_missing"].map { Sample(labels: [Label("reason", $0)], value: Double(program.asyncProbes.skips[$0] ?? 0)) }),
             ]
         }
     }

@@ -21,6 +21,7 @@ public struct TriggerPlan: Sendable, Equatable {
             if trigger.stacks.contains(.user) { flags |= TRIGGER_USER_STACK.rawValue }
             if trigger.stacks.contains(.kernel) { flags |= TRIGGER_KERNEL_STACK.rawValue }
             if trigger.comm != nil { flags |= TRIGGER_COMM.rawValue }
+            if trigger.asyncStacks { flags |= TRIGGER_ASYNC_STACKS.rawValue }
             self.flags = flags
             if trigger.maxPerMinute > 0 {
                 intervalNanoseconds = 60_000_000_000 / UInt64(trigger.maxPerMinute)
@@ -59,6 +60,19 @@ public struct TriggerPlan: Sendable, Equatable {
 
     public init(_ triggers: [Config.Trigger]) {
         entries = triggers.map(Entry.init)
+    }
+
+    /// Whether some trigger links pool-thread syscalls to their submitters (libuv uprobes).
+    public var wantsAsyncStacks: Bool { entries.contains { $0.config.asyncStacks } }
+
+    /// Comms of the async triggers; nil when one of them takes any comm.
+    var asyncComms: Set<String>? {
+        var comms: Set<String> = []
+        for entry in entries where entry.config.asyncStacks {
+            guard let comm = entry.config.comm else { return nil }
+            comms.insert(comm)
+        }
+        return comms
     }
 
     /// Whether successful syscalls must be looked at.

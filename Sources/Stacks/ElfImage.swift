@@ -114,6 +114,11 @@ public final class ElfImage {
         return nil
     }
 
+    /// Whether a function symbol of this name is defined here (`.symtab`, else `.dynsym`).
+    public func defines(_ name: String) -> Bool {
+        name.withCString { target in symbols.contains { strcmp($0.name, target) == 0 } }
+    }
+
     /// The call frame information row for `address`: from `.eh_frame`, else `.debug_frame` (here or
     /// in the debug file). The caller frees the returned `Dwarf_Frame` with `free`.
     func callFrame(at address: UInt64) -> OpaquePointer? {

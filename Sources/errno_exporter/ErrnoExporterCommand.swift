@@ -53,7 +53,9 @@ struct ErrnoExporterCommand: ParsableCommand {
     @Option(
         name: .customLong("capabilities.keep"),
         help: "Capabilities kept after the BPF programs are attached, comma-separated, or 'all' to keep every one. CAP_BPF is needed for map reads.")
-    var keepCapabilities = Capabilities.defaultKeep.joined(separator: ",")
+    var keepCapabilities = Self.defaultKeep
+
+    static let defaultKeep = Capabilities.defaultKeep.joined(separator: ",")
 
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel: LogLevelOption = .info
@@ -98,7 +100,13 @@ struct ErrnoExporterCommand: ParsableCommand {
             return
         }
         try Preflight.check()
-        let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keepCapabilities.split(separator: ",").map(String.init))
+        var keep = keepCapabilities.split(separator: ",").map(String.init)
+        if keepCapabilities == Self.defaultKeep, config.triggers.contains(where: \.asyncStacks) {
+            keep += Capabilities.asyncStacksKeep
+            logger.info(
+                "async_stacks: keeping CAP_PERFMON and CAP_SYS_ADMIN to attach uprobes to Node.js binaries started later (--capabilities.keep overrides)")
+        }
+        let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keep)
         let addresses = try listenAddresses.map { try ListenAddress(parsing: $0) }
         let webConfig = try webConfigFile.map { ($0, try WebConfigLoader.load(path: $0)) }
         let authentication = webConfig.map { BasicAuthentication(path: $0.0, initial: $0.1, logger: logger) }
@@ -107,6 +115,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         // Kernel symbol addresses are hidden without CAP_SYSLOG: read them while it is held.
         let kernelSymbols = KernelSymbols()
         try program.attach()
+        program.refreshAsyncProbes()  // while every capability is still held
         if let keepMask {
             try Capabilities.keepOnly(keepMask)
             logger.info("dropped capabilities", metadata: ["kept": "\(Capabilities.names(in: keepMask).joined(separator: ","))"])
@@ -129,7 +138,8 @@ struct ErrnoExporterCommand: ParsableCommand {
             addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
             isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, tls: tls,
             captures: CaptureAPI(store: store, triggerStatuses: { try metrics.triggerStatuses() }, alerts: alerts), logger: logger)
-        let services: [any Service] = [CaptureService(consumer: consumer)] + (try server.services()) + [ReloadOnHangup(reloader: reloader)]
+        let services: [any Service] =
+            [CaptureService(consumer: consumer), AsyncProbeRefresh(metrics: metrics)] + (try server.services()) + [ReloadOnHangup(reloader: reloader)]
         try Self.waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
@@ -167,7 +177,7 @@ struct ErrnoExporterCommand: ParsableCommand {
                 metadata: ["syscalls": "\(settings.absentSyscalls.joined(separator: ","))", "arch": "\(SyscallNames.Architecture.current.rawValue)"])
         }
         let rewriter = try PathRewriter(config.paths.rewrite.map { ($0.regex, $0.replacement) })
-        let program = try ErrnoProgram(config: config)
+        let program = try ErrnoProgram(config: config, logger: logger)
         try program.apply(settings)
         return (program, settings, rewriter)
     }
@@ -224,6 +234,22 @@ struct CaptureService: Service {
         try consumer.start()
         try? await gracefulShutdown()
         consumer.stop()
+    }
+}
+
+/// Attaches async-stack uprobes to libuv binaries as processes start (every few seconds, only while
+/// a trigger has async_stacks).
+struct AsyncProbeRefresh: Service {
+    let metrics: FailureMetrics
+
+    func run() async throws {
+        // Cancelled on graceful shutdown, and when another service fails (a port in use).
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                metrics.refreshAsyncProbes()
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
     }
 }
 

@@ -36,6 +36,14 @@ struct CaptureDocument: Decodable {
     let user_stack: [Frame]
     let kernel_stack: [Frame]
     let unwind: Unwind
+    let submitted_by: Submission?
+
+    struct Submission: Decodable {
+        let tid: Int
+        let time: String
+        let user_stack: [Frame]
+        let unwind: Unwind
+    }
 
     var symbols: [String] { user_stack.map { $0.symbol ?? "?" } }
 }
@@ -59,7 +67,7 @@ extension AgentProcess {
         let deadline = Date().addingTimeInterval(seconds)
         var found: [CaptureDocument] = []
         repeat {
-            found = try await captures("?trigger=\(trigger)")
+            found = try await captures("?trigger=\(trigger)&limit=100000")
             if found.count >= count { return found }
             try await Task.sleep(for: .milliseconds(50))
         } while Date() < deadline

@@ -89,4 +89,101 @@ struct NodeyTests {
         #expect(scrape.value("errno_stack_captures_total", ["trigger": "nodey-conf"]) == 1)
         #expect(try agent.stop() == 0)
     }
+
+    @Test func anAsyncOpenOnAPoolThreadCarriesTheJavaScriptStackThatSubmittedIt() async throws {
+        try requireRoot()
+        try #require(!FileManager.default.fileExists(atPath: "/etc/nodey.conf"), "the lab needs /etc/nodey.conf to be missing; move it away to run this test")
+        let nodey = try Nodey()
+        let agent = try AgentProcess(config: """
+            filters:
+              pids: [\(nodey.process.processIdentifier)]
+            triggers:
+              - {name: nodey-async, path: /etc/nodey.conf, comm: node, async_stacks: true}
+            """)
+        #expect(try await agent.scrape().value("errno_exporter_async_uprobes") ?? 0 > 0, "uprobes on node's libuv")
+        let port = nodey.port
+        let about = try await offPool { try shell("curl -s http://127.0.0.1:\(port)/about-async") }
+        #expect(about.output == "An error occurred\n")
+        let capture = try #require(try await agent.waitForCaptures(trigger: "nodey-async").first)
+        // The open ran on a libuv pool thread: its own stack has no JavaScript at all…
+        #expect(capture.tid != capture.pid)
+        #expect(capture.symbols.contains("uv__fs_work") && capture.symbols.contains("worker"), "\(capture.symbols)")
+        #expect(!capture.symbols.contains { $0.hasPrefix("JS:") })
+        // …and submitted_by is the JS thread's stack when it asked for the file.
+        let submitted = try #require(capture.submitted_by, "no submitting stack")
+        #expect(submitted.tid == capture.pid)
+        let server = NodeyTests.root.appendingPathComponent("examples/nodey/server.js").path
+        let named = submitted.user_stack.compactMap { frame in frame.file == server ? "\(frame.symbol?.dropFirst(4) ?? "") \(frame.line ?? 0)" : nil }
+        #expect(Array(named.prefix(3)) == ["loadConfigAsync 33", "aboutTextAsync 37", "handleAboutAsync 42"], "\(named)")
+        #expect(submitted.user_stack.first?.symbol == "uv_fs_open")
+        let folded = try await agent.get("/api/v1/captures/\(capture.id)?format=folded").body
+        #expect(folded.contains("JS:~handleAboutAsync") && folded.contains(";[submitted];") && folded.contains("uv__fs_work"), "\(folded)")
+        let scrape = try await agent.scrape()
+        #expect(scrape.value("errno_exporter_async_submissions_total", ["outcome": "linked"]) == 1)
+        #expect(try agent.stop() == 0)
+    }
+
+    /// Runs Tests/Fixtures/async_burst.js with node (perf-map flags) to completion.
+    static func burst(_ arguments: [String]) async throws {
+        let script = root.appendingPathComponent("Tests/Fixtures/async_burst.js").path
+        let result = try await offPool {
+            try shell("cd \(NSTemporaryDirectory()) && node --perf-basic-prof --interpreted-frames-native-stack --logfile=/dev/null --no-logfile-per-isolate \(script) \(arguments.joined(separator: " "))")
+        }
+        try #require(result.status == 0 && result.output.contains("done"), "\(result.output)")
+    }
+
+    @Test func concurrentAsyncRequestsEachLinkToTheFunctionThatMadeThem() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-async")
+        let agent = try AgentProcess(config: """
+            triggers:
+              - {name: burst, path_prefix: \(directory)/, comm: node, async_stacks: true, max_per_minute: 0, stacks: [user]}
+            captures:
+              keep: 1000
+              user_stack_bytes: 16384
+              buffer_bytes: 67108864
+            """)
+        try await Self.burst(["pair", directory, "100"])
+        let captures = try await agent.waitForCaptures(trigger: "burst", count: 200)
+        #expect(captures.count == 200)
+        for capture in captures {
+            let (expected, other) = capture.path.hasSuffix("/alpha") ? ("readAlpha", "readBeta") : ("readBeta", "readAlpha")
+            let symbols = capture.submitted_by?.user_stack.compactMap { (frame: CaptureDocument.Frame) in frame.symbol } ?? []
+            let functions = symbols.filter { $0.hasPrefix("JS:") && $0.hasSuffix(expected) }
+            #expect(capture.submitted_by != nil, "\(capture.path): no submitting stack")
+            #expect(!functions.isEmpty, "\(capture.path) not linked to \(expected): \(symbols)")
+            #expect(!symbols.contains { $0.hasSuffix(other) }, "\(capture.path) crossed with \(other)")
+        }
+        let scrape = try await agent.scrape()
+        #expect(scrape.value("errno_exporter_async_submissions_total", ["outcome": "linked"]) == 200)
+        #expect(scrape.value("errno_exporter_dropped_events_total", ["reason": "ring_buffer_full"]) == 0)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func withoutAsyncStacksNoUprobeIsAttachedAndTheStateMapsEmptyAfterABurst() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-async")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{}".write(toFile: "\(directory)/existing", atomically: true, encoding: .utf8)
+        let nodey = try Nodey()  // a node process whose binary would be probed
+        let plain = try AgentProcess(config: "triggers:\n  - {name: plain, path: \(directory)/existing, comm: node}\n")
+        #expect(try await plain.scrape().value("errno_exporter_async_uprobes") == 0)
+        let perfEvents = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(plain.process.processIdentifier)/fd").filter { fd in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(plain.process.processIdentifier)/fd/\(fd)")) == "anon_inode:[perf_event]"
+        }
+        #expect(perfEvents.isEmpty, "a uprobe is a perf event: none without async_stacks")
+        #expect(try plain.stop() == 0)
+        _ = nodey
+        // With async_stacks: a burst of successful async opens leaves no per-request state behind.
+        let agent = try AgentProcess(config: "triggers:\n  - {name: ok, path: \(directory)/existing, comm: node, async_stacks: true, max_per_minute: 0}\n")
+        try await Self.burst(["existing", "\(directory)/existing", "300"])
+        let scrape = try await agent.scrape()
+        #expect((scrape.value("errno_exporter_async_uprobes") ?? 0) > 0)
+        for map in ["pending_submissions", "async_requests", "current_requests"] {
+            #expect(scrape.value("errno_exporter_bpf_map_entries", ["map": map]) == 0, "\(map) keeps state after the burst")
+        }
+        #expect(scrape.value("errno_exporter_dropped_events_total", ["reason": "async_requests_full"]) == 0)
+        #expect(try agent.stop() == 0)
+    }
 }

@@ -29,10 +29,34 @@ function handleAbout(response) {
   response.end(body);
 }
 
+// The same bug, asynchronously: the open runs on a libuv pool thread, whose stack holds no JavaScript.
+async function loadConfigAsync() {
+  return JSON.parse(await fs.promises.readFile(CONFIG_PATH, 'utf8'));
+}
+
+async function aboutTextAsync() {
+  const config = await loadConfigAsync();
+  return `nodey ${config.version} — ${config.motto}\n`;
+}
+
+async function handleAboutAsync(response) {
+  let status = 200;
+  let body;
+  try {
+    body = await aboutTextAsync();
+  } catch (error) {
+    status = 500;
+    body = 'An error occurred\n';
+  }
+  response.writeHead(status, { 'Content-Type': 'text/plain' });
+  response.end(body);
+}
+
 const server = http.createServer((request, response) => {
   if (request.url === '/about') return handleAbout(response);
+  if (request.url === '/about-async') return handleAboutAsync(response);
   response.writeHead(200, { 'Content-Type': 'text/plain' });
-  response.end('Welcome to nodey. Try /about\n');
+  response.end('Welcome to nodey. Try /about and /about-async\n');
 });
 
 const port = Number(process.env.PORT || 3000);

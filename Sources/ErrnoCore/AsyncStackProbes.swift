@@ -1,0 +1,162 @@
+import BPFKit
+import Glibc
+import Logging
+import Stacks
+
+/// The uprobes that link a libuv pool thread's syscall to the thread that submitted the request
+/// (Node.js async fs calls): on the path-taking `uv_fs_*` functions (exported, in the dynamic symbol
+/// table), `uv_async_send` (a pool thread's "done"), and libuv's internal `uv__work_submit`,
+/// `uv__fs_work` and `uv__fs_done` (in the full symbol table). Attached only while a trigger has `async_stacks`, to the binaries of the processes
+/// such triggers can match: each process's executable and any mapped library named like libuv or
+/// libnode. A binary without those symbols is skipped with one log line and counted, never probed.
+/// Used under `FailureMetrics`' lock.
+final class AsyncStackProbes {
+    /// Path-taking fs requests `(loop, req, path, …, cb)`, with the callback's argument position.
+    static let requestFunctions: [(name: String, callbackPosition: UInt64)] = [
+        ("uv_fs_open", 6), ("uv_fs_stat", 4), ("uv_fs_lstat", 4), ("uv_fs_statfs", 4), ("uv_fs_access", 5), ("uv_fs_unlink", 4),
+        ("uv_fs_mkdir", 5), ("uv_fs_mkdtemp", 4), ("uv_fs_rmdir", 4), ("uv_fs_scandir", 5), ("uv_fs_opendir", 4),
+        ("uv_fs_readlink", 4), ("uv_fs_realpath", 4), ("uv_fs_chmod", 5), ("uv_fs_chown", 6), ("uv_fs_rename", 5),
+        ("uv_fs_copyfile", 6), ("uv_fs_link", 5), ("uv_fs_symlink", 6),
+    ]
+    /// The internal functions, all required.
+    static let internalFunctions = ["uv__work_submit", "uv__fs_work", "uv__fs_done", "uv_async_send"]
+
+    struct Programs {
+        let request: BPFProgram
+        let workSubmit: BPFProgram
+        let fsWork: BPFProgram
+        let poolWorkDone: BPFProgram
+        let fsDone: BPFProgram
+    }
+
+    private struct FileKey: Hashable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    private let programs: Programs
+    private let logger: Logger
+    private var attached: [FileKey: (path: String, links: [BPFLink])] = [:]
+    private var skipped: Set<FileKey> = []
+    /// Binaries skipped, by reason (symbols_missing, attach_failed).
+    private(set) var skips: [String: UInt64] = [:]
+
+    init(programs: Programs, logger: Logger) {
+        self.programs = programs
+        self.logger = logger
+    }
+
+    var attachedBinaries: [String] { attached.values.map(\.path).sorted() }
+    var uprobeCount: Int { attached.values.reduce(0) { $0 + $1.links.count } }
+
+    /// Node.js executables on the agent's PATH: probed even before any process runs them, so that a
+    /// short-lived script started later is covered (uprobes belong to the file, not to a process).
+    static func nodeExecutables() -> [String] {
+        let path = ProcessInfoPath.value
+        var found: [String] = []
+        for directory in path.split(separator: ":") {
+            for name in ["node", "nodejs"] {
+                var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                if realpath("\(directory)/\(name)", &resolved) != nil {
+                    let file = String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    if !found.contains(file) { found.append(file) }
+                }
+            }
+        }
+        return found
+    }
+
+    /// Attaches to Node.js on PATH and to the libuv binaries of running processes with one of
+    /// `comms` (nil: any).
+    func refresh(comms: Set<String>?) {
+        for executable in Self.nodeExecutables() { consider(executable, shownAs: executable) }
+        guard let directory = opendir("/proc") else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name) else { continue }
+            if let comms {
+                guard let comm = Self.read("/proc/\(pid)/comm")?.split(separator: "\n").first, comms.contains(String(comm)) else { continue }
+            }
+            guard let maps = try? ProcessMaps(pid: pid) else { continue }
+            let executable = Self.link("/proc/\(pid)/exe")
+            // A process in this mount namespace's root sees files where the agent does; others
+            // (containers) through /proc/PID/root.
+            let root = Self.sameFile("/proc/\(pid)/root", "/") ? "" : "/proc/\(pid)/root"
+            for mapping in maps.mappings where mapping.executable && mapping.isFile {
+                let file = mapping.name.split(separator: "/").last.map(String.init) ?? ""
+                guard mapping.name == executable || file.hasPrefix("libuv") || file.hasPrefix("libnode") else { continue }
+                consider(root + mapping.name, shownAs: mapping.name)
+            }
+        }
+    }
+
+    private func consider(_ path: String, shownAs name: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        let key = FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        guard attached[key] == nil, !skipped.contains(key) else { return }
+        guard let image = try? ElfImage(path: path, displayPath: name, searchDebugFiles: false) else { return }
+        let missing = (Self.internalFunctions + ["uv_fs_open"]).filter { !image.defines($0) }
+        guard missing.isEmpty else {
+            // Most executables are not libuv users: only a binary with part of libuv is worth a word.
+            if image.defines("uv_fs_open") || image.defines("uv_loop_init") {
+                logger.warning(
+                    "async stacks unavailable for this binary: libuv symbols missing (stripped symbol table?); its pool-thread captures carry no submitting stack",
+                    metadata: ["binary": "\(name)", "missing": "\(missing.joined(separator: ","))"])
+                skips["symbols_missing", default: 0] += 1
+            }
+            skipped.insert(key)
+            return
+        }
+        do {
+            var links = [
+                try programs.workSubmit.attachUprobe(binary: path, function: "uv__work_submit"),
+                try programs.fsWork.attachUprobe(binary: path, function: "uv__fs_work"),
+                try programs.poolWorkDone.attachUprobe(binary: path, function: "uv_async_send"),
+                try programs.fsDone.attachUprobe(binary: path, function: "uv__fs_done"),
+            ]
+            for function in Self.requestFunctions where image.defines(function.name) {
+                links.append(try programs.request.attachUprobe(binary: path, function: function.name, cookie: function.callbackPosition))
+            }
+            attached[key] = (name, links)
+            logger.info("async stacks: uprobes attached", metadata: ["binary": "\(name)", "uprobes": "\(links.count)"])
+        } catch {
+            logger.warning("async stacks: attaching uprobes failed", metadata: ["binary": "\(name)", "error": "\(error)"])
+            skips["attach_failed", default: 0] += 1
+            skipped.insert(key)
+        }
+    }
+
+    /// Detaches every uprobe (no trigger wants async stacks any more).
+    func detachAll() {
+        for (_, binary) in attached { binary.links.forEach { $0.detach() } }
+        attached.removeAll()
+        skipped.removeAll()
+    }
+
+    private enum ProcessInfoPath {
+        static let value: String = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+    }
+
+    private static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        return stat(a, &first) == 0 && stat(b, &second) == 0 && first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
+    private static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
+    }
+
+    private static func link(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, Int(PATH_MAX))
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
