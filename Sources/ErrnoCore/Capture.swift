@@ -160,6 +160,8 @@ public final class CaptureStore: Sendable {
         }
     }
 
+    public var isEmpty: Bool { state.withLock { $0.ring.isEmpty } }
+
     /// Newest first; only those of `trigger` when given; at most `limit`.
     public func list(trigger: String? = nil, limit: Int = .max) -> [Capture] {
         let all = state.withLock { Self.newestFirst($0) }

@@ -2,6 +2,7 @@ import BPFKit
 import CErrnoBPF
 import ErrnoConfig
 import Exposition
+import Foundation
 import KernelNames
 import Synchronization
 
@@ -21,11 +22,17 @@ public final class FailureMetrics: Collector {
 
     private let state: Mutex<State>
     private let syscalls: SyscallNames
+    /// Stack captures, for the path counter's exemplars (OpenMetrics).
+    private let captures: CaptureStore?
 
     /// `settings` and `rewriter` are what `program` was configured with.
-    public init(program: sending ErrnoProgram, settings: KernelSettings, rewriter: PathRewriter, syscalls: SyscallNames = SyscallNames()) {
+    public init(
+        program: sending ErrnoProgram, settings: KernelSettings, rewriter: PathRewriter, syscalls: SyscallNames = SyscallNames(),
+        captures: CaptureStore? = nil
+    ) {
         state = Mutex(State(program: program, rewriter: rewriter, syscallLabels: settings.syscallLabels, pathLabels: settings.pathLabels))
         self.syscalls = syscalls
+        self.captures = captures
     }
 
     /// Attaches async-stack uprobes to libuv binaries of processes started since the last call.
@@ -224,7 +231,25 @@ public final class FailureMetrics: Collector {
         return MetricFamily(
             name: "errno_path_failures_total",
             help: "Failed path syscalls (paths.syscalls; the open family by default), by syscall, path as passed, errno and comm (and pid, cgroup when enabled).",
-            type: .counter, samples: samples)
+            type: .counter, samples: withExemplars(samples, rewriter: rewriter))
+    }
+
+    /// The latest failed capture of each (syscall, path, errno, comm) becomes the exemplar of its
+    /// series: `# {capture_id="12"} 1 <time>` in OpenMetrics, one click from a graph to the stack.
+    func withExemplars(_ samples: [Sample], rewriter: PathRewriter) -> [Sample] {
+        guard let captures, !captures.isEmpty else { return samples }
+        var latest: [[String]: Exemplar] = [:]
+        for capture in captures.list().reversed() {  // oldest first: the newest wins
+            guard let errno = capture.errno else { continue }
+            latest[[capture.syscall, rewriter.rewrite(capture.path), errno, capture.comm]] = Exemplar(
+                labels: [Label("capture_id", String(capture.id))], value: 1, timestamp: capture.time.timeIntervalSince1970)
+        }
+        return samples.map { sample in
+            var sample = sample
+            let value = { (name: String) in sample.labels.first { $0.name == name }?.value ?? "" }
+            sample.exemplar = latest[[value("syscall"), value("path"), value("errno"), value("comm")]]
+            return sample
+        }
     }
 }
 

@@ -19,10 +19,27 @@ public struct Label: Sendable, Hashable {
 public struct Sample: Sendable, Equatable {
     public var labels: [Label]
     public var value: Double
+    /// An example event behind the value (OpenMetrics writes it; the text format has no place for it).
+    public var exemplar: Exemplar?
 
-    public init(labels: [Label] = [], value: Double) {
+    public init(labels: [Label] = [], value: Double, exemplar: Exemplar? = nil) {
         self.labels = labels
         self.value = value
+        self.exemplar = exemplar
+    }
+}
+
+/// An OpenMetrics exemplar: labels pointing at one event (e.g. a stack capture), its value and time.
+public struct Exemplar: Sendable, Equatable {
+    public var labels: [Label]
+    public var value: Double
+    /// Seconds since the epoch.
+    public var timestamp: Double?
+
+    public init(labels: [Label], value: Double, timestamp: Double? = nil) {
+        self.labels = labels
+        self.value = value
+        self.timestamp = timestamp
     }
 }
 

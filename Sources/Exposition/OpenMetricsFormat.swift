@@ -1,5 +1,6 @@
 /// The OpenMetrics 1.0.0 text format: TYPE lines name the family (a counter's without `_total`),
-/// HELP escapes `\`, newline and `"`, and the exposition ends with `# EOF`.
+/// HELP escapes `\`, newline and `"`, counter samples may carry an exemplar, and the exposition
+/// ends with `# EOF`.
 public enum OpenMetricsFormat {
     public static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -16,7 +17,7 @@ public enum OpenMetricsFormat {
             out.append(" ")
             out.appendEscaped(family.help, quotes: true)
             out.append("\n")
-            for sample in family.samples { out.appendSample(sample, name: family.name) }
+            for sample in family.samples { out.appendSample(sample, name: family.name, exemplars: family.type == .counter) }
         }
         out.append("# EOF\n")
         return out.bytes

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The Prometheus text exposition format, version 0.0.4.
 public enum TextFormat {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -60,22 +62,36 @@ struct ExpositionWriter {
         }
     }
 
-    /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample.
-    mutating func appendSample(_ sample: Sample, name: String) {
+    /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample;
+    /// with `exemplars` (OpenMetrics), a sample's exemplar follows as ` # {labels} value timestamp`.
+    mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false) {
         append(name)
-        if !sample.labels.isEmpty {
-            bytes.append(UInt8(ascii: "{"))
-            for (index, label) in sample.labels.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                append(label.name)
-                bytes.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
-                appendEscaped(label.value, quotes: true)
-                bytes.append(UInt8(ascii: "\""))
-            }
-            bytes.append(UInt8(ascii: "}"))
-        }
+        appendLabels(sample.labels, always: false)
         bytes.append(UInt8(ascii: " "))
         append(TextFormat.formatValue(sample.value))
+        if exemplars, let exemplar = sample.exemplar {
+            append(" # ")
+            appendLabels(exemplar.labels, always: true)
+            bytes.append(UInt8(ascii: " "))
+            append(TextFormat.formatValue(exemplar.value))
+            if let timestamp = exemplar.timestamp {
+                bytes.append(UInt8(ascii: " "))
+                append(String(format: "%.3f", timestamp))
+            }
+        }
         bytes.append(UInt8(ascii: "\n"))
+    }
+
+    private mutating func appendLabels(_ labels: [Label], always: Bool) {
+        guard always || !labels.isEmpty else { return }
+        bytes.append(UInt8(ascii: "{"))
+        for (index, label) in labels.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            append(label.name)
+            bytes.append(contentsOf: [UInt8(ascii: "="), UInt8(ascii: "\"")])
+            appendEscaped(label.value, quotes: true)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "}"))
     }
 }

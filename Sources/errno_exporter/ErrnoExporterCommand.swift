@@ -124,7 +124,7 @@ struct ErrnoExporterCommand: ParsableCommand {
 
         let store = CaptureStore(capacity: config.captures.keep)
         let consumer = try CaptureConsumer(program: program, store: store, kernelSymbols: kernelSymbols, logger: logger)
-        let metrics = FailureMetrics(program: program, settings: settings, rewriter: rewriter)
+        let metrics = FailureMetrics(program: program, settings: settings, rewriter: rewriter, captures: store)
         let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, captures: store, logger: logger)
         let alerts = AlertReceiver(metrics: metrics, logger: logger)
         let gatherer = Gatherer(

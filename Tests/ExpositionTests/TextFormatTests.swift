@@ -94,4 +94,14 @@ import Testing
         #expect(byName["process_cpu_seconds_total"] != nil)
         #expect(byName["process_max_fds"] != nil)
     }
+
+    @Test func exemplarsAppearInOpenMetricsOnly() {
+        var sample = Sample(labels: [Label("path", "/etc/nodey.conf")], value: 3)
+        sample.exemplar = Exemplar(labels: [Label("capture_id", "12")], value: 1, timestamp: 1_764_000_000.25)
+        let family = MetricFamily(name: "errno_path_failures_total", help: "h", type: .counter, samples: [sample])
+        let openMetrics = String(decoding: OpenMetricsFormat.encode([family]), as: UTF8.self)
+        #expect(openMetrics.contains(#"errno_path_failures_total{path="/etc/nodey.conf"} 3 # {capture_id="12"} 1 1764000000.250"#), "\(openMetrics)")
+        let text = String(decoding: TextFormat.encode([family]), as: UTF8.self)
+        #expect(!text.contains("#  {") && !text.contains("capture_id"))
+    }
 }

@@ -51,6 +51,30 @@ import Testing
         #expect(runs > 100)
     }
 
+    /// Alertmanager webhook bodies: a valid notification or a WebhookError with a 4xx status — never
+    /// a crash or a hang, however deep, large or ill-typed the JSON.
+    @Test func alertWebhookDecoder() {
+        let valid = #"{"version":"4","groupKey":"{}:{}","status":"firing","receiver":"errno","groupLabels":{},"commonLabels":{},"#
+            + #""commonAnnotations":{},"externalURL":"http://am","alerts":[{"status":"firing","labels":{"alertname":"A","errno_exporter_trigger":"t","pid":"12"},"#
+            + #""annotations":{},"startsAt":"2026-11-27T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"f"}]}"#
+        let corpus = [valid, #"{"version":"4","status":"resolved","alerts":[]}"#, "[[[[[[[[[[]]]]]]]]]]", #"{"alerts":[{"labels":{"a":1}}]}"#, "\u{0}"]
+            .map { Array($0.utf8) }
+        var fuzzer = Fuzzer()
+        let runs = fuzzer.run(corpus: corpus) { input in
+            do {
+                let notification = try AlertNotification.decode(input)
+                #expect(notification.version == "4")
+                #expect(notification.alerts.allSatisfy { ["firing", "resolved"].contains($0.status) })
+            } catch let error as WebhookError {
+                #expect((400..<500).contains(error.status.rawValue))
+                #expect(!error.description.isEmpty)
+            } catch {
+                Issue.record("an error that is not a WebhookError: \(error)")
+            }
+        }
+        #expect(runs > 100)
+    }
+
     /// Any bytes → a label value (always valid UTF-8) → the text and OpenMetrics formats → parsed back.
     @Test func labelMappingAndEscapingRoundTrip() {
         let corpus = [Array("/etc/nodey.conf".utf8), [0x61, 0x0A, 0x22, 0x5C, 0xFF], Array("<other>".utf8), []]

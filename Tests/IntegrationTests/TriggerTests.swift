@@ -162,6 +162,11 @@ struct TriggerTests {
         #expect(try await agent.get("/api/v1/captures/abc").status == 400)
         #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=svg").status == 400)
         #expect(try await agent.get("/api/v1/captures?limit=0").status == 400)
+        // OpenMetrics scrapes link the path series to its latest capture with an exemplar.
+        let openMetrics = try await agent.get("/metrics", headers: ["Accept": "application/openmetrics-text; version=1.0.0"]).body
+        let series = openMetrics.split(separator: "\n").first { $0.hasPrefix("errno_path_failures_total{") && $0.contains("\(directory)/two") }
+        #expect(series?.contains(#"# {capture_id="\#(newest.id)"} 1 "#) == true, "\(series ?? "no series")")
+        #expect(!(try await agent.get("/metrics").body.contains("capture_id")), "the text format has no exemplars")
         let triggers = try await agent.get("/api/v1/triggers")
         #expect(triggers.status == 200)
         #expect(triggers.body.contains(#""name":"one""#) && triggers.body.contains(#""captures":3"#), "\(triggers.body)")
