@@ -10,8 +10,8 @@ ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
 BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev zlib1g-dev linux-libc-dev \
-	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev
-TEST_PACKAGES := prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium
+	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev golang-github-google-pprof-dev
+TEST_PACKAGES := golang-go prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14
@@ -28,6 +28,8 @@ MULTIARCH_INCLUDE := /usr/include/$(MACHINE)-linux-gnu
 
 GENERATED := Sources/CErrnoBPF/generated
 PROTO_GENERATED := Sources/CMetricsProto/generated
+PPROF_GENERATED := Sources/CPprof/generated
+PPROF_PROTO := /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
 METRICS_PROTO_ROOT := /usr/share/gocode/src/github.com/prometheus/client_model
 METRICS_PROTO := io/prometheus/client/metrics.proto
 BPF_OBJECT := .build/bpf/errno.bpf.o
@@ -79,7 +81,12 @@ $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c: $(METRICS_PROTO_ROOT)/$(
 	protoc-c --c_out=$(PROTO_GENERATED) -I$(METRICS_PROTO_ROOT) -I/usr/include $(METRICS_PROTO) google/protobuf/timestamp.proto
 
 # Everything generated before `swift build`: the BPF object and skeleton, build info, protobuf-c code.
-generate: deps $(GENERATED)/errno.skel.h $(GENERATED)/build_info.h $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c
+# protobuf-c code for pprof's perftools.profiles.Profile, from Debian's golang-github-google-pprof-dev.
+$(PPROF_GENERATED)/profile.pb-c.c: $(PPROF_PROTO)
+	@mkdir -p $(PPROF_GENERATED)
+	protoc-c --c_out=$(PPROF_GENERATED) -I$(dir $(PPROF_PROTO)) profile.proto
+
+generate: deps $(GENERATED)/errno.skel.h $(GENERATED)/build_info.h $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c $(PPROF_GENERATED)/profile.pb-c.c
 
 build: generate
 	swift build -c $(SWIFT_CONFIGURATION) --product errno_exporter
@@ -129,4 +136,4 @@ install-files:
 	@echo "installed; start it with: systemctl daemon-reload && systemctl enable --now errno_exporter"
 
 clean:
-	rm -rf .build $(GENERATED) $(PROTO_GENERATED)
+	rm -rf .build $(GENERATED) $(PROTO_GENERATED) $(PPROF_GENERATED)

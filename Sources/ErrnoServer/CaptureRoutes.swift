@@ -1,3 +1,4 @@
+import CompressNIO
 import ErrnoCore
 import Foundation
 import Hummingbird
@@ -17,8 +18,9 @@ public struct CaptureAPI: Sendable {
     }
 }
 
-/// `GET /api/v1/triggers`, `GET /api/v1/captures` (newest first; `?trigger=NAME`, `?limit=N`),
-/// `GET /api/v1/captures/{id}` (`?format=json|folded`) and `POST /api/v1/alerts` (Alertmanager's
+/// `GET /api/v1/triggers`, `GET /api/v1/captures` (newest first; `?trigger=NAME`, `?limit=N`,
+/// `?format=json|pprof`), `GET /api/v1/captures/{id}` (`?format=json|folded|pprof`) and
+/// `POST /api/v1/alerts` (Alertmanager's
 /// webhook, payload version 4, which arms `on_alert` triggers). JSON answers use Prometheus' API envelope:
 /// `{"status":"success","data":…}`, or `{"status":"error","errorType":…,"error":…}` with a 4xx.
 enum CaptureRoutes {
@@ -61,7 +63,12 @@ enum CaptureRoutes {
                 limit = value
             }
             let trigger = query["trigger"].map(String.init)
-            return json(Envelope(data: api.store.list(trigger: trigger, limit: limit)))
+            let captures = api.store.list(trigger: trigger, limit: limit)
+            switch query["format"].map(String.init) ?? "json" {
+            case "json": return json(Envelope(data: captures))
+            case "pprof": return pprof(captures, name: "captures-\(trigger ?? "all")")
+            case let other: return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, pprof (an aggregate)")
+            }
         }
         router.get("/api/v1/captures/:id") { request, context -> Response in
             guard let text = context.parameters.get("id"), let id = UInt64(text) else {
@@ -76,10 +83,23 @@ enum CaptureRoutes {
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; charset=utf-8"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: capture.folded)))
+            case "pprof": return pprof([capture], name: "capture-\(capture.id)")
             case let other:
-                return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, folded")
+                return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, folded, pprof")
             }
         }
+    }
+
+    /// A gzipped pprof profile of `captures`, as `go tool pprof` fetches one.
+    static func pprof(_ captures: [Capture], name: String) -> Response {
+        guard let profile = PprofProfile.encode(captures) else { return failure(.internalServerError, "internal", "encoding the profile failed") }
+        var buffer = ByteBuffer(bytes: profile)
+        guard let compressed = try? buffer.compress(with: .gzip()) else { return failure(.internalServerError, "internal", "compressing the profile failed") }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/octet-stream"
+        headers[.contentDisposition] = "attachment; filename=\"\(name).pb.gz\""
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: compressed))
     }
 
     struct Envelope<Data: Encodable>: Encodable {

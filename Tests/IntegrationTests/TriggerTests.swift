@@ -162,6 +162,24 @@ struct TriggerTests {
         #expect(try await agent.get("/api/v1/captures/abc").status == 400)
         #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=svg").status == 400)
         #expect(try await agent.get("/api/v1/captures?limit=0").status == 400)
+        // pprof: one capture, and the aggregate of a trigger's, read by Debian's `go tool pprof`.
+        for (query, samples) in [("/api/v1/captures/\(newest.id)?format=pprof", 1), ("/api/v1/captures?trigger=two&format=pprof", 3)] {
+            let file = NSTemporaryDirectory() + "errno-pprof-\(UUID().uuidString.prefix(8)).pb.gz"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let fetch = try await offPool { try shell("curl -s -o \(file) -w '%{http_code} %{content_type}' 'http://\(agent.address)\(query)'") }
+            #expect(fetch.output == "200 application/octet-stream", "\(fetch.output)")
+            let raw = try await offPool { try shell("HOME=\(NSTemporaryDirectory()) go tool pprof -raw \(file)") }
+            #expect(raw.status == 0, "\(raw.output)")
+            // Samples print as "  value: location ids"; pprof merges identical ones (same stack and labels).
+            let section = raw.output.components(separatedBy: "Locations").first ?? ""
+            let total = section.split(separator: "\n").compactMap { line -> Int? in
+                let parts = line.trimmingCharacters(in: .whitespaces).split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, let value = Int(parts[0]), parts[1].allSatisfy({ $0 == " " || $0.isNumber }) else { return nil }
+                return value
+            }.reduce(0, +)
+            #expect(raw.output.contains("captures/count") && raw.output.contains("trigger:[two]") && total == samples, "\(raw.output)")
+            for name in Self.chain { #expect(raw.output.contains(" \(name) \(program)"), "\(name) missing from the profile") }
+        }
         // OpenMetrics scrapes link the path series to its latest capture with an exemplar.
         let openMetrics = try await agent.get("/metrics", headers: ["Accept": "application/openmetrics-text; version=1.0.0"]).body
         let series = openMetrics.split(separator: "\n").first { $0.hasPrefix("errno_path_failures_total{") && $0.contains("\(directory)/two") }
