@@ -18,6 +18,13 @@ and its failing-openat loop is bimodal, so only paired, same-run medians and rat
     conditions  errno_exporter without triggers | with 1, 100 and 10,000 exact trigger paths |
                 with 10,000 prefixes | with a trigger on the loop's own path, rate-limited to 1/min
     and the time from a failed open to its capture being visible on /api/v1/captures (median, p99)
+  suite async (async stacks for Node.js)
+    loop        node: sequential `await fs.promises.readFile` of an existing small file
+    conditions  none | errno_exporter with a trigger without async_stacks | with async_stacks on
+                another path (uprobes attached, no match) | with async_stacks on the file itself
+                (every read's submission captured, rate limit off; result: failure, so the pool
+                thread's successful open is not)
+    and the time from nodey's /about-async failing to its capture, with submitted_by, on the API
   suite scrape (the HTTP side)
     /metrics latency (median, p99) and CPU per scrape at 1,000 / 10,000 / 50,000 path series, plain
     and gzip, vs Debian's prometheus-node-exporter serving the same series from its textfile collector
@@ -33,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -288,7 +296,7 @@ def scrape_with_path_series(count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--suite", choices=["syscalls", "paths", "triggers", "scrape", "all"], default="all")
+    parser.add_argument("--suite", choices=["syscalls", "paths", "triggers", "async", "scrape", "all"], default="all")
     parser.add_argument("--getppid", type=int, default=2_000_000, help="calls per getppid loop")
     parser.add_argument("--openat", type=int, default=300_000, help="calls per openat loop")
     args = parser.parse_args()
@@ -344,9 +352,102 @@ def main():
             "", f"Scrape with {path_series} path series: median {scrape_median:.1f} ms, slowest of 21 {scrape_max:.1f} ms; agent RSS {rss / 1024:.1f} MiB"])
     if args.suite in ("triggers", "all"):
         sections.append(trigger_suite(args))
+    if args.suite in ("async", "all"):
+        sections.append(async_suite(args))
     if args.suite in ("scrape", "all"):
         sections.append(scrape_suite(args.rounds))
     report(args, sections)
+
+
+ASYNC_FILE = os.path.join(WORK, "async-small.json")
+
+
+def async_read_ns(count):
+    """ns per fs.promises.readFile in node, pinned to CPU."""
+    script = os.path.join(ROOT, "bench", "async_reads.js")
+    return float(sh("taskset", "-c", CPU, "node", script, ASYNC_FILE, str(count)).strip())
+
+
+def async_latency(samples):
+    """Seconds from nodey's /about-async answering to its capture (with submitted_by) on the API."""
+    config = ("triggers:\n  - name: lab\n    path: /etc/nodey.conf\n    comm: node\n    async_stacks: true\n"
+              "    max_per_minute: 0\n")
+    condition = agent_condition("errno_exporter_async_latency", config)
+    port = 19919
+    nodey = subprocess.Popen([os.path.join(ROOT, "examples", "nodey", "run.sh"), "perf"], env={**os.environ, "PORT": str(port)},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    nodey.stdout.readline()
+    condition.start()
+    latencies = []
+    try:
+        last = "0"
+        for _ in range(samples):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/about-async", timeout=5).read()
+            except urllib.error.HTTPError as error:  # nodey answers 500 "An error occurred": the lab's bug
+                error.read()
+            answered = time.time()
+            while True:
+                data = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/captures?trigger=lab&limit=1", timeout=5).read())["data"]
+                if data and data[0]["id"] != last and data[0]["submitted_by"]:
+                    last = data[0]["id"]
+                    latencies.append(time.time() - answered)
+                    break
+                if time.time() - answered > 5:
+                    raise RuntimeError("async capture did not appear within 5 s")
+                time.sleep(0.0002)
+    finally:
+        condition.stop()
+        nodey.terminate()
+        nodey.wait()
+        for leftover in glob.glob(f"/tmp/perf-{nodey.pid}.map"):
+            os.remove(leftover)
+    return latencies
+
+
+def async_suite(args):
+    os.makedirs(WORK, exist_ok=True)
+    with open(ASYNC_FILE, "w") as f:
+        f.write('{"small": true}\n')
+    conditions = [
+        Condition("none", None, None),
+        agent_condition("trigger_without_async", "triggers:\n  - {name: other, path: /srv/bench/other, comm: node}\n"),
+        agent_condition("async_no_match", "triggers:\n  - {name: other, path: /srv/bench/other, comm: node, async_stacks: true}\n"),
+        agent_condition("async_every_read", f"triggers:\n  - {{name: reads, path: {ASYNC_FILE}, comm: node, async_stacks: true, max_per_minute: 0}}\n"
+                        "captures:\n  buffer_bytes: 67108864\n"),
+    ]
+    count = max(args.openat // 100, 2000)
+    raw = {c.name: [] for c in conditions}
+    added = {c.name: [] for c in conditions}
+    async_read_ns(count // 4)
+    for round_number in range(args.rounds):
+        baseline = async_read_ns(count)
+        raw["none"].append(baseline)
+        order = conditions[1:]
+        random.shuffle(order)
+        for condition in order:
+            condition.start()
+            try:
+                ns = async_read_ns(count)
+                raw[condition.name].append(ns)
+                added[condition.name].append(ns - baseline)
+            finally:
+                condition.stop()
+        print(f"async: round {round_number + 1}/{args.rounds} done", file=sys.stderr)
+    latencies = sorted(async_latency(100))
+    p99 = latencies[max(int(len(latencies) * 0.99) - 1, 0)]
+    lines = ["## Async stacks (Node.js fs.promises.readFile of a small existing file)", "",
+             f"ns per read (median over {args.rounds} rounds; added over no tracing in the same round):", "",
+             "| condition | ns per read | added |", "|---|---|---|"]
+    for c in conditions:
+        median = statistics.median(raw[c.name])
+        lines.append(f"| {c.name} | {median:.0f} | " + ("0" if c.name == "none" else f"{statistics.median(added[c.name]):+.0f}") + " |")
+    base = statistics.median(added["trigger_without_async"])
+    lines += ["", f"- uprobes attached, path not matching: {statistics.median(added['async_no_match']) - base:+.0f} ns per async read over a trigger without async_stacks",
+              f"- every read's submission captured: {statistics.median(added['async_every_read']) - base:+.0f} ns per async read",
+              "", f"/about-async answered → its capture with submitted_by on /api/v1/captures (100 samples): "
+              f"median {statistics.median(latencies) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"]
+    return lines
 
 
 def trigger_config(paths=0, prefixes=0, own_path=False):

@@ -691,10 +691,11 @@ static __always_inline __u64 lookup_trigger_paths(struct path_failure_key *key, 
 
 /* Async fs requests of libuv (Node.js) on trigger paths, from submission to the pool thread:
  * pending_submissions (submitting thread → its captured submission, until uv__work_submit),
- * async_requests ((process, work item) → submission, until a pool thread starts it or it is done),
- * current_requests (pool thread → the submission it is working on, from uv__fs_work until it posts
- * the result with uv_async_send). All bounded;
- * a full async_requests is counted. */
+ * async_requests ((process, work item) → submission, until a pool thread starts it; user space sweeps
+ * the few that never run, e.g. cancelled), current_requests (pool thread → the submission it works
+ * on, until its syscall on that path or the thread's next request). All bounded; a full
+ * async_requests is counted. Two uprobes per async request, plus one per path-taking call: each
+ * costs a trap. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -716,8 +717,21 @@ struct {
 	__type(value, struct async_submission);
 } current_requests SEC(".maps");
 
+/* FNV-1a over the NUL-padded path buffer. */
+static __always_inline __u64 path_hash(const struct path_failure_key *key)
+{
+	__u64 hash = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < PATH_BUFFER_LEN; i++) {
+		hash ^= (__u8)key->path[i];
+		hash *= 0x100000001b3ULL;
+	}
+	return hash;
+}
+
 /* Looks the path in `key` up in the trigger maps and captures the syscall for the armed triggers it
- * matches; on a libuv pool thread working on a captured submission, links the capture to it. A
+ * matches; on a libuv pool thread working on a captured submission of this very path, links the
+ * capture to it (and the thread is done with that request's link). A
  * global function: verified once for both callers. */
 __noinline int match_triggers(long ret, struct path_failure_key *key, __u32 lookups)
 {
@@ -734,9 +748,10 @@ __noinline int match_triggers(long ret, struct path_failure_key *key, __u32 look
 		return 0;
 	if (lookups & TRIGGERS_ASYNC)
 		request = bpf_map_lookup_elem(&current_requests, &tid);
-	if (request) {
+	if (request && request->path_hash == path_hash(key)) {
 		preadmitted = request->triggers;
 		capture_request.submission_id = request->submission_id;
+		bpf_map_delete_elem(&current_requests, &tid);
 	}
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++) {
 		__u32 flags = result_flag | (((preadmitted >> id) & 1) ? TRIGGER_PREADMITTED : 0);
@@ -915,6 +930,8 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	pending.submission_id = request.submission_id;
 	pending.triggers = admitted;
 	pending.request = FUNCTION_ARG2(ctx);
+	pending.path_hash = path_hash(key);
+	pending.submitted_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&pending_submissions, &tid, &pending, BPF_ANY);
 	return 0;
 }
@@ -951,28 +968,6 @@ int on_uv_fs_work(struct pt_regs *ctx)
 		return 0;
 	}
 	bpf_map_update_elem(&current_requests, &tid, submitted, BPF_ANY);
-	bpf_map_delete_elem(&async_requests, &key);
-	return 0;
-}
-
-/* Entry of uv_async_send, which a pool thread calls right after each work item to wake the loop:
- * it is done with the request. (A uretprobe on uv__fs_work would do too, but it replaces the return
- * address on the stack with a trampoline, and captured stacks would lose the frame above it.) */
-SEC("uprobe")
-int on_pool_work_done(struct pt_regs *ctx)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	bpf_map_delete_elem(&current_requests, &tid);
-	return 0;
-}
-
-/* Entry of uv__fs_done(w, status) on the loop thread: a request that never ran (cancelled) is forgotten. */
-SEC("uprobe")
-int on_uv_fs_done(struct pt_regs *ctx)
-{
-	struct async_request_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .work = FUNCTION_ARG1(ctx)};
-
 	bpf_map_delete_elem(&async_requests, &key);
 	return 0;
 }

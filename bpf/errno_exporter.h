@@ -182,6 +182,8 @@ struct async_submission {
 	__u64 submission_id; /* the capture_event.submission_id of the submission record */
 	__u64 triggers;      /* the triggers that admitted it */
 	__u64 request;       /* the uv_fs_t, to check that uv__work_submit's work item is inside it */
+	__u64 path_hash;     /* FNV-1a of the NUL-padded path: a pool-thread syscall links only on its own path */
+	__u64 submitted_ns;  /* CLOCK_MONOTONIC: user space sweeps requests that never ran */
 };
 
 struct async_request_key {

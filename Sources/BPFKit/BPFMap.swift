@@ -83,6 +83,21 @@ extension BPFMap {
         try BPFError.check("update map \(name)", bpf_map_update_elem(fileDescriptor, keyBytes, valueBytes, UInt64(BPF_ANY)))
     }
 
+    /// Every (key, value) of a hash map whose values are shared by all CPUs, as bytes.
+    public func entries(limit: Int = 1 << 20) -> [(key: [UInt8], value: [UInt8])] {
+        var found: [(key: [UInt8], value: [UInt8])] = []
+        var next = [UInt8](repeating: 0, count: keySize)
+        var current: [UInt8]? = nil
+        while found.count < limit {
+            let status = current.map { bpf_map_get_next_key(fileDescriptor, $0, &next) } ?? bpf_map_get_next_key(fileDescriptor, nil, &next)
+            if status < 0 { break }
+            var value = [UInt8](repeating: 0, count: valueSize)
+            if bpf_map_lookup_elem(fileDescriptor, next, &value) == 0 { found.append((next, value)) }
+            current = next
+        }
+        return found
+    }
+
     /// The number of entries of a hash map (walks its keys; for gauges of small maps).
     public func entryCount(limit: Int = 1 << 20) -> Int {
         var key = [UInt8](repeating: 0, count: keySize), next = key

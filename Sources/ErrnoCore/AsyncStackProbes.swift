@@ -1,12 +1,12 @@
 import BPFKit
+import CErrnoBPF
 import Glibc
 import Logging
 import Stacks
 
 /// The uprobes that link a libuv pool thread's syscall to the thread that submitted the request
 /// (Node.js async fs calls): on the path-taking `uv_fs_*` functions (exported, in the dynamic symbol
-/// table), `uv_async_send` (a pool thread's "done"), and libuv's internal `uv__work_submit`,
-/// `uv__fs_work` and `uv__fs_done` (in the full symbol table). Attached only while a trigger has `async_stacks`, to the binaries of the processes
+/// table) and libuv's internal `uv__work_submit` and `uv__fs_work` (in the full symbol table). Attached only while a trigger has `async_stacks`, to the binaries of the processes
 /// such triggers can match: each process's executable and any mapped library named like libuv or
 /// libnode. A binary without those symbols is skipped with one log line and counted, never probed.
 /// Used under `FailureMetrics`' lock.
@@ -19,14 +19,15 @@ final class AsyncStackProbes {
         ("uv_fs_copyfile", 6), ("uv_fs_link", 5), ("uv_fs_symlink", 6),
     ]
     /// The internal functions, all required.
-    static let internalFunctions = ["uv__work_submit", "uv__fs_work", "uv__fs_done", "uv_async_send"]
+    static let internalFunctions = ["uv__work_submit", "uv__fs_work"]
+    /// Submitted requests no pool thread started within this long (cancelled, or their process
+    /// died) are swept from `async_requests`.
+    static let staleRequestNanoseconds: UInt64 = 30_000_000_000
 
     struct Programs {
         let request: BPFProgram
         let workSubmit: BPFProgram
         let fsWork: BPFProgram
-        let poolWorkDone: BPFProgram
-        let fsDone: BPFProgram
     }
 
     private struct FileKey: Hashable {
@@ -40,6 +41,8 @@ final class AsyncStackProbes {
     private var skipped: Set<FileKey> = []
     /// Binaries skipped, by reason (symbols_missing, attach_failed).
     private(set) var skips: [String: UInt64] = [:]
+    /// Submitted requests swept because no pool thread started them.
+    private(set) var expiredRequests: UInt64 = 0
 
     init(programs: Programs, logger: Logger) {
         self.programs = programs
@@ -113,8 +116,6 @@ final class AsyncStackProbes {
             var links = [
                 try programs.workSubmit.attachUprobe(binary: path, function: "uv__work_submit"),
                 try programs.fsWork.attachUprobe(binary: path, function: "uv__fs_work"),
-                try programs.poolWorkDone.attachUprobe(binary: path, function: "uv_async_send"),
-                try programs.fsDone.attachUprobe(binary: path, function: "uv__fs_done"),
             ]
             for function in Self.requestFunctions where image.defines(function.name) {
                 links.append(try programs.request.attachUprobe(binary: path, function: function.name, cookie: function.callbackPosition))
@@ -125,6 +126,19 @@ final class AsyncStackProbes {
             logger.warning("async stacks: attaching uprobes failed", metadata: ["binary": "\(name)", "error": "\(error)"])
             skips["attach_failed", default: 0] += 1
             skipped.insert(key)
+        }
+    }
+
+    /// Deletes submitted requests older than `staleRequestNanoseconds` from `requests` (the
+    /// `async_requests` map): the kernel side forgets only requests that reach a pool thread.
+    func sweep(_ requests: BPFMap, now: UInt64) {
+        let submittedOffset = MemoryLayout<async_submission>.offset(of: \async_submission.submitted_ns)!
+        for (key, value) in requests.entries() {
+            let submitted = value.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: submittedOffset, as: UInt64.self) }
+            if submitted + Self.staleRequestNanoseconds < now {
+                try? requests.delete(keyBytes: key)
+                expiredRequests += 1
+            }
         }
     }
 

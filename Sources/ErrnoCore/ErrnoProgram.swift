@@ -87,8 +87,7 @@ public final class ErrnoProgram {
         asyncProbes = AsyncStackProbes(
             programs: .init(
                 request: try object.program("on_uv_fs_request"), workSubmit: try object.program("on_uv_work_submit"),
-                fsWork: try object.program("on_uv_fs_work"), poolWorkDone: try object.program("on_pool_work_done"),
-                fsDone: try object.program("on_uv_fs_done")),
+                fsWork: try object.program("on_uv_fs_work")),
             logger: logger)
         let object = self.object
         asyncMaps = try ["pending_submissions", "async_requests", "current_requests"].map { try object.map($0) }
@@ -177,6 +176,7 @@ public final class ErrnoProgram {
     public func refreshAsyncProbes() {
         guard wantsAsyncStacks, isAttached else { return }
         asyncProbes.refresh(comms: asyncComms)
+        asyncProbes.sweep(asyncMaps[1], now: AlertReceiver.monotonicNanoseconds())
     }
 
     /// Arms an `on_alert` trigger as `arming` says (its window, and the comm and pid it narrows to).

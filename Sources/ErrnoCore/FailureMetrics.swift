@@ -146,6 +146,10 @@ public final class FailureMetrics: Collector {
                     name: "errno_exporter_async_uprobes", help: "Uprobes attached to libuv binaries for async_stacks triggers (0 when no trigger has async_stacks).",
                     type: .gauge, samples: [Sample(value: Double(program.asyncProbes.uprobeCount))]),
                 MetricFamily(
+                    name: "errno_exporter_async_requests_expired_total",
+                    help: "Async fs requests on trigger paths whose submission was captured but that no pool thread started within 30 s (cancelled): swept.",
+                    type: .counter, samples: [Sample(value: Double(program.asyncProbes.expiredRequests))]),
+                MetricFamily(
                     name: "errno_exporter_async_binaries_skipped_total",
                     help: "libuv binaries async_stacks could not probe, by reason (symbols_missing, attach_failed): their captures carry no submitting stack.",
                     type: .counter,

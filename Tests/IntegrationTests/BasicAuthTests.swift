@@ -23,7 +23,7 @@ struct BasicAuthTests {
         defer { try? FileManager.default.removeItem(atPath: webConfig) }
         try "basic_auth_users:\n  alice: '\(try Self.bcrypt("alice", "s3cret"))'\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
         let agent = try AgentProcess(arguments: ["--web.config.file=\(webConfig)"])
-        for path in ["/metrics", "/", "/-/healthy", "/-/ready"] {
+        for path in ["/metrics", "/", "/-/healthy", "/-/ready", "/api/v1/captures", "/api/v1/triggers"] {
             let anonymous = try status(agent, path)
             #expect(anonymous.code == "401", "\(path) without credentials")
             #expect(anonymous.header.contains("www-authenticate: basic"))
@@ -31,6 +31,9 @@ struct BasicAuthTests {
             #expect(try status(agent, path, user: "mallory", password: "s3cret").code == "401")
             #expect(try status(agent, path, user: "alice", password: "s3cret").code == "200", "\(path) with alice's password")
         }
+        // The Alertmanager webhook too: an unauthenticated notification is refused before it is read.
+        let webhook = try shell("curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' http://\(agent.address)/api/v1/alerts")
+        #expect(webhook.output == "401")
         // Rotate: a new password takes effect without a restart; the old one stops working.
         try "basic_auth_users:\n  alice: '\(try Self.bcrypt("alice", "n3w"))'\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
         #expect(try status(agent, "/metrics", user: "alice", password: "n3w").code == "200")
