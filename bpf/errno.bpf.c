@@ -359,6 +359,18 @@ __noinline int count_triggers(__u64 ids, __u32 counter)
 	return 0;
 }
 
+/* Whether the trigger is armed at `now` for this task: always, or within an alert's window and the
+ * comm and pid that alert narrowed it to. */
+static __always_inline bool armed_for(const struct trigger_settings *trigger, __u64 now, __u64 comm_low, __u64 comm_high)
+{
+	if (now >= trigger->armed_until_ns)
+		return false;
+	if ((trigger->armed_comm_words[0] || trigger->armed_comm_words[1]) &&
+	    (trigger->armed_comm_words[0] != comm_low || trigger->armed_comm_words[1] != comm_high))
+		return false;
+	return !trigger->armed_pid || trigger->armed_pid == bpf_get_current_pid_tgid() >> 32;
+}
+
 /* For trigger `id` when its bit is in `ids` (the triggers whose path matched): counts the match when
  * comm and result fit too, and decides whether it captures (armed, within its rate). Returns 0 for
  * no capture, else CAPTURE_ADMITTED plus the stacks it wants. A global function: the verifier checks
@@ -378,12 +390,7 @@ __noinline __u32 evaluate_trigger(__u64 ids, __u32 id, __u32 result_flag, __u64 
 		return 0;
 	count_trigger(id, TRIGGER_MATCHES);
 	now = bpf_ktime_get_ns();
-	if (now >= trigger->armed_until_ns)
-		return 0;
-	if ((trigger->armed_comm_words[0] || trigger->armed_comm_words[1]) &&
-	    (trigger->armed_comm_words[0] != comm_low || trigger->armed_comm_words[1] != comm_high))
-		return 0;
-	if (trigger->armed_pid && trigger->armed_pid != bpf_get_current_pid_tgid() >> 32)
+	if (!armed_for(trigger, now, comm_low, comm_high))
 		return 0;
 	if (!(result_flag & TRIGGER_PREADMITTED) && !admit(id, trigger, now)) {
 		count_trigger(id, TRIGGER_RATE_LIMITED);
@@ -408,14 +415,7 @@ __noinline __u32 admit_submission(__u64 ids, __u32 id, __u64 comm_low, __u64 com
 	if ((trigger->flags & TRIGGER_COMM) && (trigger->comm_words[0] != comm_low || trigger->comm_words[1] != comm_high))
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (now >= trigger->armed_until_ns)
-		return 0;
-	if ((trigger->armed_comm_words[0] || trigger->armed_comm_words[1]) &&
-	    (trigger->armed_comm_words[0] != comm_low || trigger->armed_comm_words[1] != comm_high))
-		return 0;
-	if (trigger->armed_pid && trigger->armed_pid != bpf_get_current_pid_tgid() >> 32)
-		return 0;
-	return admit(id, trigger, now) ? CAPTURE_ADMITTED : 0;
+	return armed_for(trigger, now, comm_low, comm_high) && admit(id, trigger, now) ? CAPTURE_ADMITTED : 0;
 }
 
 static __always_inline void save_user_registers(const struct pt_regs *regs, __u64 *out)

@@ -55,7 +55,6 @@ public final class ElfCache {
     private var images: [FileIdentity: (image: ElfImage, lastUse: UInt64)] = [:]
     private var clock: UInt64 = 0
     public let capacity: Int
-    public private(set) var opened = 0
 
     public init(capacity: Int = 64) {
         self.capacity = capacity
@@ -72,7 +71,6 @@ public final class ElfCache {
             return cached.image
         }
         guard let image = try? ElfImage(path: path, displayPath: displayPath) else { return nil }
-        opened += 1
         if images.count >= capacity, let oldest = images.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
             images[oldest] = nil
         }
@@ -150,11 +148,6 @@ public final class Symbolizer {
             return map
         }
         return nil
-    }
-
-    /// Forgets the perf map of an exited process.
-    public func forget(pid: Int32) {
-        perfMaps = perfMaps.filter { !$0.key.hasPrefix("/proc/\(pid)/") }
     }
 
     static func namespacePID(_ pid: Int32) -> Int32? {

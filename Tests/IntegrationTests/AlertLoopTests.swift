@@ -14,20 +14,11 @@ final class AlertmanagerServer {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
         try config.write(toFile: "\(directory)/alertmanager.yml", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus-alertmanager")
-        process.arguments = [
-            "--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--cluster.listen-address=", "--log.level=warn",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
-            usleep(100_000)
-        }
-        throw AgentError("alertmanager did not become ready")
+        try startUntilReady(
+            process, "/usr/bin/prometheus-alertmanager",
+            ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data", "--web.listen-address=127.0.0.1:\(port)",
+             "--cluster.listen-address=", "--log.level=warn"],
+            port: port)
     }
 
     deinit {

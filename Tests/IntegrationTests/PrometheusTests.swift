@@ -33,20 +33,11 @@ final class PrometheusServer {
         port = try freeLoopbackPort()
         try config.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
         for (name, text) in files { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        process.arguments = [
-            "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-        ] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
-            usleep(100_000)
-        }
-        throw AgentError("prometheus did not become ready")
+        try startUntilReady(
+            process, "/usr/bin/prometheus",
+            ["--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data", "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"]
+                + arguments,
+            port: port)
     }
 
     deinit {
@@ -81,6 +72,22 @@ final class PrometheusServer {
             return (result["metric"] as? [String: String] ?? [:], Double(value ?? "") ?? .nan)
         }
     }
+}
+
+/// Runs a Prometheus-family server (`executable` with `arguments`) and waits, bounded, until its
+/// `/-/ready` answers on `port`.
+func startUntilReady(_ process: Process, _ executable: String, _ arguments: [String], port: Int) throws {
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(30)
+    while Date() < deadline {
+        if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
+        usleep(100_000)
+    }
+    throw AgentError("\(executable) did not become ready")
 }
 
 /// A loopback port nothing listens on right now.
