@@ -33,11 +33,18 @@ struct NodeyTests {
         }
     }
 
-    @Test func theSwallowedENOENTShowsOnMetricsExactly() async throws {
-        try requireRoot()
+    /// nodey (with /etc/nodey.conf missing, as in the lab) and an agent counting only its process,
+    /// with `trigger` (a flow-style trigger mapping) when given.
+    static func labWithAgent(trigger: String? = nil) throws -> (Nodey, AgentProcess) {
         try #require(!FileManager.default.fileExists(atPath: "/etc/nodey.conf"), "the lab needs /etc/nodey.conf to be missing; move it away to run this test")
         let nodey = try Nodey()
-        let agent = try AgentProcess(config: "filters:\n  pids: [\(nodey.process.processIdentifier)]\n")
+        let triggers = trigger.map { "triggers:\n  - \($0)\n" } ?? ""
+        return (nodey, try AgentProcess(config: "filters:\n  pids: [\(nodey.process.processIdentifier)]\n" + triggers))
+    }
+
+    @Test func theSwallowedENOENTShowsOnMetricsExactly() async throws {
+        try requireRoot()
+        let (nodey, agent) = try Self.labWithAgent()
         for _ in 0..<3 {
             let about = try shell("curl -s -w ' %{http_code}' http://127.0.0.1:\(nodey.port)/about")
             #expect(about.output == "An error occurred\n 500")
@@ -50,14 +57,7 @@ struct NodeyTests {
 
     @Test func theCaptureNamesTheJavaScriptFunctionThatOpenedTheFile() async throws {
         try requireRoot()
-        try #require(!FileManager.default.fileExists(atPath: "/etc/nodey.conf"), "the lab needs /etc/nodey.conf to be missing; move it away to run this test")
-        let nodey = try Nodey()
-        let agent = try AgentProcess(config: """
-            filters:
-              pids: [\(nodey.process.processIdentifier)]
-            triggers:
-              - {name: nodey-conf, path: /etc/nodey.conf, comm: node}
-            """)
+        let (nodey, agent) = try Self.labWithAgent(trigger: "{name: nodey-conf, path: /etc/nodey.conf, comm: node}")
         let port = nodey.port
         let about = try await offPool { try shell("curl -s http://127.0.0.1:\(port)/about") }
         #expect(about.output == "An error occurred\n")
@@ -92,14 +92,7 @@ struct NodeyTests {
 
     @Test func anAsyncOpenOnAPoolThreadCarriesTheJavaScriptStackThatSubmittedIt() async throws {
         try requireRoot()
-        try #require(!FileManager.default.fileExists(atPath: "/etc/nodey.conf"), "the lab needs /etc/nodey.conf to be missing; move it away to run this test")
-        let nodey = try Nodey()
-        let agent = try AgentProcess(config: """
-            filters:
-              pids: [\(nodey.process.processIdentifier)]
-            triggers:
-              - {name: nodey-async, path: /etc/nodey.conf, comm: node, async_stacks: true}
-            """)
+        let (nodey, agent) = try Self.labWithAgent(trigger: "{name: nodey-async, path: /etc/nodey.conf, comm: node, async_stacks: true}")
         #expect(try await agent.scrape().value("errno_exporter_async_uprobes") ?? 0 > 0, "uprobes on node's libuv")
         let port = nodey.port
         let about = try await offPool { try shell("curl -s http://127.0.0.1:\(port)/about-async") }
