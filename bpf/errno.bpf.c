@@ -148,8 +148,8 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, DEFAULT_TRIGGER_PATHS);
-	__type(key, char[PATH_BUFFER_LEN]); /* NUL-padded, like path_failure_key.path */
-	__type(value, struct trigger_set);
+	__type(key, __u64); /* the path's fingerprint */
+	__type(value, struct trigger_exact_entry);
 } trigger_exact_paths SEC(".maps");
 
 struct {
@@ -665,19 +665,52 @@ static __noinline void capture(const struct capture_request *request, const stru
 		count_triggers(ids, TRIGGER_CAPTURES);
 }
 
+/* path_fingerprint (errno_exporter.h) of the path in `key`. */
+static __always_inline __u64 path_fingerprint(const struct path_failure_key *key)
+{
+	const __u64 *words = (const __u64 *)key->path;
+	__u64 hash = FINGERPRINT_SEED;
+
+	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
+		__u64 word = words[i];
+
+		hash = (hash ^ word) * FINGERPRINT_PRIME;
+		hash ^= hash >> 29;
+		if (HAS_ZERO_BYTE(word))
+			break;
+	}
+	return hash;
+}
+
+/* Whether `entry` holds the path in `key` (compared up to the terminating NUL's word). */
+static __always_inline bool same_path(const struct trigger_exact_entry *entry, const struct path_failure_key *key)
+{
+	const __u64 *ours = (const __u64 *)key->path, *theirs = (const __u64 *)entry->path;
+
+	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
+		if (ours[i] != theirs[i])
+			return false;
+		if (HAS_ZERO_BYTE(ours[i]))
+			return true;
+	}
+	return true;
+}
+
 /* The triggers whose exact paths or prefixes match the path in `key` (`lookups`: which maps hold
  * entries). */
 static __always_inline __u64 lookup_trigger_paths(struct path_failure_key *key, __u32 lookups)
 {
+	struct trigger_exact_entry *exact;
 	struct trigger_set *matched;
-	__u64 ids = 0;
+	__u64 ids = 0, fingerprint;
 
 	if (key->flags & (PATH_UNREADABLE | PATH_NULL))
 		return 0;
 	if ((lookups & TRIGGERS_EXACT) && !(key->flags & PATH_TRUNCATED)) {
-		matched = bpf_map_lookup_elem(&trigger_exact_paths, key->path);
-		if (matched)
-			ids = matched->ids;
+		fingerprint = path_fingerprint(key);
+		exact = bpf_map_lookup_elem(&trigger_exact_paths, &fingerprint);
+		if (exact && same_path(exact, key))
+			ids = exact->ids;
 	}
 	if (lookups & TRIGGERS_PREFIX) {
 		key->reserved = PATH_BUFFER_LEN * 8; /* {reserved, path} is a trigger_prefix_key */

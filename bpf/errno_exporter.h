@@ -136,12 +136,26 @@ struct trigger_settings {
 	__u32 reserved2;
 };
 
-/* Value of `trigger_exact_paths` (key: the NUL-padded path) and `trigger_path_prefixes`: the set of
- * triggers (bit = id) the path matches. A prefix entry's set includes the triggers of its shorter
- * prefixes, since the trie answers only with the longest match. */
+/* Value of `trigger_path_prefixes`: the set of triggers (bit = id) the path matches. A prefix entry's
+ * set includes the triggers of its shorter prefixes, since the trie answers only with the longest match. */
 struct trigger_set {
 	__u64 ids;
 };
+
+/* Value of `trigger_exact_paths`, keyed by the path's fingerprint (path_fingerprint below): hashing
+ * 8 bytes instead of the whole 256-byte buffer. The path itself is compared on a hit, so a
+ * fingerprint collision can never match the wrong path. */
+struct trigger_exact_entry {
+	__u64 ids;
+	char path[PATH_BUFFER_LEN]; /* NUL-padded */
+};
+
+/* The fingerprint of a NUL-padded path buffer, the same in the kernel and in user space: its
+ * little-endian 64-bit words up to and including the first one holding a NUL byte, each mixed in as
+ * h = (h ^ word) * FINGERPRINT_PRIME, h ^= h >> 29. */
+#define FINGERPRINT_SEED 0xcbf29ce484222325ULL
+#define FINGERPRINT_PRIME 0x100000001b3ULL
+#define HAS_ZERO_BYTE(word) (((word) - 0x0101010101010101ULL) & ~(word) & 0x8080808080808080ULL)
 
 /* Key of the `trigger_path_prefixes` LPM trie. */
 struct trigger_prefix_key {

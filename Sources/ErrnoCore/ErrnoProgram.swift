@@ -46,7 +46,7 @@ public final class ErrnoProgram {
     private var applied = KernelSettings()
     private var triggerIDs: [String: UInt32] = [:]
     private var nextTriggerID: UInt32 = 0
-    private var appliedExactPaths: [[UInt8]: UInt64] = [:]
+    private var appliedExactPaths: [[UInt8]: [UInt8]] = [:]
     private var appliedPrefixes: [[UInt8]: UInt64] = [:]
 
     /// Opens the embedded object and sizes its maps from `config`; nothing is in the kernel yet.
@@ -128,7 +128,7 @@ public final class ErrnoProgram {
         applied = new
     }
 
-    private var newExactPaths: [[UInt8]: UInt64] = [:]
+    private var newExactPaths: [[UInt8]: [UInt8]] = [:]
     private var newPrefixes: [[UInt8]: UInt64] = [:]
 
     /// Writes the triggers: ids kept by name (a removed trigger's id is cleared, its counters
@@ -156,10 +156,10 @@ public final class ErrnoProgram {
             }
         }
         triggers.replace(entries)
-        newExactPaths = plan.exactPaths(ids: triggerIDs)
+        newExactPaths = try plan.exactPaths(ids: triggerIDs)
         newPrefixes = plan.prefixes(ids: triggerIDs)
-        for (key, set) in newExactPaths where appliedExactPaths[key] != set {
-            try triggerExactPaths.update(keyBytes: key, valueBytes: withUnsafeBytes(of: set) { Array($0) })
+        for (key, entry) in newExactPaths where appliedExactPaths[key] != entry {
+            try triggerExactPaths.update(keyBytes: key, valueBytes: entry)
         }
         for (key, set) in newPrefixes where appliedPrefixes[key] != set {
             try triggerPrefixes.update(keyBytes: key, valueBytes: withUnsafeBytes(of: set) { Array($0) })

@@ -78,14 +78,35 @@ public struct TriggerPlan: Sendable, Equatable {
     /// Whether successful syscalls must be looked at.
     var wantsSuccesses: Bool { entries.contains { $0.flags & TRIGGER_ON_SUCCESS.rawValue != 0 } }
 
-    /// `trigger_exact_paths`: NUL-padded path → set of ids.
-    func exactPaths(ids: [String: UInt32]) -> [[UInt8]: UInt64] {
+    /// `trigger_exact_paths`: fingerprint (key bytes) → trigger_exact_entry bytes (the set of ids and
+    /// the NUL-padded path). Throws in the (2⁻⁶⁴-unlikely) case of two paths sharing a fingerprint.
+    func exactPaths(ids: [String: UInt32]) throws -> [[UInt8]: [UInt8]] {
         var sets: [[UInt8]: UInt64] = [:]
         for entry in entries {
             guard let id = ids[entry.name] else { continue }
             for path in entry.config.paths { sets[Self.pathKey(path), default: 0] |= 1 << UInt64(id) }
         }
-        return sets
+        var entries: [[UInt8]: [UInt8]] = [:]
+        for (path, set) in sets {
+            let key = withUnsafeBytes(of: Self.fingerprint(path).littleEndian) { Array($0) }
+            guard entries[key] == nil else {
+                throw StartupError("two trigger paths share a fingerprint (\(LabelValue.encode(path.prefix { $0 != 0 }))): rename one")
+            }
+            entries[key] = withUnsafeBytes(of: set.littleEndian) { Array($0) } + path
+        }
+        return entries
+    }
+
+    /// The kernel's path_fingerprint (errno_exporter.h) of a NUL-padded path buffer.
+    static func fingerprint(_ buffer: [UInt8]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for start in stride(from: 0, to: buffer.count, by: 8) {
+            let word = buffer[start..<start + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+            hash = (hash ^ word) &* 0x100_0000_01b3
+            hash ^= hash >> 29
+            if buffer[start..<start + 8].contains(0) { break }
+        }
+        return hash
     }
 
     /// `trigger_path_prefixes`: trigger_prefix_key bytes → set of ids, each prefix's set including

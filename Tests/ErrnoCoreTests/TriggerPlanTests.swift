@@ -10,13 +10,25 @@ import Testing
         Config.Trigger(name: name, paths: paths, prefixes: prefixes)
     }
 
-    @Test func exactPathsAreNULPaddedKeysWithTheSetOfTheirTriggers() {
+    @Test func exactPathsAreKeyedByFingerprintWithTheirPathAndTheSetOfTheirTriggers() throws {
         let plan = TriggerPlan([Self.trigger("a", paths: ["/etc/nodey.conf"]), Self.trigger("b", paths: ["/etc/nodey.conf", "/etc/hosts"])])
-        let sets = plan.exactPaths(ids: ["a": 0, "b": 5])
+        let entries = try plan.exactPaths(ids: ["a": 0, "b": 5])
         let nodey = Array("/etc/nodey.conf".utf8) + [UInt8](repeating: 0, count: 256 - 15)
-        #expect(sets.count == 2)
-        #expect(sets[nodey] == 1 << 0 | 1 << 5)
-        #expect(sets.keys.allSatisfy { $0.count == Int(PATH_BUFFER_LEN) })
+        let key = withUnsafeBytes(of: TriggerPlan.fingerprint(nodey).littleEndian) { Array($0) }
+        #expect(entries.count == 2)
+        #expect(entries[key] == withUnsafeBytes(of: (UInt64(1) << 0 | 1 << 5).littleEndian) { Array($0) } + nodey)
+        #expect(entries.values.allSatisfy { $0.count == MemoryLayout<trigger_exact_entry>.size })
+    }
+
+    @Test func theFingerprintStopsAtTheTerminatingWord() {
+        func buffer(_ text: String) -> [UInt8] { Array(text.utf8) + [UInt8](repeating: 0, count: 256 - text.utf8.count) }
+        // Only bytes up to the NUL's word count: a shorter and a longer path differ, padding does not matter.
+        #expect(TriggerPlan.fingerprint(buffer("/etc/nodey.conf")) != TriggerPlan.fingerprint(buffer("/etc/nodey.conf.bak")))
+        #expect(TriggerPlan.fingerprint(buffer("/etc/nodey.conf")) != TriggerPlan.fingerprint(buffer("/etc/nodey.con")))
+        // The kernel's value for this path (errno_exporter.h's definition, computed independently).
+        #expect(TriggerPlan.fingerprint(buffer("/tmp/cap/fp-missing")) == 0x86ad_10dc_e651_eb3c)
+        // An 8-byte path's NUL is in the next word: both words count.
+        #expect(TriggerPlan.fingerprint(buffer("/etc/abc")) != TriggerPlan.fingerprint(buffer("/etc/abd")))
     }
 
     @Test func aPrefixCarriesTheTriggersOfItsShorterPrefixes() {
