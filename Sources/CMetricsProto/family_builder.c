@@ -89,6 +89,67 @@ int errno_family_add_label(errno_family_builder *builder, const char *name, cons
 	return pair->name && pair->value ? 0 : -1;
 }
 
+int errno_family_set_exemplar(errno_family_builder *builder, double value, double timestamp)
+{
+	Io__Prometheus__Client__MetricFamily *family = &builder->family;
+	Io__Prometheus__Client__Counter *counter;
+	Io__Prometheus__Client__Exemplar *exemplar;
+
+	if (family->n_metric == 0 || !(counter = family->metric[family->n_metric - 1]->counter) || counter->exemplar)
+		return -1;
+	exemplar = calloc(1, sizeof(*exemplar));
+	if (!exemplar)
+		return -1;
+	io__prometheus__client__exemplar__init(exemplar);
+	exemplar->has_value = 1;
+	exemplar->value = value;
+	if (timestamp >= 0) {
+		exemplar->timestamp = calloc(1, sizeof(*exemplar->timestamp));
+		if (!exemplar->timestamp) {
+			free(exemplar);
+			return -1;
+		}
+		google__protobuf__timestamp__init(exemplar->timestamp);
+		exemplar->timestamp->seconds = (int64_t)timestamp;
+		exemplar->timestamp->nanos = (int32_t)((timestamp - (double)(int64_t)timestamp) * 1e9);
+	}
+	counter->exemplar = exemplar;
+	return 0;
+}
+
+int errno_family_add_exemplar_label(errno_family_builder *builder, const char *name, const char *value)
+{
+	Io__Prometheus__Client__MetricFamily *family = &builder->family;
+	Io__Prometheus__Client__Counter *counter;
+	Io__Prometheus__Client__Exemplar *exemplar;
+	Io__Prometheus__Client__LabelPair **grown, *pair;
+
+	if (family->n_metric == 0 || !(counter = family->metric[family->n_metric - 1]->counter) || !(exemplar = counter->exemplar))
+		return -1;
+	grown = realloc(exemplar->label, (exemplar->n_label + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	exemplar->label = grown;
+	pair = calloc(1, sizeof(*pair));
+	if (!pair)
+		return -1;
+	io__prometheus__client__label_pair__init(pair);
+	pair->name = strdup(name);
+	pair->value = strdup(value);
+	exemplar->label[exemplar->n_label++] = pair;
+	return pair->name && pair->value ? 0 : -1;
+}
+
+static void free_label_pairs(Io__Prometheus__Client__LabelPair **pairs, size_t count)
+{
+	for (size_t l = 0; l < count; l++) {
+		free(pairs[l]->name);
+		free(pairs[l]->value);
+		free(pairs[l]);
+	}
+	free(pairs);
+}
+
 static size_t varint_size(size_t value)
 {
 	size_t size = 1;
@@ -129,12 +190,12 @@ void errno_family_free(errno_family_builder *builder)
 	for (size_t m = 0; m < family->n_metric; m++) {
 		Io__Prometheus__Client__Metric *metric = family->metric[m];
 
-		for (size_t l = 0; l < metric->n_label; l++) {
-			free(metric->label[l]->name);
-			free(metric->label[l]->value);
-			free(metric->label[l]);
+		free_label_pairs(metric->label, metric->n_label);
+		if (metric->counter && metric->counter->exemplar) {
+			free_label_pairs(metric->counter->exemplar->label, metric->counter->exemplar->n_label);
+			free(metric->counter->exemplar->timestamp);
+			free(metric->counter->exemplar);
 		}
-		free(metric->label);
 		free(metric->counter);
 		free(metric->gauge);
 		free(metric);

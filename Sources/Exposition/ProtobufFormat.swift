@@ -1,7 +1,7 @@
 import CMetricsProto
 
 /// The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily` messages,
-/// encoded by protobuf-c.
+/// encoded by protobuf-c; counters carry their exemplar.
 public enum ProtobufFormat {
     public static let contentType = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 
@@ -17,6 +17,12 @@ public enum ProtobufFormat {
                 guard errno_family_add_metric(builder, sample.value) == 0 else { throw OutOfMemory() }
                 for label in sample.labels where errno_family_add_label(builder, label.name, label.value) != 0 {
                     throw OutOfMemory()
+                }
+                if family.type == .counter, let exemplar = sample.exemplar {
+                    guard errno_family_set_exemplar(builder, exemplar.value, exemplar.timestamp ?? -1) == 0 else { throw OutOfMemory() }
+                    for label in exemplar.labels where errno_family_add_exemplar_label(builder, label.name, label.value) != 0 {
+                        throw OutOfMemory()
+                    }
                 }
             }
             let size = errno_family_delimited_size(builder)

@@ -65,8 +65,10 @@ struct ProtobufExpositionTests {
     @Test func everyMessageDecodesWithProtoc() async throws {
         try requireRoot()
         let comm = uniqueComm("ex_pb_")
-        let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n")
-        try runLoad(comm: comm, badRead: 13)
+        let watched = "/nonexistent/errno-pb-\(UUID().uuidString.prefix(8))"
+        let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\ntriggers:\n  - {name: pb, path: \(watched), stacks: []}\n")
+        try runLoad(comm: comm, badRead: 13, paths: [PathPlan("openat", 2, watched)])
+        let capture = try #require(try await agent.waitForCaptures(trigger: "pb").first)
         let file = NSTemporaryDirectory() + "errno-pb-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: file) }
         let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
@@ -85,6 +87,8 @@ struct ProtobufExpositionTests {
         #expect(decoded.contains("name: \"errno_syscall_failures_total\""))
         #expect(decoded.contains("value: \"\(comm)\""))
         #expect(decoded.contains("counter {\n    value: 13\n  }"))
+        // The path series with a capture carries it as the counter's exemplar, as in OpenMetrics.
+        #expect(decoded.contains("exemplar {\n      label {\n        name: \"capture_id\"\n        value: \"\(capture.id)\"\n      }"), "\(decoded)")
         #expect(try agent.stop() == 0)
     }
 

@@ -18,6 +18,13 @@ int errno_family_add_metric(errno_family_builder *family, double value);
 /* Adds a label to the metric started last. Returns 0, or -1 when out of memory. */
 int errno_family_add_label(errno_family_builder *family, const char *name, const char *value);
 
+/* Gives the counter started last an exemplar with this value and time (seconds since the epoch; a
+ * negative time means none). Returns 0, or -1 when out of memory or the metric is not a counter. */
+int errno_family_set_exemplar(errno_family_builder *family, double value, double timestamp);
+
+/* Adds a label to the exemplar set last. Returns 0, or -1 when out of memory or there is none. */
+int errno_family_add_exemplar_label(errno_family_builder *family, const char *name, const char *value);
+
 /* Bytes `errno_family_write_delimited` writes: a varint length, then the message. */
 size_t errno_family_delimited_size(const errno_family_builder *family);
 
