@@ -108,7 +108,8 @@ struct AlertLoopTests {
             .replacingOccurrences(of: "'localhost:9093'", with: "'127.0.0.1:\(alertmanager.port)'")
             .replacingOccurrences(of: "'localhost:9717'", with: "'\(agent.address)'")
         let prometheus = try PrometheusServer(
-            config: prometheusConfig, files: ["errno_exporter.rules.yml": try Self.shipped("config/prometheus/errno_exporter.rules.yml")])
+            config: prometheusConfig, arguments: ["--enable-feature=exemplar-storage"],
+            files: ["errno_exporter.rules.yml": try Self.shipped("config/prometheus/errno_exporter.rules.yml")])
 
         // Prometheus first sees the trigger's counter at 0 (a rate needs the rise).
         let scraped = Date().addingTimeInterval(30)
@@ -148,6 +149,13 @@ struct AlertLoopTests {
 
         // Every shipped expression returns data (give Prometheus a few more scrapes of the capture's metrics).
         try await offPool { usleep(3_000_000) }
+        // Prometheus stored the capture as the path series' exemplar (scraped as OpenMetrics).
+        let now = Date().timeIntervalSince1970
+        let exemplars = try await prometheus.api(
+            "query_exemplars", ["query": #"errno_path_failures_total{comm="deep_nofp"}"#, "start": "\(now - 600)", "end": "\(now + 60)"])
+        let captureIDs = ((exemplars as? [[String: Any]]) ?? []).flatMap { ($0["exemplars"] as? [[String: Any]]) ?? [] }
+            .compactMap { ($0["labels"] as? [String: String])?["capture_id"] }
+        #expect(captureIDs.contains(capture.id), "exemplars: \(exemplars)")
         for rule in try Self.rules() {
             let result = try await prometheus.query(rule.isAlert ? rule.expression : rule.name)
             if let reason = Self.quietAlerts[rule.name] {
