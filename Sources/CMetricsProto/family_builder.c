@@ -66,27 +66,33 @@ int errno_family_add_metric(errno_family_builder *builder, double value)
 	return metric->counter || metric->gauge ? 0 : -1;
 }
 
-int errno_family_add_label(errno_family_builder *builder, const char *name, const char *value)
+/* Appends a name="value" pair to a metric's or an exemplar's labels. Returns 0, or -1 when out of memory. */
+static int append_label_pair(Io__Prometheus__Client__LabelPair ***pairs, size_t *count, const char *name, const char *value)
 {
-	Io__Prometheus__Client__MetricFamily *family = &builder->family;
-	Io__Prometheus__Client__Metric *metric;
-	Io__Prometheus__Client__LabelPair **grown, *pair;
+	Io__Prometheus__Client__LabelPair **grown = realloc(*pairs, (*count + 1) * sizeof(*grown)), *pair;
 
-	if (family->n_metric == 0)
-		return -1;
-	metric = family->metric[family->n_metric - 1];
-	grown = realloc(metric->label, (metric->n_label + 1) * sizeof(*grown));
 	if (!grown)
 		return -1;
-	metric->label = grown;
+	*pairs = grown;
 	pair = calloc(1, sizeof(*pair));
 	if (!pair)
 		return -1;
 	io__prometheus__client__label_pair__init(pair);
 	pair->name = strdup(name);
 	pair->value = strdup(value);
-	metric->label[metric->n_label++] = pair;
+	grown[(*count)++] = pair;
 	return pair->name && pair->value ? 0 : -1;
+}
+
+int errno_family_add_label(errno_family_builder *builder, const char *name, const char *value)
+{
+	Io__Prometheus__Client__MetricFamily *family = &builder->family;
+	Io__Prometheus__Client__Metric *metric;
+
+	if (family->n_metric == 0)
+		return -1;
+	metric = family->metric[family->n_metric - 1];
+	return append_label_pair(&metric->label, &metric->n_label, name, value);
 }
 
 int errno_family_set_exemplar(errno_family_builder *builder, double value, double timestamp)
@@ -122,22 +128,10 @@ int errno_family_add_exemplar_label(errno_family_builder *builder, const char *n
 	Io__Prometheus__Client__MetricFamily *family = &builder->family;
 	Io__Prometheus__Client__Counter *counter;
 	Io__Prometheus__Client__Exemplar *exemplar;
-	Io__Prometheus__Client__LabelPair **grown, *pair;
 
 	if (family->n_metric == 0 || !(counter = family->metric[family->n_metric - 1]->counter) || !(exemplar = counter->exemplar))
 		return -1;
-	grown = realloc(exemplar->label, (exemplar->n_label + 1) * sizeof(*grown));
-	if (!grown)
-		return -1;
-	exemplar->label = grown;
-	pair = calloc(1, sizeof(*pair));
-	if (!pair)
-		return -1;
-	io__prometheus__client__label_pair__init(pair);
-	pair->name = strdup(name);
-	pair->value = strdup(value);
-	exemplar->label[exemplar->n_label++] = pair;
-	return pair->name && pair->value ? 0 : -1;
+	return append_label_pair(&exemplar->label, &exemplar->n_label, name, value);
 }
 
 static void free_label_pairs(Io__Prometheus__Client__LabelPair **pairs, size_t count)

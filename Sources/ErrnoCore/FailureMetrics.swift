@@ -248,10 +248,11 @@ public final class FailureMetrics: Collector {
             latest[[capture.syscall, rewriter.rewrite(capture.path), errno, capture.comm]] = Exemplar(
                 labels: [Label("capture_id", String(capture.id))], value: 1, timestamp: capture.time.timeIntervalSince1970)
         }
+        guard !latest.isEmpty else { return samples }
         return samples.map { sample in
+            // pathFamily's labels start with syscall, path, errno, comm (opt-in labels follow).
             var sample = sample
-            let value = { (name: String) in sample.labels.first { $0.name == name }?.value ?? "" }
-            sample.exemplar = latest[[value("syscall"), value("path"), value("errno"), value("comm")]]
+            sample.exemplar = latest[sample.labels.prefix(4).map(\.value)]
             return sample
         }
     }

@@ -35,18 +35,11 @@ public enum FixtureProgram {
         return found
     }
 
+    /// `command`'s output; a failing command throws.
     @discardableResult
     public static func run(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw FixtureError("\(command) failed: \(output)") }
+        let (status, output) = try shell(command)
+        guard status == 0 else { throw FixtureError("\(command) failed: \(output)") }
         return output
     }
 
@@ -54,4 +47,23 @@ public enum FixtureProgram {
         public let description: String
         init(_ description: String) { self.description = description }
     }
+}
+
+/// Runs a command with /bin/sh, returning its exit status and combined output (`input` on stdin).
+@discardableResult
+public func shell(_ command: String, input: String? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    let inputPipe = Pipe()
+    process.standardInput = inputPipe
+    try process.run()
+    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try inputPipe.fileHandleForWriting.close()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }

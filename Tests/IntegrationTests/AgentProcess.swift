@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import Glibc
 import Synchronization
@@ -214,25 +215,6 @@ func firstLine(of pipe: Pipe) -> String {
 func uniqueComm(_ prefix: String) -> String {
     let letters = "abcdefghijklmnopqrstuvwxyz"
     return prefix + String((0..<(15 - prefix.count)).map { _ in letters.randomElement()! })
-}
-
-/// Runs a command, returning its exit status and combined output.
-@discardableResult
-func shell(_ command: String, input: String? = nil) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    let inputPipe = Pipe()
-    process.standardInput = inputPipe
-    try process.run()
-    if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try inputPipe.fileHandleForWriting.close()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
 }
 
 /// IDs of the BPF programs and links `pid` holds file descriptors for (from /proc/PID/fdinfo).

@@ -5,28 +5,14 @@ import Testing
 
 /// Debian's prometheus-alertmanager on a free loopback port, with the given config.
 final class AlertmanagerServer {
-    let process = Process()
-    let directory: String
-    let port: Int
+    private let server: LoopbackServer
+    var port: Int { server.port }
 
     init(config: String) throws {
-        directory = NSTemporaryDirectory() + "errno-alertmanager-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        port = try freeLoopbackPort()
-        try config.write(toFile: "\(directory)/alertmanager.yml", atomically: true, encoding: .utf8)
-        try startUntilReady(
-            process, "/usr/bin/prometheus-alertmanager",
+        server = try LoopbackServer("/usr/bin/prometheus-alertmanager", files: ["alertmanager.yml": config]) { directory, port in
             ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data", "--web.listen-address=127.0.0.1:\(port)",
-             "--cluster.listen-address=", "--log.level=warn"],
-            port: port)
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+             "--cluster.listen-address=", "--log.level=warn"]
         }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 }
 

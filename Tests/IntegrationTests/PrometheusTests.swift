@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import Glibc
 import Testing
@@ -6,11 +7,46 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A real Prometheus (Debian's) scraping a real agent.
-final class PrometheusServer {
+/// A Prometheus-family server (Debian's prometheus or prometheus-alertmanager) on a free loopback
+/// port, its config and data in a directory of its own; stopped and cleaned up when released.
+final class LoopbackServer {
     let process = Process()
     let directory: String
     let port: Int
+
+    /// Writes `files` (the config first among them) into a new directory, starts `executable` with
+    /// the arguments `arguments(directory, port)` returns, and waits, bounded, for its `/-/ready`.
+    init(_ executable: String, files: [String: String], arguments: (String, Int) -> [String]) throws {
+        directory = NSTemporaryDirectory() + "errno-\(URL(fileURLWithPath: executable).lastPathComponent)-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        port = try freeLoopbackPort()
+        for (name, text) in files { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments(directory, port)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
+            usleep(100_000)
+        }
+        throw AgentError("\(executable) did not become ready")
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A real Prometheus (Debian's) scraping a real agent.
+final class PrometheusServer {
+    private let server: LoopbackServer
+    var port: Int { server.port }
 
     /// `jobExtras`: YAML lines added to the scrape job (indented 4), e.g. basic_auth.
     convenience init(target: String, interval: String = "1s", arguments: [String] = [], jobExtras: String = "") throws {
@@ -28,24 +64,10 @@ final class PrometheusServer {
 
     /// A Prometheus running `config` (prometheus.yml text); `files` (e.g. rule files) are written beside it.
     init(config: String, arguments: [String] = [], files: [String: String] = [:]) throws {
-        directory = NSTemporaryDirectory() + "errno-prometheus-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        port = try freeLoopbackPort()
-        try config.write(toFile: "\(directory)/prometheus.yml", atomically: true, encoding: .utf8)
-        for (name, text) in files { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
-        try startUntilReady(
-            process, "/usr/bin/prometheus",
+        server = try LoopbackServer("/usr/bin/prometheus", files: files.merging(["prometheus.yml": config]) { $1 }) { directory, port in
             ["--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data", "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn"]
-                + arguments,
-            port: port)
-    }
-
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+                + arguments
         }
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// GET /api/v1/<path>, returning `data` of a successful answer.
@@ -72,22 +94,6 @@ final class PrometheusServer {
             return (result["metric"] as? [String: String] ?? [:], Double(value ?? "") ?? .nan)
         }
     }
-}
-
-/// Runs a Prometheus-family server (`executable` with `arguments`) and waits, bounded, until its
-/// `/-/ready` answers on `port`.
-func startUntilReady(_ process: Process, _ executable: String, _ arguments: [String], port: Int) throws {
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let deadline = Date().addingTimeInterval(30)
-    while Date() < deadline {
-        if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
-        usleep(100_000)
-    }
-    throw AgentError("\(executable) did not become ready")
 }
 
 /// A loopback port nothing listens on right now.
