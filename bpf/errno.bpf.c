@@ -147,7 +147,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, DEFAULT_TRIGGER_PATHS);
+	__uint(max_entries, MAX_TRIGGER_PATHS);
 	__type(key, __u64); /* the path's fingerprint */
 	__type(value, struct trigger_exact_entry);
 } trigger_exact_paths SEC(".maps");
@@ -155,7 +155,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, DEFAULT_TRIGGER_PATHS);
+	__uint(max_entries, MAX_TRIGGER_PATHS);
 	__type(key, struct trigger_prefix_key);
 	__type(value, struct trigger_set);
 } trigger_path_prefixes SEC(".maps");
@@ -371,6 +371,22 @@ static __always_inline bool armed_for(const struct trigger_settings *trigger, __
 	return !trigger->armed_pid || trigger->armed_pid == bpf_get_current_pid_tgid() >> 32;
 }
 
+/* Trigger `id` when its bit is in `ids` (the triggers whose path matched), it exists, has one of
+ * `wanted` (enum trigger_flags) and takes this comm; else NULL. */
+static __always_inline struct trigger_settings *applicable_trigger(__u64 ids, __u32 id, __u32 wanted, __u64 comm_low, __u64 comm_high)
+{
+	struct trigger_settings *trigger;
+
+	if (id >= MAX_TRIGGERS || !((ids >> id) & 1))
+		return 0;
+	trigger = bpf_map_lookup_elem(&trigger_settings, &id);
+	if (!trigger || !(trigger->flags & wanted))
+		return 0;
+	if ((trigger->flags & TRIGGER_COMM) && (trigger->comm_words[0] != comm_low || trigger->comm_words[1] != comm_high))
+		return 0;
+	return trigger;
+}
+
 /* For trigger `id` when its bit is in `ids` (the triggers whose path matched): counts the match when
  * comm and result fit too, and decides whether it captures (armed, within its rate). Returns 0 for
  * no capture, else CAPTURE_ADMITTED plus the stacks it wants. A global function: the verifier checks
@@ -378,15 +394,10 @@ static __always_inline bool armed_for(const struct trigger_settings *trigger, __
 #define CAPTURE_ADMITTED 1
 __noinline __u32 evaluate_trigger(__u64 ids, __u32 id, __u32 result_flag, __u64 comm_low, __u64 comm_high)
 {
-	struct trigger_settings *trigger;
+	struct trigger_settings *trigger = applicable_trigger(ids, id, result_flag & (TRIGGER_ON_FAILURE | TRIGGER_ON_SUCCESS), comm_low, comm_high);
 	__u64 now;
 
-	if (id >= MAX_TRIGGERS || !((ids >> id) & 1))
-		return 0;
-	trigger = bpf_map_lookup_elem(&trigger_settings, &id);
-	if (!trigger || !(trigger->flags & result_flag))
-		return 0;
-	if ((trigger->flags & TRIGGER_COMM) && (trigger->comm_words[0] != comm_low || trigger->comm_words[1] != comm_high))
+	if (!trigger)
 		return 0;
 	count_trigger(id, TRIGGER_MATCHES);
 	now = bpf_ktime_get_ns();
@@ -404,15 +415,10 @@ __noinline __u32 evaluate_trigger(__u64 ids, __u32 id, __u32 result_flag, __u64 
  * here covers the pool thread's capture too. Returns CAPTURE_ADMITTED or 0. */
 __noinline __u32 admit_submission(__u64 ids, __u32 id, __u64 comm_low, __u64 comm_high)
 {
-	struct trigger_settings *trigger;
+	struct trigger_settings *trigger = applicable_trigger(ids, id, TRIGGER_ASYNC_STACKS, comm_low, comm_high);
 	__u64 now;
 
-	if (id >= MAX_TRIGGERS || !((ids >> id) & 1))
-		return 0;
-	trigger = bpf_map_lookup_elem(&trigger_settings, &id);
-	if (!trigger || !(trigger->flags & TRIGGER_ASYNC_STACKS))
-		return 0;
-	if ((trigger->flags & TRIGGER_COMM) && (trigger->comm_words[0] != comm_low || trigger->comm_words[1] != comm_high))
+	if (!trigger)
 		return 0;
 	now = bpf_ktime_get_ns();
 	return armed_for(trigger, now, comm_low, comm_high) && admit(id, trigger, now) ? CAPTURE_ADMITTED : 0;
@@ -665,21 +671,10 @@ static __noinline void capture(const struct capture_request *request, const stru
 		count_triggers(ids, TRIGGER_CAPTURES);
 }
 
-/* path_fingerprint (errno_exporter.h) of the path in `key`. */
+/* errno_path_fingerprint (errno_exporter.h) of the path in `key`. */
 static __always_inline __u64 path_fingerprint(const struct path_failure_key *key)
 {
-	const __u64 *words = (const __u64 *)key->path;
-	__u64 hash = FINGERPRINT_SEED;
-
-	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
-		__u64 word = words[i];
-
-		hash = (hash ^ word) * FINGERPRINT_PRIME;
-		hash ^= hash >> 29;
-		if (HAS_ZERO_BYTE(word))
-			break;
-	}
-	return hash;
+	return errno_path_fingerprint((const __u64 *)key->path);
 }
 
 /* Whether `entry` holds the path in `key` (compared up to the terminating NUL's word). */
@@ -750,18 +745,6 @@ struct {
 	__type(value, struct async_submission);
 } current_requests SEC(".maps");
 
-/* FNV-1a over the NUL-padded path buffer. */
-static __always_inline __u64 path_hash(const struct path_failure_key *key)
-{
-	__u64 hash = 0xcbf29ce484222325ULL;
-
-	for (int i = 0; i < PATH_BUFFER_LEN; i++) {
-		hash ^= (__u8)key->path[i];
-		hash *= 0x100000001b3ULL;
-	}
-	return hash;
-}
-
 /* Looks the path in `key` up in the trigger maps and captures the syscall for the armed triggers it
  * matches; on a libuv pool thread working on a captured submission of this very path, links the
  * capture to it (and the thread is done with that request's link). A
@@ -781,7 +764,7 @@ __noinline int match_triggers(long ret, struct path_failure_key *key, __u32 look
 		return 0;
 	if (lookups & TRIGGERS_ASYNC)
 		request = bpf_map_lookup_elem(&current_requests, &tid);
-	if (request && request->path_hash == path_hash(key)) {
+	if (request && request->path_fingerprint == path_fingerprint(key)) {
 		preadmitted = request->triggers;
 		capture_request.submission_id = request->submission_id;
 		bpf_map_delete_elem(&current_requests, &tid);
@@ -800,12 +783,12 @@ __noinline int match_triggers(long ret, struct path_failure_key *key, __u32 look
 	return 0;
 }
 
-/* The syscall's number, errno and comm in `key`; false when the filters say not to look further. */
-static __always_inline bool describe(struct pt_regs *regs, long ret, struct syscall_failure_key *key, const struct agent_settings *current)
+/* `key` for the current task: syscall `syscall_nr`, errno from `ret`, its comm, no opt-in labels. */
+static __always_inline void describe_task(struct syscall_failure_key *key, __u32 syscall_nr, long ret)
 {
 	const __u64 *comm;
 
-	key->syscall_nr = SYSCALL_NR(regs);
+	key->syscall_nr = syscall_nr;
 	key->err = ret < 0 ? (__u32)-ret : 0;
 	/* Two direct loads through the trusted task pointer cost a third of bpf_get_current_comm()
 	 * (measured: 63 vs 96 ns per run with stats on). The kernel pads comm with NULs; were it ever
@@ -816,6 +799,12 @@ static __always_inline bool describe(struct pt_regs *regs, long ret, struct sysc
 	key->tgid = 0;
 	key->reserved = 0;
 	key->cgroup_id = 0;
+}
+
+/* The syscall's number, errno and comm in `key`; false when the filters say not to look further. */
+static __always_inline bool describe(struct pt_regs *regs, long ret, struct syscall_failure_key *key, const struct agent_settings *current)
+{
+	describe_task(key, SYSCALL_NR(regs), ret);
 	return !(current && current->filters && filtered_out(key, current->filters));
 }
 
@@ -924,7 +913,6 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	struct capture_request request = {.stacks = TRIGGER_USER_STACK, .kind = CAPTURE_SUBMISSION};
 	struct async_submission pending;
 	struct path_failure_key *key;
-	const __u64 *comm;
 	const char *path;
 	__u64 *last_id;
 
@@ -935,14 +923,7 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	key = bpf_map_lookup_elem(&async_path_scratch, &zero);
 	if (!key)
 		return 0;
-	comm = (const __u64 *)bpf_get_current_task_btf()->comm;
-	key->failure.syscall_nr = 0;
-	key->failure.err = 0;
-	key->failure.comm_words[0] = comm[0];
-	key->failure.comm_words[1] = comm[1];
-	key->failure.tgid = 0;
-	key->failure.reserved = 0;
-	key->failure.cgroup_id = 0;
+	describe_task(&key->failure, 0, 0);
 	key->flags = 0;
 	key->reserved = 0;
 	if (current->filters && filtered_out(&key->failure, current->filters))
@@ -963,7 +944,7 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	pending.submission_id = request.submission_id;
 	pending.triggers = admitted;
 	pending.request = FUNCTION_ARG2(ctx);
-	pending.path_hash = path_hash(key);
+	pending.path_fingerprint = path_fingerprint(key);
 	pending.submitted_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&pending_submissions, &tid, &pending, BPF_ANY);
 	return 0;

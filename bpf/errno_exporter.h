@@ -15,8 +15,9 @@
 #define MAX_CGROUP_DEPTH 16   /* cgroup filter: ancestors examined */
 #define MAX_TRIGGERS 64       /* trigger ids 0..63: a set of triggers is one __u64 */
 #define KERNEL_STACK_DEPTH 64 /* kernel frames kept per capture */
+#define USER_STACK_MIN_BYTES 1024     /* smallest configurable user stack copy */
 #define USER_STACK_MAX_BYTES 65536    /* largest configurable user stack copy */
-#define DEFAULT_USER_STACK_BYTES 16384 /* bytes copied from the user stack pointer upward */
+#define DEFAULT_USER_STACK_BYTES 32768 /* bytes copied from the user stack pointer upward */
 #define CAPTURE_REGISTERS 33  /* user registers kept per capture, in DWARF numbering */
 #define CAPTURE_MAPPINGS 32   /* executable file mappings kept per capture */
 #define MAPPING_PATH_LEN 256
@@ -150,12 +151,28 @@ struct trigger_exact_entry {
 	char path[PATH_BUFFER_LEN]; /* NUL-padded */
 };
 
-/* The fingerprint of a NUL-padded path buffer, the same in the kernel and in user space: its
+/* The fingerprint of a NUL-padded path buffer (PATH_BUFFER_LEN bytes, 8-byte aligned): its
  * little-endian 64-bit words up to and including the first one holding a NUL byte, each mixed in as
- * h = (h ^ word) * FINGERPRINT_PRIME, h ^= h >> 29. */
+ * h = (h ^ word) * FINGERPRINT_PRIME, h ^= h >> 29. The one implementation: the BPF program and
+ * user space (through CErrnoBPF) both call this function. */
 #define FINGERPRINT_SEED 0xcbf29ce484222325ULL
 #define FINGERPRINT_PRIME 0x100000001b3ULL
 #define HAS_ZERO_BYTE(word) (((word) - 0x0101010101010101ULL) & ~(word) & 0x8080808080808080ULL)
+
+static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const __u64 *words)
+{
+	__u64 hash = FINGERPRINT_SEED;
+
+	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
+		__u64 word = words[i];
+
+		hash = (hash ^ word) * FINGERPRINT_PRIME;
+		hash ^= hash >> 29;
+		if (HAS_ZERO_BYTE(word))
+			break;
+	}
+	return hash;
+}
 
 /* Key of the `trigger_path_prefixes` LPM trie. */
 struct trigger_prefix_key {
@@ -196,7 +213,7 @@ struct async_submission {
 	__u64 submission_id; /* the capture_event.submission_id of the submission record */
 	__u64 triggers;      /* the triggers that admitted it */
 	__u64 request;       /* the uv_fs_t, to check that uv__work_submit's work item is inside it */
-	__u64 path_hash;     /* FNV-1a of the NUL-padded path: a pool-thread syscall links only on its own path */
+	__u64 path_fingerprint; /* errno_path_fingerprint of the path: a pool-thread syscall links only on its own path */
 	__u64 submitted_ns;  /* CLOCK_MONOTONIC: user space sweeps requests that never ran */
 };
 
@@ -244,7 +261,52 @@ struct capture_event {
 #define DEFAULT_PATH_FAILURES_ENTRIES 10000
 #define DEFAULT_PATH_OVERFLOW_ENTRIES 4096
 #define FOLDED_PATH_MEMORY 16384 /* folded path series remembered, to count each once */
-#define DEFAULT_TRIGGER_PATHS 1024       /* exact trigger paths, and prefixes, the maps hold */
+#define MAX_TRIGGER_PATHS 65536 /* exact trigger paths, and prefixes, in all triggers (each map's size) */
 #define DEFAULT_CAPTURE_BUFFER_BYTES 4194304 /* 4 MiB */
+
+/* ---- Layouts: user space (Swift, through CErrnoBPF) and the BPF program compile this header with
+ * different compilers; these sizes are checked here, and again at start against the loaded object's
+ * map key and value sizes. -------------------------------------------------------------------- */
+#define SIZEOF_SYSCALL_FAILURE_KEY 40
+#define SIZEOF_SYSCALL_OVERFLOW_KEY 8
+#define SIZEOF_PATH_FAILURE_KEY 304
+#define SIZEOF_AGENT_SETTINGS 16
+#define SIZEOF_TRIGGER_SETTINGS 72
+#define SIZEOF_TRIGGER_EXACT_ENTRY 264
+#define SIZEOF_TRIGGER_PREFIX_KEY 260
+#define SIZEOF_CAPTURE_MAPPING 296
+#define SIZEOF_ASYNC_SUBMISSION 40
+#define SIZEOF_ASYNC_REQUEST_KEY 16
+#define SIZEOF_CAPTURE_EVENT 10600
+
+_Static_assert(sizeof(struct syscall_failure_key) == SIZEOF_SYSCALL_FAILURE_KEY, "syscall_failure_key layout");
+_Static_assert(sizeof(struct syscall_overflow_key) == SIZEOF_SYSCALL_OVERFLOW_KEY, "syscall_overflow_key layout");
+_Static_assert(sizeof(struct path_failure_key) == SIZEOF_PATH_FAILURE_KEY, "path_failure_key layout");
+_Static_assert(sizeof(struct agent_settings) == SIZEOF_AGENT_SETTINGS, "agent_settings layout");
+_Static_assert(sizeof(struct trigger_settings) == SIZEOF_TRIGGER_SETTINGS, "trigger_settings layout");
+_Static_assert(sizeof(struct trigger_set) == 8, "trigger_set is one __u64 (a set of MAX_TRIGGERS ids)");
+_Static_assert(MAX_TRIGGERS == 64, "a set of triggers is one __u64");
+_Static_assert(sizeof(struct trigger_exact_entry) == SIZEOF_TRIGGER_EXACT_ENTRY, "trigger_exact_entry layout");
+_Static_assert(sizeof(struct trigger_prefix_key) == SIZEOF_TRIGGER_PREFIX_KEY, "trigger_prefix_key layout");
+_Static_assert(sizeof(struct capture_mapping) == SIZEOF_CAPTURE_MAPPING, "capture_mapping layout");
+_Static_assert(sizeof(struct async_submission) == SIZEOF_ASYNC_SUBMISSION, "async_submission layout");
+_Static_assert(sizeof(struct async_request_key) == SIZEOF_ASYNC_REQUEST_KEY, "async_request_key layout");
+_Static_assert(sizeof(struct capture_event) == SIZEOF_CAPTURE_EVENT, "capture_event layout");
+_Static_assert(__builtin_offsetof(struct capture_event, user_stack) == SIZEOF_CAPTURE_EVENT, "the user stack follows the record");
+/* The kernel looks a path_failure_key's {reserved, path} up as a trigger_prefix_key (no copy). */
+_Static_assert(__builtin_offsetof(struct path_failure_key, path) - __builtin_offsetof(struct path_failure_key, reserved) ==
+		       __builtin_offsetof(struct trigger_prefix_key, path),
+	       "path_failure_key {reserved, path} aliases trigger_prefix_key");
+_Static_assert(sizeof(((struct path_failure_key *)0)->reserved) == sizeof(((struct trigger_prefix_key *)0)->prefix_bits),
+	       "path_failure_key.reserved aliases trigger_prefix_key.prefix_bits");
+_Static_assert(sizeof(((struct trigger_prefix_key *)0)->path) == sizeof(((struct path_failure_key *)0)->path),
+	       "the prefix key's path is the path buffer");
+/* The trigger exact entry's path and a path key's path are compared word by word. */
+_Static_assert(PATH_BUFFER_LEN % 8 == 0 && __builtin_offsetof(struct path_failure_key, path) % 8 == 0 &&
+		       __builtin_offsetof(struct trigger_exact_entry, path) % 8 == 0,
+	       "path buffers are whole, aligned 64-bit words");
+_Static_assert(DEFAULT_USER_STACK_BYTES >= USER_STACK_MIN_BYTES && DEFAULT_USER_STACK_BYTES <= USER_STACK_MAX_BYTES &&
+		       DEFAULT_USER_STACK_BYTES % 8 == 0,
+	       "the default user stack copy is a valid setting");
 
 #endif
