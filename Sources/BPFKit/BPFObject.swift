@@ -1,55 +1,40 @@
 import CLibBPF
 import Glibc
 
-/// A BPF ELF object opened by libbpf from memory: its maps can be resized before `load()`,
-/// its programs attached after. Closing (deinit) destroys the programs and maps it still owns.
+/// A BPF object opened by libbpf (from a `bpftool gen skeleton` skeleton): its maps can be resized
+/// before `load()`, its programs attached after. Closing (deinit) destroys the programs and maps it
+/// still owns.
 public final class BPFObject {
     let handle: OpaquePointer
-    private let image: UnsafeMutableRawBufferPointer
+    private let loader: () -> Int32
+    private let closer: () -> Void
     public private(set) var isLoaded = false
 
-    /// Opens an object from its ELF bytes. The bytes are copied: libbpf keeps pointers into them.
-    public init(elf: UnsafeRawBufferPointer, name: String) throws {
-        let image = UnsafeMutableRawBufferPointer.allocate(byteCount: elf.count, alignment: 8)
-        image.copyMemory(from: elf)
-        let opened: OpaquePointer? = name.withCString { cName in
-            var options = bpf_object_open_opts()
-            options.sz = MemoryLayout<bpf_object_open_opts>.size
-            options.object_name = cName
-            return bpf_object__open_mem(image.baseAddress, image.count, &options)
-        }
-        self.image = image
-        guard let opened else {
-            image.deallocate()
-            throw BPFError("open BPF object \(name)", code: errno)
-        }
-        handle = opened
+    /// Wraps an opened object: `load` loads it (the skeleton's load also maps its global sections),
+    /// `close` destroys it.
+    public init(opened handle: OpaquePointer, load: @escaping () -> Int32, close: @escaping () -> Void) {
+        self.handle = handle
+        loader = load
+        closer = close
     }
 
-    deinit {
-        bpf_object__close(handle)
-        image.deallocate()
-    }
+    deinit { closer() }
 
     /// Verifies and loads every program and creates every map in the kernel.
     public func load() throws {
-        try BPFError.check("load BPF object (verifier log above, at debug level)", bpf_object__load(handle))
+        try BPFError.check("load BPF object (verifier log above, at debug level)", loader())
         isLoaded = true
     }
 
-    /// The map named `name` in this object.
-    public func map(_ name: String) throws -> BPFMap {
-        guard let map = bpf_object__find_map_by_name(handle, name) else {
-            throw BPFError("find map \(name)", code: ENOENT)
-        }
+    /// A map of this object (a skeleton's `maps` member).
+    public func map(_ map: OpaquePointer?) throws -> BPFMap {
+        guard let map else { throw BPFError("find a map of the object", code: ENOENT) }
         return BPFMap(handle: map, owner: self)
     }
 
-    /// The program whose function is named `name`.
-    public func program(_ name: String) throws -> BPFProgram {
-        guard let program = bpf_object__find_program_by_name(handle, name) else {
-            throw BPFError("find program \(name)", code: ENOENT)
-        }
+    /// A program of this object (a skeleton's `progs` member).
+    public func program(_ program: OpaquePointer?) throws -> BPFProgram {
+        guard let program else { throw BPFError("find a program of the object", code: ENOENT) }
         return BPFProgram(handle: program, owner: self)
     }
 }
