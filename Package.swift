@@ -6,6 +6,15 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// Module graph (who imports whom), bottom up:
+//   SystemSupport, KernelNames, Exposition, Stacks, BPFKit    (no project imports but SystemSupport)
+//   ErrnoKernel   → BPFKit, CErrnoBPF, CCapabilities, KernelNames, Stacks, SystemSupport
+//   ErrnoConfig   → ErrnoKernel (its limits), KernelNames
+//   ErrnoMetrics      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames
+//   Captures      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames, Stacks, CPprof
+//   ErrnoServer   → Captures, Exposition, ErrnoConfig, ErrnoKernel (KernelAccess), Hummingbird
+//   ErrnoAgent    → everything above: wiring, reload, services
+//   errno_exporter (executable) → ErrnoAgent: flags and logging
 let package = Package(
     name: "errno_exporter",
     products: [
@@ -35,32 +44,45 @@ let package = Package(
         .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("stdc++")]),
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
-        // The compiled BPF object embedded in the binary, plus the kernel/user shared structs (bpf/errno_exporter.h).
-        .target(name: "CErrnoBPF"),
-        // Swift over libbpf: objects, programs, links, maps, per-CPU sums, batch reads.
+        // The BPF skeleton (the compiled object, typed maps and programs) and bpf/errno_exporter.h.
+        // Imported by ErrnoKernel only.
+        .target(name: "CErrnoBPF", linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]),
+        // Small system utilities: the kernel's monotonic clock, RFC 3339 time, the cgroup2 mount.
+        .target(name: "SystemSupport", swiftSettings: strict),
+        // Swift over libbpf: objects, programs, links, maps, per-CPU sums, batch reads, ring buffers.
         .target(name: "BPFKit", dependencies: ["CLibBPF"], swiftSettings: strict),
         // Metric snapshot model and its encoders; the process collector.
         .target(name: "Exposition", dependencies: ["CMetricsProto"], swiftSettings: strict),
-        // Syscall and errno names for x86_64 and arm64 (generated from kernel UAPI headers), path syscalls.
-        .target(name: "KernelNames", swiftSettings: strict),
-        // The config file: schema, strict YAML decoding with positions, validation.
-        .target(name: "ErrnoConfig", dependencies: ["KernelNames", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // Names for what the kernel reports: syscalls and errnos (tables generated from kernel UAPI
+        // headers), path syscalls, comm and path bytes as label values, cgroup ids as paths.
+        .target(name: "KernelNames", dependencies: ["SystemSupport"], swiftSettings: strict),
         // Stacks: unwinding captured user stacks (CFI, frame pointers) and symbolizing frames (ELF
-        // symbols, debug files, perf maps, kallsyms), with per-file caches.
+        // symbols, debug files, perf maps, kallsyms), with per-file caches; the recipe for one capture.
         .target(name: "Stacks", dependencies: ["CElfUtils"], swiftSettings: strict),
-        // The domain: syscall/errno names, the BPF program's maps decoded into metric families.
+        // The kernel boundary: the only importer of the skeleton and the shared header. One handle
+        // (load, attach, apply, arm, read), typed records, limits, feature checks, capabilities.
         .target(
-            name: "ErrnoCore",
+            name: "ErrnoKernel",
+            dependencies: ["BPFKit", "CErrnoBPF", "CCapabilities", "KernelNames", "Stacks", "SystemSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        // The config file: schema, strict YAML decoding with positions, validation against the
+        // kernel's limits, resolution into kernel settings.
+        .target(name: "ErrnoConfig", dependencies: ["ErrnoKernel", "KernelNames", "SystemSupport", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        // The scrape path: kernel counters → labelled metric families (label mapping, series index, rewrites).
+        .target(name: "ErrnoMetrics", dependencies: ["ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames"], swiftSettings: strict),
+        // The capture path: ring-buffer consumer, capture store, triggers and their arming, pprof.
+        .target(
+            name: "Captures",
             dependencies: [
-                "BPFKit", "CErrnoBPF", "CCapabilities", "CPprof", "Exposition", "ErrnoConfig", "KernelNames", "Stacks",
+                "ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames", "Stacks", "SystemSupport", "CPprof",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
-        // HTTP: routes for /metrics, /, /-/healthy, /-/ready.
+        // HTTP: routes, statuses, JSON shapes, the webhook's decoding, the landing page; web config.
         .target(
             name: "ErrnoServer",
             dependencies: [
-                "ErrnoCore", "ErrnoConfig", "Exposition", "CCrypt", "Stacks",
+                "Captures", "ErrnoConfig", "ErrnoKernel", "Exposition", "CCrypt", "Stacks", "SystemSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -71,29 +93,51 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
-        .executableTarget(
-            name: "errno_exporter",
+        // The agent: builds every part from the config, reloads it, runs the services until shutdown.
+        .target(
+            name: "ErrnoAgent",
             dependencies: [
-                "BPFKit", "CLibBPF", "ErrnoCore", "ErrnoServer", "ErrnoConfig", "Exposition", "KernelNames", "Stacks",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        // The executable: flags and logging; everything else is ErrnoAgent.
+        .executableTarget(
+            name: "errno_exporter",
+            dependencies: [
+                "BPFKit", "ErrnoAgent", "ErrnoKernel", "ErrnoServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // Raw path syscalls for errno-load (glibc's open() is openat; syscall(2) is variadic).
         .target(name: "CRawSyscalls"),
         // A load generator with a chosen comm: exact numbers of failing syscalls for tests and benchmarks.
         .executableTarget(name: "errno-load", dependencies: ["CRawSyscalls"], swiftSettings: strict),
-        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
-        .testTarget(
-            name: "ErrnoCoreTests", dependencies: ["ErrnoCore", "ErrnoConfig", "KernelNames", "BPFKit", "CLibBPF", "CErrnoBPF"],
-            swiftSettings: strict),
-        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig"], swiftSettings: strict),
         // Test fixtures built at test time (Tests/Fixtures), shared by unit and integration tests.
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: strict),
+        // A KernelAccess without a kernel, and sample captures: collectors and routes run in-process.
+        .target(name: "KernelFakes", dependencies: ["ErrnoKernel", "Captures", "Stacks"], path: "Tests/KernelFakes", swiftSettings: strict),
+        .testTarget(name: "BPFKitTests", dependencies: ["BPFKit"], swiftSettings: strict),
+        .testTarget(name: "KernelNamesTests", dependencies: ["KernelNames", "SystemSupport"], swiftSettings: strict),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
+        .testTarget(name: "ErrnoKernelTests", dependencies: ["ErrnoKernel", "BPFKit", "CErrnoBPF", "CLibBPF", "KernelNames", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel"], swiftSettings: strict),
+        .testTarget(name: "ErrnoMetricsTests", dependencies: ["ErrnoMetrics", "ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames", "KernelFakes"], swiftSettings: strict),
+        .testTarget(name: "CapturesTests", dependencies: ["Captures", "ErrnoKernel", "ErrnoConfig", "Stacks", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(
+            name: "ErrnoServerTests",
+            dependencies: [
+                "ErrnoServer", "Captures", "ErrnoKernel", "ErrnoConfig", "Exposition", "ErrnoMetrics", "KernelFakes", "KernelNames", "Stacks",
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
-        .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoCore", "Exposition"], swiftSettings: strict),
+        .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["errno_exporter", "errno-load", "Exposition", "FixtureSupport", .product(name: "Yams", package: "Yams")],

@@ -1,3 +1,4 @@
+import ErrnoKernel
 import KernelNames
 
 /// Labels a counter may add to its fixed ones: each multiplies its series, so both are opt-in.
@@ -122,7 +123,7 @@ public struct Config: Sendable, Equatable {
         public var keep = 256
         /// Bytes of user stack copied per capture (from the stack pointer up), for unwinding.
         /// Fixed at start: a change needs a restart.
-        public var userStackBytes = 32768
+        public var userStackBytes = KernelLimits.defaultUserStackBytes
 
         public init() {}
 
@@ -131,7 +132,7 @@ public struct Config: Sendable, Equatable {
         public var bufferBytes = 0
 
         public static let keepRange = 1...100_000
-        public static let userStackBytesRange = 1024...65536
+        public static let userStackBytesRange = KernelLimits.userStackBytes
         public static let bufferBytesRange = 0...(1 << 30)
     }
 
@@ -146,9 +147,9 @@ public struct Config: Sendable, Equatable {
     /// Bounds that validation enforces.
     public static let maxSeriesRange = 1...1_000_000
     /// Triggers a config may have (a set of them is one 64-bit word in the kernel).
-    public static let maxTriggers = 64
+    public static let maxTriggers = KernelLimits.maxTriggers
     /// Exact paths, and prefixes, of all triggers together (the kernel maps' capacity).
-    public static let maxTriggerPaths = 65536
+    public static let maxTriggerPaths = KernelLimits.maxTriggerPaths
     /// Longest trigger path: the kernel compares at most this many bytes of a path.
-    public static let maxTriggerPathBytes = 255
+    public static let maxTriggerPathBytes = KernelLimits.pathBytes
 }

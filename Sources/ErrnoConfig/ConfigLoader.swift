@@ -1,3 +1,4 @@
+import ErrnoKernel
 import Foundation
 import KernelNames
 import Yams
@@ -178,9 +179,10 @@ public enum ConfigLoader {
         }
     }
 
-    /// A comm as the kernel keeps it: 1 to 15 bytes. Nil when valid, else the problem.
+    /// A comm as the kernel keeps it: 1 to `KernelLimits.commBytes` bytes. Nil when valid, else the problem.
     static func commProblem(_ comm: String) -> String? {
-        (1...15).contains(comm.utf8.count) ? nil : "a comm is 1 to 15 bytes (the kernel truncates longer names); got \(comm.utf8.count)"
+        (1...KernelLimits.commBytes).contains(comm.utf8.count)
+            ? nil : "a comm is 1 to \(KernelLimits.commBytes) bytes (the kernel truncates longer names); got \(comm.utf8.count)"
     }
 
     static func syntaxIssue(_ error: YamlError, file: String) -> ConfigIssue {

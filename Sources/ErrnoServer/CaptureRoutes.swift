@@ -1,5 +1,5 @@
 import CompressNIO
-import ErrnoCore
+import Captures
 import Foundation
 import Hummingbird
 import NIOCore
@@ -8,13 +8,13 @@ import NIOCore
 /// of Alertmanager's webhook, which arms triggers.
 public struct CaptureAPI: Sendable {
     public let store: CaptureStore
-    public let triggerStatuses: @Sendable () throws -> [TriggerStatus]
-    public let alerts: AlertReceiver?
+    public let triggers: TriggerDirectory
+    public let webhook: AlertWebhook?
 
-    public init(store: CaptureStore, triggerStatuses: @escaping @Sendable () throws -> [TriggerStatus], alerts: AlertReceiver? = nil) {
+    public init(store: CaptureStore, triggers: TriggerDirectory, webhook: AlertWebhook? = nil) {
         self.store = store
-        self.triggerStatuses = triggerStatuses
-        self.alerts = alerts
+        self.triggers = triggers
+        self.webhook = webhook
     }
 }
 
@@ -29,12 +29,12 @@ enum CaptureRoutes {
     static func add(to router: Router<BasicRequestContext>, api: CaptureAPI) {
         router.get("/api/v1/triggers") { _, _ -> Response in
             do {
-                return json(Envelope(data: try api.triggerStatuses()))
+                return json(Envelope(data: try api.triggers.statuses().map(APIModels.TriggerJSON.init)))
             } catch {
                 return failure(.internalServerError, "internal", "reading the trigger counters failed: \(error)")
             }
         }
-        if let alerts = api.alerts {
+        if let alerts = api.webhook {
             router.post("/api/v1/alerts") { request, _ -> Response in
                 let body: ByteBuffer
                 do {
@@ -45,7 +45,8 @@ enum CaptureRoutes {
                     return failure(.contentTooLarge, "bad_data", error.description)
                 }
                 do {
-                    return json(Envelope(data: try alerts.receive(body: Array(buffer: body), contentType: request.headers[.contentType])))
+                    let outcome = try alerts.receive(body: Array(buffer: body), contentType: request.headers[.contentType])
+                    return json(Envelope(data: APIModels.OutcomeJSON(outcome: outcome)))
                 } catch let error as WebhookError {
                     return failure(HTTPResponse.Status(code: error.status.rawValue), "bad_data", error.description)
                 } catch {
@@ -65,7 +66,7 @@ enum CaptureRoutes {
             let trigger = query["trigger"].map(String.init)
             let captures = api.store.list(trigger: trigger, limit: limit)
             switch query["format"].map(String.init) ?? "json" {
-            case "json": return json(Envelope(data: captures))
+            case "json": return json(Envelope(data: captures.map(APIModels.CaptureJSON.init)))
             case "pprof": return pprof(captures, name: "captures-\(trigger ?? "all")")
             case let other: return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, pprof (an aggregate)")
             }
@@ -78,7 +79,7 @@ enum CaptureRoutes {
                 return failure(.notFound, "not_found", "no capture \(id) (captures are kept in a ring of captures.keep; it may have been replaced)")
             }
             switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
-            case "json": return json(Envelope(data: capture))
+            case "json": return json(Envelope(data: APIModels.CaptureJSON(capture: capture)))
             case "folded":
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; charset=utf-8"

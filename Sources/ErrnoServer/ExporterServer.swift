@@ -1,5 +1,6 @@
+import Captures
 import CompressNIO
-import ErrnoCore
+import ErrnoKernel
 import Foundation
 import Exposition
 import Hummingbird
@@ -88,12 +89,18 @@ public struct ExporterServer: Sendable {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication)) }
-        let gatherer = self.gatherer
-        let isReady = self.isReady
-        let logger = self.logger
-        let telemetryPath = self.telemetryPath
-        let inFlight = scrapesInFlight
-        let maxScrapes = limits.maxConcurrentScrapes
+        addMetricsRoute(to: router)
+        addLifecycleRoutes(to: router)
+        if let captures { CaptureRoutes.add(to: router, api: captures) }
+        addLandingPage(to: router)
+        return router
+    }
+
+    /// The telemetry path: every collector gathered, encoded as `Accept` asks, gzipped when allowed;
+    /// at most `limits.maxConcurrentScrapes` at once.
+    private func addMetricsRoute(to router: Router<BasicRequestContext>) {
+        let gatherer = self.gatherer, isReady = self.isReady, logger = self.logger
+        let inFlight = scrapesInFlight, maxScrapes = limits.maxConcurrentScrapes
         router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             guard isReady() else {
                 return Self.text(.serviceUnavailable, "BPF programs are not attached yet\n")
@@ -126,9 +133,13 @@ public struct ExporterServer: Sendable {
             }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
         }
+    }
+
+    /// `/-/healthy`, `/-/ready` and `/-/reload` (403 without `--web.enable-lifecycle`).
+    private func addLifecycleRoutes(to router: Router<BasicRequestContext>) {
+        let isReady = self.isReady, reload = self.reload
         router.get("/-/healthy") { _, _ in Self.text(.ok, "Healthy\n") }
         router.get("/-/ready") { _, _ in isReady() ? Self.text(.ok, "Ready\n") : Self.text(.serviceUnavailable, "Not ready: BPF programs are not attached yet\n") }
-        let reload = self.reload
         let reloadHandler: @Sendable (Request, BasicRequestContext) async -> Response = { _, _ in
             guard let reload else { return Self.text(.forbidden, "Lifecycle API is not enabled.\n") }
             do {
@@ -140,17 +151,19 @@ public struct ExporterServer: Sendable {
         }
         router.post("/-/reload", use: reloadHandler)
         router.put("/-/reload", use: reloadHandler)
-        let captures = self.captures
-        if let captures { CaptureRoutes.add(to: router, api: captures) }
+    }
+
+    /// `/`: the landing page.
+    private func addLandingPage(to router: Router<BasicRequestContext>) {
+        let captures = self.captures, isReady = self.isReady, telemetryPath = self.telemetryPath
         router.get("/") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"
-            let triggers = (try? captures?.triggerStatuses()) ?? []
+            let triggers = (try? captures?.triggers.statuses()) ?? []
             let recent = captures?.store.list(limit: LandingPage.recentCaptures) ?? []
             let page = LandingPage(telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent).html
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }
-        return router
     }
 
     /// Whether an `Accept-Encoding` header allows gzip (`gzip`, `x-gzip` or `*` with a q-value above 0).

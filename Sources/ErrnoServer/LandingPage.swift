@@ -1,6 +1,9 @@
-import ErrnoCore
+import Captures
+import ErrnoConfig
+import ErrnoKernel
 import Foundation
 import Stacks
+import SystemSupport
 
 /// The HTML page at `/`: what this agent is, its build, its state, its triggers and recent
 /// captures with readable stacks, and links to every endpoint.
@@ -45,11 +48,12 @@ struct LandingPage {
     private var triggerSection: String {
         guard !triggers.isEmpty else { return "<h2>Triggers</h2><p>No triggers configured.</p>" }
         let rows = triggers.map { trigger in
-            let paths = (trigger.paths + trigger.pathPrefixes.map { $0 + "*" }).prefix(5).map { "<code>\(escape($0))</code>" }.joined(separator: " ")
-            let more = trigger.paths.count + trigger.pathPrefixes.count > 5 ? " …" : ""
+            let config = trigger.config
+            let paths = (config.paths + config.prefixes.map { $0 + "*" }).prefix(5).map { "<code>\(escape($0))</code>" }.joined(separator: " ")
+            let more = config.paths.count + config.prefixes.count > 5 ? " …" : ""
             return "<tr><td><a href=\"api/v1/captures?trigger=\(escape(trigger.name))\">\(escape(trigger.name))</a></td><td>\(paths)\(more)</td>"
-                + "<td>\(escape(trigger.comm ?? "any"))</td><td>\(trigger.result)</td><td>\(escape(Self.state(trigger)))</td>"
-                + "<td>\(trigger.matches)</td><td>\(trigger.captures)</td><td>\(trigger.rateLimited)</td></tr>"
+                + "<td>\(escape(config.comm ?? "any"))</td><td>\(config.result.rawValue)</td><td>\(escape(Self.state(trigger)))</td>"
+                + "<td>\(trigger.counts.matches)</td><td>\(trigger.counts.captures)</td><td>\(trigger.counts.rateLimited)</td></tr>"
         }
         return "<h2>Triggers</h2><table><tr><th>name</th><th>paths</th><th>comm</th><th>result</th><th>state</th><th>matches</th><th>captures</th><th>rate-limited</th></tr>"
             + rows.joined(separator: "\n") + "</table>"
@@ -57,7 +61,7 @@ struct LandingPage {
 
     /// "armed (always)", "armed until … by Alert", "disarmed (on_alert)".
     static func state(_ trigger: TriggerStatus) -> String {
-        if trigger.arming == "always" { return "armed (always)" }
+        if trigger.config.armed == .always { return "armed (always)" }
         guard trigger.armed, let until = trigger.armedUntil else { return "disarmed (on_alert)" + (trigger.armedUntil.map { "; last armed until \($0)" } ?? "") }
         return "armed until \(until) by \(trigger.armedBy ?? "an alert")"
     }
@@ -72,7 +76,7 @@ struct LandingPage {
             return """
                 <div class="capture" id="capture-\(capture.id)"><h3><a href="api/v1/captures/\(capture.id)">#\(capture.id)</a> \(escape(capture.trigger)):
                 <code>\(escape(capture.comm))</code> (pid \(capture.pid)) \(escape(capture.syscall)) <code>\(escape(capture.path))</code> \(escape(outcome))</h3>
-                <p>\(Capture.timestamp(capture.time)) · <a href="api/v1/captures/\(capture.id)?format=folded">folded</a></p>
+                <p>\(RFC3339.format(capture.time)) · <a href="api/v1/captures/\(capture.id)?format=folded">folded</a></p>
                 <ol class="stack">\(frames.joined())</ol></div>
                 """
         }

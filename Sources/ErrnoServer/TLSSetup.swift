@@ -1,5 +1,5 @@
 import ErrnoConfig
-import ErrnoCore
+import ErrnoKernel
 import Foundation
 import Logging
 import NIOCore

@@ -2,7 +2,7 @@ import CElfUtils
 import Glibc
 
 /// One frame of a symbolized stack, innermost first in a list.
-public struct StackFrame: Sendable, Equatable, Encodable {
+public struct StackFrame: Sendable, Equatable {
     /// The runtime address (for callers: the return address).
     public var address: UInt64
     /// The function; nil when no symbol covers the address.
@@ -23,23 +23,8 @@ public struct StackFrame: Sendable, Equatable, Encodable {
         self.method = method
     }
 
-    enum CodingKeys: String, CodingKey {
-        case address, symbol, offset, module, moduleAddress = "module_address", file, line, method
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(Self.hex(address), forKey: .address)
-        try container.encode(symbol, forKey: .symbol)
-        try container.encode(offset, forKey: .offset)
-        try container.encode(module, forKey: .module)
-        try container.encode(moduleAddress.map(Self.hex), forKey: .moduleAddress)
-        try container.encodeIfPresent(file, forKey: .file)
-        try container.encodeIfPresent(line, forKey: .line)
-        try container.encode(method, forKey: .method)
-    }
-
-    static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+    /// `0x1f`: how addresses are shown.
+    public static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
     /// `symbol+0x1f (module)`, `module+0x1234` or the bare address: how the folded and text forms show it.
     public var displayName: String {

@@ -1,23 +1,12 @@
 import ArgumentParser
-import Dispatch
-import BPFKit
+import ErrnoAgent
 import ErrnoConfig
-import ErrnoCore
+import ErrnoKernel
 import ErrnoServer
-import KernelNames
-import Exposition
 import Logging
-import ServiceLifecycle
-import Stacks
-import Synchronization
-import UnixSignals
 
-/// The `errno_exporter` command: parses flags, loads the config, attaches the BPF program and
-/// serves metrics until SIGTERM or SIGINT.
-///
-/// Synchronous on purpose: capabilities are per thread, so the privileged part (load, attach, drop
-/// capabilities) runs on the main thread before any other thread exists; every thread started
-/// afterwards — Swift's pool, NIO's event loops — inherits the reduced set.
+/// The `errno_exporter` command: parses flags and sets up logging; `Agent` does the rest (on the
+/// main thread: see there why).
 @main
 struct ErrnoExporterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -94,115 +83,19 @@ struct ErrnoExporterCommand: ParsableCommand {
     }
 
     private func runAgent(logger: Logger) throws {
-        let config = try ConfigLoader.load(path: configFile)
         if configCheck {
-            try check(config: config, logger: logger)
+            print(try Agent.check(configFile: configFile, logger: logger))
             return
         }
-        try Preflight.check()
-        var keep = keepCapabilities.split(separator: ",").map(String.init)
-        if keepCapabilities == Self.defaultKeep, config.triggers.contains(where: \.asyncStacks) {
-            keep += Capabilities.asyncStacksKeep
-            logger.info(
-                "async_stacks: keeping CAP_PERFMON and CAP_SYS_ADMIN to attach uprobes to Node.js binaries started later (--capabilities.keep overrides)")
-        }
-        let keepMask = keepCapabilities == "all" ? nil : try Capabilities.mask(keep)
-        let addresses = try listenAddresses.map { try ListenAddress(parsing: $0) }
-        let webConfig = try webConfigFile.map { ($0, try WebConfigLoader.load(path: $0)) }
-        let authentication = webConfig.map { BasicAuthentication(path: $0.0, initial: $0.1, logger: logger) }
-        let tls = try webConfig?.1.tls.map { try TLSSetup.configuration($0, logger: logger) }
-        let (program, settings, rewriter) = try prepare(config: config, logger: logger)
-        // Kernel symbol addresses are hidden without CAP_SYSLOG: read them while it is held.
-        let kernelSymbols = KernelSymbols()
-        try program.attach()
-        program.refreshAsyncProbes()  // while every capability is still held
-        if let keepMask {
-            try Capabilities.keepOnly(keepMask)
-            logger.info("dropped capabilities", metadata: ["kept": "\(Capabilities.names(in: keepMask).joined(separator: ","))"])
-        }
-        logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
-
-        let store = CaptureStore(capacity: config.captures.keep)
-        let consumer = try CaptureConsumer(program: program, store: store, kernelSymbols: kernelSymbols, logger: logger)
-        let metrics = FailureMetrics(program: program, settings: settings, rewriter: rewriter, captures: store)
-        let reloader = ConfigReloader(path: configFile, config: config, metrics: metrics, captures: store, logger: logger)
-        let alerts = AlertReceiver(metrics: metrics, logger: logger)
-        let gatherer = Gatherer(
-            collectors: [metrics, consumer, alerts, reloader, BuildInfoCollector(), ProcessCollector()],
-            durationMetricName: "errno_exporter_scrape_duration_seconds")
-        let reload: (@Sendable () throws -> Void)? = enableLifecycle ? { @Sendable in try reloader.reload() } : nil
-        var limits = ServerLimits()
-        limits.maxConcurrentScrapes = maxRequests
-        limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
-        let server = ExporterServer(
-            addresses: addresses, telemetryPath: telemetryPath, gatherer: gatherer,
-            isReady: { metrics.isAttached }, reload: reload, limits: limits, authentication: authentication, tls: tls,
-            captures: CaptureAPI(store: store, triggerStatuses: { try metrics.triggerStatuses() }, alerts: alerts), logger: logger)
-        let services: [any Service] =
-            [CaptureService(consumer: consumer), AsyncProbeRefresh(metrics: metrics)] + (try server.services()) + [ReloadOnHangup(reloader: reloader)]
-        try Self.waitFor {
-            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            do {
-                try await group.run()
-            } catch {
-                throw Self.explainServe(error)
-            }
-        }
-        logger.info("shut down")
-    }
-
-    /// Runs async work from the synchronous command and blocks the main thread until it ends.
-    static func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                try await work()
-                outcome.withLock { $0 = .success(()) }
-            } catch {
-                outcome.withLock { $0 = .failure(error) }
-            }
-            done.signal()
-        }
-        done.wait()
-        try outcome.withLock { $0 }?.get()
-    }
-
-    /// Opens and loads the program, writes the config's settings into its maps; not attached yet.
-    private func prepare(config: Config, logger: Logger) throws -> (ErrnoProgram, KernelSettings, PathRewriter) {
-        let settings = try KernelSettings(config: config)
-        if !settings.absentSyscalls.isEmpty {
-            logger.debug(
-                "paths.syscalls names syscalls this architecture does not have; skipped",
-                metadata: ["syscalls": "\(settings.absentSyscalls.joined(separator: ","))", "arch": "\(SyscallNames.Architecture.current.rawValue)"])
-        }
-        let rewriter = try PathRewriter(config.paths.rewrite.map { ($0.regex, $0.replacement) })
-        let program = try ErrnoProgram(config: config, logger: logger)
-        try program.apply(settings)
-        return (program, settings, rewriter)
-    }
-
-    /// `--config.check`: the config parsed above; with privileges, also load, attach and detach.
-    private func check(config: Config, logger: Logger) throws {
-        if Preflight.missingCapabilities().isEmpty {
-            let (program, _, _) = try prepare(config: config, logger: logger)
-            try program.attach()
-            program.detach()
-            print("OK: \(configFile) is valid; the BPF programs load and attach")
-        } else {
-            print("OK: \(configFile) is valid (BPF load not checked: needs CAP_BPF and CAP_PERFMON)")
-        }
-    }
-
-    static func explainServe(_ error: any Error) -> any Error {
-        let text = "\(error)"
-        if text.contains("Address already in use") || text.contains("EADDRINUSE") {
-            return StartupError("cannot listen: address already in use (\(text)); pick a free --web.listen-address")
-        }
-        if text.contains("bind") || text.contains("Cannot assign requested address") {
-            return StartupError("cannot listen: \(text); check --web.listen-address")
-        }
-        return error
+        var options = AgentOptions(configFile: configFile, addresses: try listenAddresses.map { try ListenAddress(parsing: $0) })
+        options.telemetryPath = telemetryPath
+        options.webConfigFile = webConfigFile
+        options.enableLifecycle = enableLifecycle
+        options.limits.maxConcurrentScrapes = maxRequests
+        options.limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
+        options.keepCapabilities = keepCapabilities == "all" ? nil : keepCapabilities.split(separator: ",").map(String.init)
+        options.keepIsDefault = keepCapabilities == Self.defaultKeep
+        try Agent.run(options, logger: logger)
     }
 
     /// Multi-line errors (a config with several issues) stay readable: one issue per line.
@@ -222,45 +115,6 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
         case .info: .info
         case .warn: .warning
         case .error: .error
-        }
-    }
-}
-
-/// Runs the capture consumer's polling thread from start to shutdown.
-struct CaptureService: Service {
-    let consumer: CaptureConsumer
-
-    func run() async throws {
-        try consumer.start()
-        try? await gracefulShutdown()
-        consumer.stop()
-    }
-}
-
-/// Attaches async-stack uprobes to libuv binaries as processes start (every few seconds, only while
-/// a trigger has async_stacks).
-struct AsyncProbeRefresh: Service {
-    let metrics: FailureMetrics
-
-    func run() async throws {
-        // Cancelled on graceful shutdown, and when another service fails (a port in use).
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                metrics.refreshAsyncProbes()
-                try? await Task.sleep(for: .seconds(2))
-            }
-        }
-    }
-}
-
-/// Reloads the config on every SIGHUP until shutdown (a failed reload is logged and leaves the
-/// running config in force).
-struct ReloadOnHangup: Service {
-    let reloader: ConfigReloader
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            try? reloader.reload()
         }
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
 import BPFKit
-import CLibBPF
 import Foundation
 import Logging
-import Synchronization
 
 /// `--log.format` values.
 enum LogFormat: String, ExpressibleByArgument, CaseIterable {
@@ -12,8 +10,6 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Installs the process-wide log handler and routes libbpf's messages into it.
 enum LogSetup {
-    static let libbpfLogger = Mutex<Logger?>(nil)
-
     static func bootstrap(level: Logger.Level, format: LogFormat) -> Logger {
         LoggingSystem.bootstrap { label in
             var handler = LineLogHandler(label: label, format: format)
@@ -22,14 +18,9 @@ enum LogSetup {
         }
         var logger = Logger(label: "errno_exporter")
         logger.logLevel = level
-        libbpfLogger.withLock { $0 = logger }
+        let libbpfLogger = logger
         LibBPFLog.route(maxLevel: level == .debug || level == .trace ? .debug : .warning) { libbpfLevel, line in
-            guard let line else { return }
-            let message = String(cString: line)
-            LogSetup.libbpfLogger.withLock { logger in
-                let level: Logger.Level = libbpfLevel == LIBBPF_WARN ? .warning : .debug
-                logger?.log(level: level, "\(message)", metadata: ["component": "libbpf"])
-            }
+            libbpfLogger.log(level: libbpfLevel == .warning ? .warning : .debug, "\(line)", metadata: ["component": "libbpf"])
         }
         return logger
     }

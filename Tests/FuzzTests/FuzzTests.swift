@@ -2,7 +2,8 @@ import ErrnoConfig
 import Foundation
 import Testing
 
-@testable import ErrnoCore
+@testable import ErrnoServer
+import KernelNames
 @testable import Exposition
 
 /// Hostile input for every parser that takes it from outside: no crash, no hang, and each answer

@@ -1,13 +1,16 @@
-/* CErrnoBPF — the compiled bpf/errno.bpf.c embedded in the binary, and the structs it shares with
- * user space (bpf/errno_exporter.h). */
+/* CErrnoBPF — the compiled bpf/errno.bpf.c embedded in the binary as its `bpftool gen skeleton`
+ * skeleton (typed maps, programs and global sections), and the structs and constants it shares with
+ * user space (bpf/errno_exporter.h). Imported by the ErrnoKernel module only. */
 #ifndef CERRNOBPF_H
 #define CERRNOBPF_H
 
 #include <stddef.h>
 #include "../../../bpf/errno_exporter.h"
 
-/* The CO-RE ELF object built from bpf/errno.bpf.c (`make bpf`). */
-const void *errno_bpf_object(size_t *size);
+#if !__has_include("../generated/errno.skel.h") || !__has_include("../generated/build_info.h")
+#error "the BPF skeleton is not generated yet: run `make` (it compiles bpf/errno.bpf.c first)"
+#endif
+#include "../generated/errno.skel.h"
 
 /* The git revision the binary was built from ("unknown" outside a checkout). */
 const char *errno_build_revision(void);

@@ -1,0 +1,141 @@
+import ErrnoKernel
+import Foundation
+import KernelNames
+import Logging
+import Stacks
+import Synchronization
+
+/// Reads the kernel's capture records on a thread of its own and turns each into a `Capture`: its
+/// stacks resolved at once by `StackResolver` (the process may exit a moment later), its triggers
+/// named; the capture goes to the store and one log line. Also the collector of what this costs or
+/// loses (`CaptureConsumer+Metrics.swift`).
+public final class CaptureConsumer: @unchecked Sendable {
+    struct Tally {
+        var captures: UInt64 = 0
+        var unresolvedUserFrames: UInt64 = 0
+        var unresolvedKernelFrames: UInt64 = 0
+        var withoutMaps: UInt64 = 0
+        var mappingsTruncated: UInt64 = 0
+        var malformed: UInt64 = 0
+        var unwindEnds: [UnwindEnd: UInt64] = [:]
+        var submissions: [String: UInt64] = [:]
+        var frames: [UnwindMethod: UInt64] = [:]
+    }
+
+    public let store: CaptureStore
+    private let kernel: any KernelAccess
+    private let logger: Logger
+    private let syscalls = SyscallNames()
+    let tally = Mutex(Tally())
+    private let stopping = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private var started = false
+    // Used on the polling thread only.
+    private let resolver: StackResolver
+    private let cgroups = CgroupNames()
+    /// Submitting stacks of async requests, until their pool thread's capture arrives (bounded: the
+    /// oldest are dropped, counted as expired).
+    private var submissions: [UInt64: Capture.Submission] = [:]
+    private var submissionOrder: [UInt64] = []
+    static let maxPendingSubmissions = 4096
+
+    public init(kernel: any KernelAccess, store: CaptureStore, resolver: StackResolver, logger: Logger) {
+        self.kernel = kernel
+        self.store = store
+        self.resolver = resolver
+        self.logger = logger
+    }
+
+    /// Starts the polling thread on `handle`'s capture ring.
+    public func start(reading handle: KernelHandle) throws {
+        nonisolated(unsafe) let ring = try handle.captureRing { [unowned self] record in self.handle(record) }  // the polling thread's only
+        started = true
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                do {
+                    try ring.poll(timeoutMilliseconds: 100)
+                } catch {
+                    logger.error("polling the captures ring buffer failed", metadata: ["error": "\(error)"])
+                    Thread.sleep(forTimeInterval: 0.1)
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "captures"
+        thread.start()
+    }
+
+    /// Stops the polling thread and waits for it.
+    public func stop() {
+        guard !stopping.exchange(true, ordering: .relaxed), started else { return }
+        finished.wait()
+    }
+
+    /// One record from the ring (nil: malformed).
+    func handle(_ record: CaptureRecord?) {
+        guard let record else {
+            tally.withLock { $0.malformed += 1 }
+            return
+        }
+        let pid = Int32(bitPattern: record.pid)
+        var user: ResolvedStack?
+        if record.wantsUserStack {
+            user = resolver.userStack(pid: pid, registers: record.registers, stack: record.userStack, recordedMaps: record.mappings)
+        }
+        let userStack = user?.frames ?? []
+        let kernelStack = resolver.kernelStack(record.kernelStack)
+        let unresolved = userStack.filter { $0.symbol == nil }.count
+        let unwind = Capture.UnwindSummary(
+            stackBytes: record.userStack.count, end: user?.end, processExited: user != nil && kill(pid, 0) != 0 && errno == ESRCH,
+            unresolvedFrames: unresolved)
+        if record.kind == .submission {
+            remember(Capture.Submission(tid: record.tid, time: record.time, userStack: userStack, unwind: unwind), id: record.submissionID)
+            return
+        }
+        var capture = Capture(
+            triggers: kernel.triggerNames(in: record.triggerSet), time: record.time, pid: record.pid, tid: record.tid,
+            comm: LabelValue.encode(record.comm), syscall: syscalls.name(record.syscallNumber), path: PathLabel.value(record.path),
+            errno: record.result < 0 ? ErrnoNames.name(UInt32(truncatingIfNeeded: -record.result)) : nil, result: record.result,
+            cgroup: record.cgroupID == 0 ? "" : cgroups.name(record.cgroupID),
+            userStack: userStack, kernelStack: kernelStack, unwind: unwind)
+        if record.submissionID != 0 {
+            capture.submittedBy = submissions.removeValue(forKey: record.submissionID)
+            tally.withLock { $0.submissions[capture.submittedBy == nil ? "unlinked" : "linked", default: 0] += 1 }
+        }
+        capture = store.add(capture)
+        tally.withLock { tally in
+            tally.captures += 1
+            tally.unresolvedUserFrames += UInt64(unresolved)
+            tally.unresolvedKernelFrames += UInt64(kernelStack.filter { $0.symbol == nil }.count)
+            if let user, !user.hadMaps { tally.withoutMaps += 1 }
+            if record.mappingsTruncated { tally.mappingsTruncated += 1 }
+            if let end = user?.end { tally.unwindEnds[end, default: 0] += 1 }
+            for frame in userStack { tally.frames[frame.method, default: 0] += 1 }
+        }
+        log(capture)
+    }
+
+    /// Keeps a submitting stack until its pool thread's capture links it.
+    private func remember(_ submission: Capture.Submission, id: UInt64) {
+        submissions[id] = submission
+        submissionOrder.append(id)
+        while submissionOrder.count > Self.maxPendingSubmissions {
+            if submissions.removeValue(forKey: submissionOrder.removeFirst()) != nil {
+                tally.withLock { $0.submissions["expired", default: 0] += 1 }
+            }
+        }
+        if submissionOrder.count > 2 * submissions.count + 64 { submissionOrder = submissionOrder.filter { submissions[$0] != nil } }
+    }
+
+    private func log(_ capture: Capture) {
+        let named = capture.userStack.prefix(12).map(\.displayName).joined(separator: " < ")
+        logger.info(
+            "stack captured",
+            metadata: [
+                "capture": "\(capture.id)", "trigger": "\(capture.triggers.joined(separator: ","))", "pid": "\(capture.pid)",
+                "tid": "\(capture.tid)", "comm": "\(capture.comm)", "syscall": "\(capture.syscall)", "path": "\(capture.path)",
+                "errno": "\(capture.errno ?? "none")", "user_frames": "\(capture.userStack.count)",
+                "kernel_frames": "\(capture.kernelStack.count)", "stack": "\(named)",
+            ])
+    }
+}

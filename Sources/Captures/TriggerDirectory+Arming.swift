@@ -1,0 +1,115 @@
+import ErrnoConfig
+import ErrnoKernel
+import Foundation
+import Logging
+import SystemSupport
+
+/// An alert as far as arming triggers needs it (from Alertmanager's webhook, or its API).
+public struct FiringAlert: Sendable {
+    /// False for a resolved alert: it arms nothing (its window runs out).
+    public var firing: Bool
+    public var labels: [String: String]
+    public var fingerprint: String?
+
+    public init(firing: Bool, labels: [String: String], fingerprint: String?) {
+        self.firing = firing
+        self.labels = labels
+        self.fingerprint = fingerprint
+    }
+
+    /// The label naming the trigger(s) an alert arms (comma-separated for several).
+    public static let triggerLabel = "errno_exporter_trigger"
+}
+
+/// Alerts that cannot arm what they name (an unknown trigger, a label that is not a comm or pid):
+/// nothing was armed.
+public struct ArmingError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+}
+
+/// What one batch of alerts did.
+public struct ArmingOutcome: Sendable {
+    /// A trigger armed, until when, by which alert.
+    public struct Armed: Sendable {
+        public let trigger: String
+        public let until: Date
+        public let alert: String
+    }
+
+    public var armed: [Armed] = []
+    /// Named triggers that are armed always: nothing to do.
+    public var alwaysArmed: [String] = []
+    /// Alerts without the trigger label, and resolved alerts.
+    public var ignored = 0
+}
+
+extension TriggerDirectory {
+    /// Arms triggers from alerts: every firing alert labelled `errno_exporter_trigger=NAME` arms NAME
+    /// for its `arm_for`, extended (never shortened) by repeated notifications; resolved alerts leave
+    /// the window to run out. Optional `comm` and `pid` labels narrow what the arming captures. The
+    /// batch is checked whole (`ArmingError`) before anything changes.
+    public func arm(_ alerts: [FiringAlert], logger: Logger) throws -> ArmingOutcome {
+        let triggers = configs
+        var outcome = ArmingOutcome()
+        var plans: [(String, Arming)] = []
+        var unknown: Set<String> = []
+        let now = Date(), monotonic = MonotonicClock.nanoseconds()
+        for alert in alerts {
+            guard alert.firing, let named = alert.labels[FiringAlert.triggerLabel] else {
+                outcome.ignored += 1
+                continue
+            }
+            let comm = alert.labels["comm"].flatMap { $0.isEmpty ? nil : $0 }
+            if let comm, !(1...KernelLimits.commBytes).contains(comm.utf8.count) {
+                throw ArmingError(description: "alert label comm=\"\(comm)\" is not a comm (1 to \(KernelLimits.commBytes) bytes)")
+            }
+            var pid: UInt32?
+            if let text = alert.labels["pid"], !text.isEmpty {
+                guard let value = UInt32(text), (1...4_194_304).contains(value) else {
+                    throw ArmingError(description: "alert label pid=\"\(text)\" is not a process id")
+                }
+                pid = value
+            }
+            for name in named.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let trigger = triggers[name] else {
+                    unknown.insert(name)
+                    continue
+                }
+                guard trigger.armed == .onAlert else {
+                    outcome.alwaysArmed.append(name)
+                    continue
+                }
+                let window = ArmingWindow(untilMonotonicNanoseconds: monotonic + UInt64(trigger.armForSeconds) * 1_000_000_000, comm: comm, pid: pid)
+                plans.append((name, Arming(
+                    window: window, until: now.addingTimeInterval(Double(trigger.armForSeconds)), alert: alert.labels["alertname"] ?? "",
+                    fingerprint: alert.fingerprint)))
+            }
+        }
+        guard unknown.isEmpty else {
+            throw ArmingError(
+                description: "no trigger named \(unknown.sorted().joined(separator: ", ")) (nothing was armed); triggers: \(triggers.keys.sorted().joined(separator: ", "))")
+        }
+        for (name, arming) in plans {
+            let armed = try arm(name, arming)
+            logger.info(
+                "trigger armed by an alert",
+                metadata: ["trigger": "\(name)", "until": "\(RFC3339.format(armed.until))", "alert": "\(armed.alert)",
+                           "comm": "\(armed.window.comm ?? "any")", "pid": "\(armed.window.pid.map(String.init) ?? "any")"])
+            outcome.armed.append(.init(trigger: name, until: armed.until, alert: armed.alert))
+        }
+        return outcome
+    }
+
+    /// Arms `name` as `arming` says, extending (never shortening) a window already open; returns the
+    /// arming in force.
+    private func arm(_ name: String, _ arming: Arming) throws -> Arming {
+        var effective = arming
+        if let current = self.arming(name), current.window.untilMonotonicNanoseconds > arming.window.untilMonotonicNanoseconds {
+            effective.window.untilMonotonicNanoseconds = current.window.untilMonotonicNanoseconds
+            effective.until = current.until
+        }
+        guard try kernel.arm(name, effective.window) else { throw ArmingError(description: "no trigger named \(name)") }
+        record(effective, for: name)
+        return effective
+    }
+}

@@ -1,0 +1,98 @@
+import ErrnoConfig
+import ErrnoKernel
+import Foundation
+import Synchronization
+import SystemSupport
+
+/// An alert's arming of an `on_alert` trigger: the window the kernel checks, and for people the
+/// deadline on the wall clock and the alert that opened it.
+public struct Arming: Sendable, Equatable {
+    public var window: ArmingWindow
+    public var until: Date
+    /// The alert's `alertname` and fingerprint.
+    public var alert: String
+    public var fingerprint: String?
+
+    public init(window: ArmingWindow, until: Date, alert: String, fingerprint: String?) {
+        self.window = window
+        self.until = until
+        self.alert = alert
+        self.fingerprint = fingerprint
+    }
+}
+
+/// The triggers in force as configured, their armings and the notifications that armed them; their
+/// state with the kernel's counts (`statuses()`, the API and the page), their metrics
+/// (`TriggerDirectory+Metrics.swift`) and their arming by alerts (`TriggerDirectory+Arming.swift`).
+public final class TriggerDirectory: Sendable {
+    private struct State {
+        var configs: [Config.Trigger]
+        var armings: [String: Arming] = [:]
+        var notifications: [String: UInt64] = [:]
+    }
+
+    let kernel: any KernelAccess
+    private let state: Mutex<State>
+
+    /// `triggers`: the config's, already applied to `kernel`.
+    public init(kernel: any KernelAccess, triggers: [Config.Trigger]) {
+        self.kernel = kernel
+        state = Mutex(State(configs: triggers))
+    }
+
+    /// Takes a reloaded config's triggers (applied to the kernel already); armings and notification
+    /// counts of removed triggers go with them.
+    public func replace(_ triggers: [Config.Trigger]) {
+        state.withLock { state in
+            state.configs = triggers
+            let names = Set(triggers.map(\.name))
+            state.armings = state.armings.filter { names.contains($0.key) }
+            state.notifications = state.notifications.filter { names.contains($0.key) }
+        }
+    }
+
+    /// The triggers in force, by name.
+    public var configs: [String: Config.Trigger] {
+        state.withLock { Dictionary($0.configs.map { ($0.name, $0) }) { first, _ in first } }
+    }
+
+    public func arming(_ name: String) -> Arming? { state.withLock { $0.armings[name] } }
+
+    /// Records `arming` (one more notification for the trigger).
+    func record(_ arming: Arming, for name: String) {
+        state.withLock { state in
+            state.armings[name] = arming
+            state.notifications[name, default: 0] += 1
+        }
+    }
+
+    /// Every trigger in force with its arming and the kernel's counts, by name.
+    public func statuses() throws -> [TriggerStatus] {
+        let counts = try kernel.readTriggerCounts()
+        let now = MonotonicClock.nanoseconds()
+        return state.withLock { state in
+            state.configs.sorted { $0.name < $1.name }.map { trigger in
+                let arming = state.armings[trigger.name]
+                return TriggerStatus(
+                    config: trigger, arming: arming,
+                    armed: trigger.armed == .always || (arming.map { $0.window.untilMonotonicNanoseconds > now } ?? false),
+                    notifications: state.notifications[trigger.name] ?? 0, counts: counts[trigger.name] ?? TriggerCounts())
+            }
+        }
+    }
+}
+
+/// A trigger as `/api/v1/triggers` and the landing page show it: its config, whether it is armed,
+/// by what, and its counts.
+public struct TriggerStatus: Sendable {
+    public var config: Config.Trigger
+    /// For `on_alert`: the alert's arming, current or past.
+    public var arming: Arming?
+    /// Whether a match now would be captured (rate limit aside).
+    public var armed: Bool
+    /// Firing notifications that armed it.
+    public var notifications: UInt64
+    public var counts: TriggerCounts
+
+    public var name: String { config.name }
+}

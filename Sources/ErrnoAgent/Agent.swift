@@ -1,0 +1,165 @@
+import Captures
+import Dispatch
+import ErrnoConfig
+import ErrnoKernel
+import ErrnoMetrics
+import ErrnoServer
+import Exposition
+import Foundation
+import KernelNames
+import Logging
+import ServiceLifecycle
+import Stacks
+import Synchronization
+import UnixSignals
+
+/// The agent: loads and attaches the BPF program with every privilege it started with, drops them,
+/// builds the metrics, the capture path and the HTTP server on the kernel handle, and serves until
+/// SIGTERM or SIGINT.
+///
+/// Synchronous on purpose: capabilities are per thread, so the privileged part (load, attach, drop
+/// capabilities) runs on the calling (main) thread before any other thread exists; every thread
+/// started afterwards — Swift's pool, NIO's event loops — inherits the reduced set.
+public enum Agent {
+    /// Runs until shutdown; throws what kept it from starting.
+    public static func run(_ options: AgentOptions, logger: Logger) throws {
+        let config = try ConfigLoader.load(path: options.configFile)
+        try Preflight.check()
+        let keepMask = try capabilitiesToKeep(options, config: config, logger: logger)
+        let webConfig = try options.webConfigFile.map { ($0, try WebConfigLoader.load(path: $0)) }
+        let authentication = webConfig.map { BasicAuthentication(path: $0.0, initial: $0.1, logger: logger) }
+        let tls = try webConfig?.1.tls.map { try TLSSetup.configuration($0, logger: logger) }
+        let kernel = try prepare(config: config, logger: logger)
+        // Kernel symbol addresses are hidden without CAP_SYSLOG: read them while it is held.
+        let kernelSymbols = KernelSymbols()
+        try kernel.attach()
+        kernel.refreshAsyncProbes()  // while every capability is still held
+        if let keepMask {
+            try Capabilities.keepOnly(keepMask)
+            logger.info("dropped capabilities", metadata: ["kept": "\(Capabilities.names(in: keepMask).joined(separator: ","))"])
+        }
+        logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
+
+        let parts = try Parts(config: config, kernel: kernel, kernelSymbols: kernelSymbols, options: options, logger: logger)
+        let server = ExporterServer(
+            addresses: options.addresses, telemetryPath: options.telemetryPath, gatherer: parts.gatherer,
+            isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
+            limits: options.limits, authentication: authentication, tls: tls,
+            captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), logger: logger)
+        let services: [any Service] =
+            [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)] + (try server.services())
+            + [ReloadOnHangup(reloader: parts.reloader)]
+        try waitFor {
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            do {
+                try await group.run()
+            } catch {
+                throw explainServe(error)
+            }
+        }
+        kernel.detach()
+        logger.info("shut down")
+    }
+
+    /// `--config.check`: the config parsed; with privileges, also load, attach and detach.
+    public static func check(configFile: String, logger: Logger) throws -> String {
+        let config = try ConfigLoader.load(path: configFile)
+        guard Preflight.missingCapabilities().isEmpty else {
+            return "OK: \(configFile) is valid (BPF load not checked: needs CAP_BPF and CAP_PERFMON)"
+        }
+        let kernel = try prepare(config: config, logger: logger)
+        try kernel.attach()
+        kernel.detach()
+        return "OK: \(configFile) is valid; the BPF programs load and attach"
+    }
+
+    /// Every part built on the kernel handle: the capture path, the metrics, the webhook, the reloader.
+    struct Parts {
+        let store: CaptureStore
+        let triggers: TriggerDirectory
+        let consumer: CaptureConsumer
+        let webhook: AlertWebhook
+        let reloader: ConfigReloader
+        let gatherer: Gatherer
+
+        init(config: Config, kernel: KernelHandle, kernelSymbols: KernelSymbols, options: AgentOptions, logger: Logger) throws {
+            let store = CaptureStore(capacity: config.captures.keep)
+            self.store = store
+            triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
+            consumer = CaptureConsumer(kernel: kernel, store: store, resolver: StackResolver(kernelSymbols: kernelSymbols), logger: logger)
+            let rewriter = try PathRewriter(config.paths.rewrite.map { ($0.regex, $0.replacement) })
+            let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: rewriter, exemplars: { Self.exemplars(store) })
+            webhook = AlertWebhook(triggers: triggers, logger: logger)
+            reloader = ConfigReloader(
+                path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, logger: logger)
+            gatherer = Gatherer(
+                collectors: [metrics, triggers, consumer, webhook, reloader, BuildInfoCollector(), ProcessCollector()],
+                durationMetricName: "errno_exporter_scrape_duration_seconds")
+        }
+
+        /// The stored captures of failures, oldest first, as the path counter's exemplars.
+        static func exemplars(_ store: CaptureStore) -> [FailureExemplar] {
+            guard !store.isEmpty else { return [] }
+            return store.list().reversed().compactMap { capture in
+                capture.errno.map { errno in
+                    FailureExemplar(
+                        syscall: capture.syscall, path: capture.path, errno: errno, comm: capture.comm,
+                        exemplar: Exemplar(labels: [Label("capture_id", String(capture.id))], value: 1, timestamp: capture.time.timeIntervalSince1970))
+                }
+            }
+        }
+    }
+
+    /// Opens and loads the program, writes the config's settings into its maps; not attached yet.
+    static func prepare(config: Config, logger: Logger) throws -> KernelHandle {
+        let settings = try config.kernelSettings()
+        let absent = config.absentPathSyscalls()
+        if !absent.isEmpty {
+            logger.debug(
+                "paths.syscalls names syscalls this architecture does not have; skipped",
+                metadata: ["syscalls": "\(absent.joined(separator: ","))", "arch": "\(SyscallNames.Architecture.current.rawValue)"])
+        }
+        let kernel = try KernelHandle(options: config.kernelOptions, logger: logger)
+        try kernel.apply(settings)
+        return kernel
+    }
+
+    /// The capability mask to keep after attaching; nil to keep all.
+    static func capabilitiesToKeep(_ options: AgentOptions, config: Config, logger: Logger) throws -> UInt64? {
+        guard var keep = options.keepCapabilities else { return nil }
+        if options.keepIsDefault, config.triggers.contains(where: \.asyncStacks) {
+            keep += Capabilities.asyncStacksKeep
+            logger.info(
+                "async_stacks: keeping CAP_PERFMON and CAP_SYS_ADMIN to attach uprobes to Node.js binaries started later (--capabilities.keep overrides)")
+        }
+        return try Capabilities.mask(keep)
+    }
+
+    /// Runs async work from the synchronous caller and blocks its thread until it ends.
+    static func waitFor(_ work: @escaping @Sendable () async throws -> Void) throws {
+        let outcome = Mutex<Result<Void, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                try await work()
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
+            }
+            done.signal()
+        }
+        done.wait()
+        try outcome.withLock { $0 }?.get()
+    }
+
+    static func explainServe(_ error: any Error) -> any Error {
+        let text = "\(error)"
+        if text.contains("Address already in use") || text.contains("EADDRINUSE") {
+            return StartupError("cannot listen: address already in use (\(text)); pick a free --web.listen-address")
+        }
+        if text.contains("bind") || text.contains("Cannot assign requested address") {
+            return StartupError("cannot listen: \(text); check --web.listen-address")
+        }
+        return error
+    }
+}

@@ -1,0 +1,44 @@
+import Captures
+import ErrnoKernel
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the capture consumer's polling thread from start to shutdown.
+struct CaptureService: Service {
+    let consumer: CaptureConsumer
+    let kernel: KernelHandle
+
+    func run() async throws {
+        try consumer.start(reading: kernel)
+        try? await gracefulShutdown()
+        consumer.stop()
+    }
+}
+
+/// Attaches async-stack uprobes to libuv binaries as processes start (every few seconds, only while
+/// a trigger has async_stacks).
+struct AsyncProbeRefresh: Service {
+    let kernel: any KernelAccess
+
+    func run() async throws {
+        // Cancelled on graceful shutdown, and when another service fails (a port in use).
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                kernel.refreshAsyncProbes()
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+}
+
+/// Reloads the config on every SIGHUP until shutdown (a failed reload is logged and leaves the
+/// running config in force).
+struct ReloadOnHangup: Service {
+    let reloader: ConfigReloader
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            try? reloader.reload()
+        }
+    }
+}

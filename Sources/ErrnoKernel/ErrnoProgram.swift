@@ -1,0 +1,276 @@
+import BPFKit
+import CErrnoBPF
+import Glibc
+import Logging
+import SystemSupport
+
+/// The loaded and attached `bpf/errno.bpf.c`, through its generated skeleton: typed maps, programs
+/// and global sections. Not thread-safe; `KernelHandle` serializes access.
+final class ErrnoProgram {
+    private let skeleton: UnsafeMutablePointer<errno_bpf>
+    private let object: BPFObject
+    private var links: [BPFLink] = []
+    let counter: BPFProgram
+    let failures: CounterMapReader
+    let overflow: CounterMapReader
+    let pathFailures: CounterMapReader
+    let pathOverflow: CounterMapReader
+    let events: CounterMapReader
+    let triggerCounts: CounterMapReader
+    private let settings: BPFMap
+    private let pathSyscalls: BPFMap
+    private let excludedErrnos: BPFMap
+    private let commFilter: BPFMap
+    private let pidFilter: BPFMap
+    private let cgroupFilter: BPFMap
+    private let triggerSettings: BPFMap
+    private let triggerRates: BPFMap
+    private let triggerExactPaths: BPFMap
+    private let triggerPrefixes: BPFMap
+    /// The ring buffer of captures.
+    let captures: BPFMap
+    /// The libuv uprobes of async_stacks triggers, and the maps that link requests.
+    let asyncProbes: AsyncStackProbes
+    let pendingSubmissions: BPFMap
+    let asyncRequests: BPFMap
+    let currentRequests: BPFMap
+    /// Trigger ids by name, and what the trigger maps hold now.
+    let triggers = TriggerTable()
+    private var wantsAsyncStacks = false
+    private var asyncComms: Set<String>?
+    /// What the settings maps hold now (the kernel zero-fills them at load).
+    private var applied = KernelSettings()
+    private var appliedExactPaths: [UInt64: ExactPath] = [:]
+    private var appliedPrefixes: [PathBuffer: UInt64] = [:]
+
+    /// Opens the embedded object and sizes its maps; nothing is in the kernel yet.
+    init(options: KernelOptions, logger: Logger) throws {
+        try Self.checkLayouts()
+        guard let skeleton = errno_bpf__open() else { throw BPFError("open the embedded BPF object", code: errno) }
+        self.skeleton = skeleton
+        object = BPFObject(opened: skeleton.pointee.obj, load: { errno_bpf__load(skeleton) }, close: { errno_bpf__destroy(skeleton) })
+        let maps = skeleton.pointee.maps, programs = skeleton.pointee.progs
+        let failureMap = try object.map(maps.syscall_failures)
+        try failureMap.setMaxEntries(options.syscallSeries)
+        let pathMap = try object.map(maps.path_failures)
+        try pathMap.setMaxEntries(options.pathSeries)
+        failures = try CounterMapReader(map: failureMap, strategy: options.readStrategy)
+        overflow = try CounterMapReader(map: object.map(maps.syscall_overflow), strategy: options.readStrategy)
+        pathFailures = try CounterMapReader(map: pathMap, strategy: options.readStrategy)
+        pathOverflow = try CounterMapReader(map: object.map(maps.path_overflow), strategy: options.readStrategy)
+        events = try CounterMapReader(map: object.map(maps.event_counts), strategy: options.readStrategy)
+        triggerCounts = try CounterMapReader(map: object.map(maps.trigger_counts), strategy: options.readStrategy)
+        settings = try object.map(maps.settings)
+        pathSyscalls = try object.map(maps.path_syscalls)
+        excludedErrnos = try object.map(maps.excluded_errnos)
+        commFilter = try object.map(maps.comm_filter)
+        pidFilter = try object.map(maps.pid_filter)
+        cgroupFilter = try object.map(maps.cgroup_filter)
+        triggerSettings = try object.map(maps.trigger_settings)
+        triggerRates = try object.map(maps.trigger_rates)
+        triggerExactPaths = try object.map(maps.trigger_exact_paths)
+        triggerPrefixes = try object.map(maps.trigger_path_prefixes)
+        // The copy size is a constant for the verifier: the ring buffer record's size.
+        skeleton.pointee.rodata.pointee.user_stack_bytes = UInt32(options.userStackBytes)
+        captures = try object.map(maps.captures)
+        let record = MemoryLayout<capture_event>.size + options.userStackBytes + 8
+        try captures.setMaxEntries(
+            options.captureBufferBytes > 0
+                ? options.captureBufferBytes : max(KernelLimits.defaultCaptureBufferBytes, Self.powerOfTwo(atLeast: record * 64)))
+        counter = try object.program(programs.on_syscall_exit)
+        asyncProbes = AsyncStackProbes(
+            programs: .init(
+                request: try object.program(programs.on_uv_fs_request), workSubmit: try object.program(programs.on_uv_work_submit),
+                fsWork: try object.program(programs.on_uv_fs_work)),
+            logger: logger)
+        pendingSubmissions = try object.map(maps.pending_submissions)
+        asyncRequests = try object.map(maps.async_requests)
+        currentRequests = try object.map(maps.current_requests)
+        try checkMapShapes()
+    }
+
+    /// Swift and the BPF compiler read bpf/errno_exporter.h separately: the sizes Swift sees must be
+    /// the header's (asserted there for the C side).
+    static func checkLayouts() throws {
+        let layouts: [(String, Int, Int32)] = [
+            ("syscall_failure_key", MemoryLayout<syscall_failure_key>.size, SIZEOF_SYSCALL_FAILURE_KEY),
+            ("syscall_overflow_key", MemoryLayout<syscall_overflow_key>.size, SIZEOF_SYSCALL_OVERFLOW_KEY),
+            ("path_failure_key", MemoryLayout<path_failure_key>.size, SIZEOF_PATH_FAILURE_KEY),
+            ("agent_settings", MemoryLayout<agent_settings>.size, SIZEOF_AGENT_SETTINGS),
+            ("trigger_settings", MemoryLayout<trigger_settings>.size, SIZEOF_TRIGGER_SETTINGS),
+            ("trigger_exact_entry", MemoryLayout<trigger_exact_entry>.size, SIZEOF_TRIGGER_EXACT_ENTRY),
+            ("trigger_prefix_key", MemoryLayout<trigger_prefix_key>.size, SIZEOF_TRIGGER_PREFIX_KEY),
+            ("capture_mapping", MemoryLayout<capture_mapping>.size, SIZEOF_CAPTURE_MAPPING),
+            ("async_submission", MemoryLayout<async_submission>.size, SIZEOF_ASYNC_SUBMISSION),
+            ("async_request_key", MemoryLayout<async_request_key>.size, SIZEOF_ASYNC_REQUEST_KEY),
+            ("capture_event", MemoryLayout<capture_event>.size, SIZEOF_CAPTURE_EVENT),
+        ]
+        let wrong = layouts.filter { $0.1 != Int($0.2) }.map { "\($0.0) is \($0.1) bytes, the header says \($0.2)" }
+        guard wrong.isEmpty else { throw StartupError("kernel/user struct layouts disagree (a build problem): \(wrong.joined(separator: "; "))") }
+    }
+
+    /// The compiled object's map shapes must be the structs Swift writes and reads.
+    private func checkMapShapes() throws {
+        let shapes: [(BPFMap, key: Int, value: Int)] = [
+            (failures.map, MemoryLayout<syscall_failure_key>.size, 8), (overflow.map, MemoryLayout<syscall_overflow_key>.size, 8),
+            (pathFailures.map, MemoryLayout<path_failure_key>.size, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
+            (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
+            (triggerExactPaths, 8, MemoryLayout<trigger_exact_entry>.size), (triggerPrefixes, MemoryLayout<trigger_prefix_key>.size, 8),
+            (asyncRequests, MemoryLayout<async_request_key>.size, MemoryLayout<async_submission>.size),
+        ]
+        let wrong = shapes.filter { $0.0.keySize != $0.key || $0.0.valueSize != $0.value }
+            .map { "\($0.0.name): key \($0.0.keySize)/value \($0.0.valueSize) bytes, Swift uses \($0.key)/\($0.value)" }
+        guard wrong.isEmpty else { throw StartupError("the embedded BPF object's maps disagree with its header (a build problem): \(wrong.joined(separator: "; "))") }
+    }
+
+    static func powerOfTwo(atLeast value: Int) -> Int {
+        var result = 1
+        while result < value { result <<= 1 }
+        return result
+    }
+
+    /// Writes `new` into the settings maps — only what changed — while the program keeps running.
+    /// Lists are completed before the filter flags switch, so a reload never counts under a
+    /// half-written allow-list.
+    func apply(_ new: KernelSettings) throws {
+        try load()
+        for number in Set(applied.pathArguments.keys).union(new.pathArguments.keys) where applied.pathArguments[number] != new.pathArguments[number] {
+            try pathSyscalls.update(number, new.pathArguments[number] ?? 0)
+        }
+        for value in applied.excludedErrnos.symmetricDifference(new.excludedErrnos) where value < KernelLimits.maxErrnoValue {
+            try excludedErrnos.update(value, UInt32(new.excludedErrnos.contains(value) ? 1 : 0))
+        }
+        let oldComms = applied.commFilter, newComms = new.commFilter
+        for (comm, mark) in newComms where oldComms[comm] != mark {
+            try commFilter.update(KernelSettings.commWords(comm), mark)
+        }
+        for pid in new.pids.subtracting(applied.pids) { try pidFilter.update(pid, UInt32(1)) }
+        for id in new.cgroupIDs.subtracting(applied.cgroupIDs) { try cgroupFilter.update(id, UInt32(1)) }
+        let (lookups, exact, prefixes) = try applyTriggers(new.triggers)
+        try settings.update(UInt32(0), agent_settings(filters: new.filters, labels: new.labels, triggers: lookups, reserved: 0))
+        skeleton.pointee.bss.pointee.success_triggers = new.triggers.wantsSuccesses ? 1 : 0
+        for key in appliedExactPaths.keys where exact[key] == nil { try triggerExactPaths.delete(key) }
+        for key in appliedPrefixes.keys where prefixes[key] == nil { try triggerPrefixes.delete(key.prefixKey) }
+        appliedExactPaths = exact
+        appliedPrefixes = prefixes
+        for comm in oldComms.keys where newComms[comm] == nil { try commFilter.delete(KernelSettings.commWords(comm)) }
+        for pid in applied.pids.subtracting(new.pids) { try pidFilter.delete(pid) }
+        for id in applied.cgroupIDs.subtracting(new.cgroupIDs) { try cgroupFilter.delete(id) }
+        applied = new
+    }
+
+    /// Writes the triggers: ids kept by name (a removed trigger's id is cleared, its counters
+    /// zeroed, and reused last), settings, then the path maps' new entries. Stale path entries are
+    /// deleted by the caller after the lookup flags switch. Returns the lookup flags and the path
+    /// maps' new contents.
+    private func applyTriggers(_ plan: TriggerPlan) throws -> (UInt32, [UInt64: ExactPath], [PathBuffer: UInt64]) {
+        let change = triggers.replace(plan)
+        for id in change.removed {
+            try triggerSettings.update(id, trigger_settings())
+            for counter in 0..<UInt32(TRIGGER_COUNTER_COUNT.rawValue) {
+                try triggerCounts.map.updateAllCPUs(id * UInt32(TRIGGER_COUNTER_COUNT.rawValue) + counter, UInt64(0))
+            }
+        }
+        for (id, entry, old) in change.kept {
+            if old == nil || old!.changesRate(from: entry) { try triggerRates.update(id, UInt64(0)) }
+            if old != entry { try triggerSettings.update(id, entry.kernelSettings(window: triggers.window(entry.name))) }
+        }
+        let ids = triggers.ids
+        let exact = try plan.exactPaths(ids: ids)
+        let prefixes = plan.prefixes(ids: ids)
+        for (key, entry) in exact where appliedExactPaths[key] != entry {
+            try triggerExactPaths.update(key, entry.kernelEntry)
+        }
+        for (key, set) in prefixes where appliedPrefixes[key] != set {
+            try triggerPrefixes.update(key.prefixKey, trigger_set(ids: set))
+        }
+        wantsAsyncStacks = plan.wantsAsyncStacks
+        asyncComms = plan.asyncComms
+        if !wantsAsyncStacks { asyncProbes.detachAll() }
+        let lookups = (exact.isEmpty ? 0 : TRIGGERS_EXACT.rawValue) | (prefixes.isEmpty ? 0 : TRIGGERS_PREFIX.rawValue)
+            | (wantsAsyncStacks ? TRIGGERS_ASYNC.rawValue : 0)
+        return (lookups, exact, prefixes)
+    }
+
+    /// Attaches the async-stack uprobes to libuv binaries of processes started since the last call
+    /// (nothing while no trigger has async_stacks, or before the program is attached).
+    func refreshAsyncProbes() {
+        guard wantsAsyncStacks, isAttached else { return }
+        asyncProbes.refresh(comms: asyncComms)
+        asyncProbes.sweep(asyncRequests, now: MonotonicClock.nanoseconds())
+    }
+
+    /// Arms an `on_alert` trigger for `window`. False when no such trigger is in force.
+    func arm(_ name: String, _ window: ArmingWindow) throws -> Bool {
+        guard let (id, entry) = triggers.entry(named: name) else { return false }
+        try triggerSettings.update(id, entry.kernelSettings(window: window))
+        triggers.record(window, for: name)
+        return true
+    }
+
+    /// Each trigger's counters, by name.
+    func readTriggerCounts() throws -> [String: TriggerCounts] {
+        var slots: [UInt32: UInt64] = [:]
+        for entry in try triggerCounts.readAll() { slots[entry.key(as: UInt32.self)] = entry.value }
+        let stride = UInt32(TRIGGER_COUNTER_COUNT.rawValue)
+        var counts: [String: TriggerCounts] = [:]
+        for (name, id) in triggers.ids {
+            func slot(_ counter: trigger_counter) -> UInt64 { slots[id * stride + counter.rawValue] ?? 0 }
+            counts[name] = TriggerCounts(
+                matches: slot(TRIGGER_MATCHES), captures: slot(TRIGGER_CAPTURES), rateLimited: slot(TRIGGER_RATE_LIMITED),
+                ringBufferFull: slot(TRIGGER_RING_BUFFER_FULL))
+        }
+        return counts
+    }
+
+    /// Reads every counter map and the self-metrics' inputs.
+    func readCounters() throws -> KernelCounters {
+        var counters = KernelCounters()
+        let failureEntries = try failures.readAll(), overflowEntries = try overflow.readAll()
+        let pathEntries = try pathFailures.readAll(), pathOverflowEntries = try pathOverflow.readAll()
+        counters.syscallFailures = failureEntries.map { SyscallFailure($0, overflow: false) } + overflowEntries.map { SyscallFailure($0, overflow: true) }
+        counters.pathFailures = pathEntries.map { PathFailure($0, overflow: false) } + pathOverflowEntries.map { PathFailure($0, overflow: true) }
+        counters.events = EventCounts(try events.readAll())
+        counters.programRecursionMisses = try counter.recursionMisses()
+        counters.triggers = try readTriggerCounts()
+        counters.maps = [
+            MapUsage(name: failures.map.name, entries: failureEntries.count, maxEntries: failures.map.maxEntries),
+            MapUsage(name: overflow.map.name, entries: overflowEntries.count, maxEntries: overflow.map.maxEntries),
+            MapUsage(name: pathFailures.map.name, entries: pathEntries.count, maxEntries: pathFailures.map.maxEntries),
+            MapUsage(name: pathOverflow.map.name, entries: pathOverflowEntries.count, maxEntries: pathOverflow.map.maxEntries),
+        ] + [pendingSubmissions, asyncRequests, currentRequests].map { MapUsage(name: $0.name, entries: $0.entryCount(), maxEntries: $0.maxEntries) }
+        counters.asyncProbes.uprobes = asyncProbes.uprobeCount
+        counters.asyncProbes.expiredRequests = asyncProbes.expiredRequests
+        counters.asyncProbes.skipped = asyncProbes.skips
+        return counters
+    }
+
+    /// Verifies the programs and creates the maps in the kernel; nothing runs until `attach()`.
+    func load() throws {
+        guard !object.isLoaded else { return }
+        do {
+            try object.load()
+        } catch {
+            throw Preflight.explain(error)
+        }
+    }
+
+    /// Loads (if not done yet) and attaches every program.
+    func attach() throws {
+        try load()
+        do {
+            links.append(try counter.attach())
+        } catch {
+            throw Preflight.explain(error)
+        }
+    }
+
+    var isAttached: Bool { !links.isEmpty }
+
+    /// Detaches every program; maps stay readable until the object is released.
+    func detach() {
+        asyncProbes.detachAll()
+        links.forEach { $0.detach() }
+        links.removeAll()
+    }
+}

@@ -1,0 +1,74 @@
+import BPFKit
+import Logging
+import Synchronization
+import SystemSupport
+
+/// What the BPF program is sized with when it opens: fixed until a restart.
+public struct KernelOptions: Sendable {
+    public var syscallSeries = 10240
+    public var pathSeries = 10000
+    public var userStackBytes = KernelLimits.defaultUserStackBytes
+    /// 0: sized for 64 captures, at least `KernelLimits.defaultCaptureBufferBytes`.
+    public var captureBufferBytes = 0
+    public var readStrategy = CounterMapReader.Strategy.batch
+
+    public init() {}
+}
+
+/// The one handle on the kernel side: the BPF program, its maps and uprobes behind one lock. Loads,
+/// attaches, applies settings, arms triggers, reads counters; the capture ring is read on a thread
+/// of its own without this lock. No file I/O happens under the lock except the async-probe refresh,
+/// which HTTP handlers never wait on.
+public final class KernelHandle: KernelAccess, @unchecked Sendable {
+    private let program: Mutex<ErrnoProgram>
+    private let triggers: TriggerTable
+    private let captureMap: BPFMap
+
+    /// Opens the embedded object and sizes its maps; nothing is in the kernel yet.
+    public init(options: KernelOptions, logger: Logger = Logger(label: "errno_exporter")) throws {
+        nonisolated(unsafe) let program = try ErrnoProgram(options: options, logger: logger)
+        triggers = program.triggers
+        captureMap = program.captures  // read by the ring buffer only, never under the lock
+        self.program = Mutex(program)
+    }
+
+    /// Verifies the programs and creates the maps in the kernel.
+    public func load() throws { try program.withLock { try $0.load() } }
+
+    /// Loads (if not done yet) and attaches every program.
+    public func attach() throws { try program.withLock { try $0.attach() } }
+
+    /// Detaches every program and uprobe; maps stay readable.
+    public func detach() { program.withLock { $0.detach() } }
+
+    public var isAttached: Bool { program.withLock { $0.isAttached } }
+
+    public func apply(_ settings: KernelSettings) throws { try program.withLock { try $0.apply(settings) } }
+
+    public func arm(_ name: String, _ window: ArmingWindow) throws -> Bool { try program.withLock { try $0.arm(name, window) } }
+
+    public func readCounters() throws -> KernelCounters { try program.withLock { try $0.readCounters() } }
+
+    public func readTriggerCounts() throws -> [String: TriggerCounts] { try program.withLock { try $0.readTriggerCounts() } }
+
+    public func triggerNames(in set: UInt64) -> [String] { triggers.names(in: set) }
+
+    public func refreshAsyncProbes() { program.withLock { $0.refreshAsyncProbes() } }
+
+    /// The capture ring buffer, for the consumer's thread: `handler` gets each record, decoded (nil
+    /// for a malformed one).
+    public func captureRing(_ handler: @escaping (CaptureRecord?) -> Void) throws -> CaptureRing {
+        let clockOffset = MonotonicClock.realtimeOffset()
+        return CaptureRing(ring: try RingBuffer(map: captureMap) { record in handler(CaptureRecord(record, clockOffset: clockOffset)) })
+    }
+}
+
+/// The kernel's ring buffer of capture records, polled by one thread.
+public struct CaptureRing {
+    let ring: RingBuffer
+
+    /// Waits up to `timeoutMilliseconds` for records and hands each to the handler.
+    public func poll(timeoutMilliseconds: Int32) throws {
+        _ = try ring.poll(timeoutMilliseconds: timeoutMilliseconds)
+    }
+}

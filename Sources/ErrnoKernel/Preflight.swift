@@ -1,0 +1,69 @@
+import BPFKit
+import Glibc
+
+/// Checks, before touching BPF, what the kernel and the process must offer, so that a missing
+/// feature is reported by name instead of as a verifier dump or an EPERM.
+public enum Preflight {
+    public static let btfPath = "/sys/kernel/btf/vmlinux"
+
+    /// Capabilities the agent needs to load and attach its programs (linux/capability.h numbers).
+    static let neededCapabilities: [(bit: Int, name: String)] = [(39, "CAP_BPF"), (38, "CAP_PERFMON")]
+    static let capSysAdmin = 21
+
+    public static func check() throws {
+        guard access(btfPath, R_OK) == 0 else {
+            throw StartupError(
+                "kernel BTF not found at \(btfPath): errno_exporter needs a kernel built with CONFIG_DEBUG_INFO_BTF=y (Linux 5.5 or later)")
+        }
+        let missing = missingCapabilities()
+        if !missing.isEmpty {
+            throw StartupError(
+                "missing \(missing.joined(separator: ", ")): run errno_exporter as root, or grant them "
+                    + "(systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON CAP_SYS_PTRACE CAP_DAC_READ_SEARCH)")
+        }
+    }
+
+    /// The needed capabilities absent from the effective set (CAP_SYS_ADMIN covers both, as on pre-5.8 kernels).
+    public static func missingCapabilities() -> [String] {
+        guard let effective = effectiveCapabilities() else { return [] }
+        if effective & (1 << UInt64(capSysAdmin)) != 0 { return [] }
+        return neededCapabilities.filter { effective & (1 << UInt64($0.bit)) == 0 }.map(\.name)
+    }
+
+    static func effectiveCapabilities() -> UInt64? {
+        guard let fd = Optional(open("/proc/self/status", O_RDONLY | O_CLOEXEC)), fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 8192)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        let status = String(decoding: buffer[0..<count], as: UTF8.self)
+        for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
+            return UInt64(line.dropFirst("CapEff:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" }), radix: 16)
+        }
+        return nil
+    }
+
+    /// Turns a load or attach failure into the feature it points at.
+    public static func explain(_ error: any Error) -> any Error {
+        guard let bpfError = error as? BPFError else { return error }
+        switch bpfError.code {
+        case EPERM, EACCES:
+            return StartupError(
+                "\(bpfError) — the kernel refused BPF: run as root or grant CAP_BPF and CAP_PERFMON; "
+                    + "if you are root, kernel lockdown or an LSM policy forbids BPF here")
+        case ESRCH where bpfError.operation.hasPrefix("load"):
+            return StartupError(
+                "\(bpfError) — this kernel lacks the BPF VMA iterator (kfuncs bpf_iter_task_vma_*, Linux 6.7+) that stack captures use "
+                    + "to record a process's executable mappings")
+        case EINVAL where bpfError.operation.hasPrefix("load"):
+            return StartupError(
+                "\(bpfError) — the kernel's verifier rejected the program; it needs Linux 5.5+ with BTF, and for stack captures "
+                    + "BPF ring buffers, bpf_loop, bpf_task_pt_regs and the VMA iterator (Linux 6.7+); --log.level=debug shows the verifier's log")
+        case ENOENT where bpfError.operation.hasPrefix("attach"), ENOTSUP where bpfError.operation.hasPrefix("attach"):
+            return StartupError("\(bpfError) — this kernel cannot attach tp_btf/sys_exit (needs Linux 5.5+ with BTF)")
+        default:
+            return error
+        }
+    }
+}
+

@@ -1,0 +1,39 @@
+/// A captured user stack, unwound and symbolized.
+public struct ResolvedStack: Sendable {
+    /// Innermost first.
+    public var frames: [StackFrame]
+    /// Why unwinding stopped.
+    public var end: UnwindEnd
+    /// False when no memory map was at hand (neither recorded nor readable): frames keep bare addresses.
+    public var hadMaps: Bool
+}
+
+/// The whole recipe for one capture's stacks: the process's executable mappings (as recorded at the
+/// syscall, else read from /proc now), its perf map, CFI and frame-pointer unwinding over the copied
+/// stack, and symbolization; kernel frames named from kallsyms. Caches ELF files across captures.
+/// Not thread-safe: one capture thread uses it.
+public final class StackResolver {
+    public let symbolizer: Symbolizer
+    private let unwinder = Unwinder()
+
+    /// `kernelSymbols` were read while privileged.
+    public init(kernelSymbols: KernelSymbols) {
+        symbolizer = Symbolizer(kernelSymbols: kernelSymbols)
+    }
+
+    /// Unwinds `stack` (copied from `registers`' stack pointer up) of process `pid`.
+    public func userStack(pid: Int32, registers: [UInt64], stack: [UInt8], recordedMaps: [Mapping]?) -> ResolvedStack {
+        let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? (try? ProcessMaps(pid: pid))
+        let stackPointer = unwinder.architecture.stackPointer
+        guard registers.count > stackPointer else { return ResolvedStack(frames: [], end: .noUnwindInfo, hadMaps: maps != nil) }
+        let perfMap = symbolizer.perfMap(pid: pid)
+        let code = ProcessCode(maps: maps ?? ProcessMaps(pid: pid, text: ""), cache: symbolizer.cache)
+        let unwound = unwinder.unwind(registers: registers, stack: StackMemory(base: registers[stackPointer], bytes: stack), code: code)
+        return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, perfMap: perfMap), end: unwound.end, hadMaps: maps != nil)
+    }
+
+    /// Names kernel return addresses.
+    public func kernelStack(_ addresses: [UInt64]) -> [StackFrame] {
+        symbolizer.kernelFrames(addresses)
+    }
+}

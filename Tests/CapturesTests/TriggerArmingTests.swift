@@ -1,0 +1,72 @@
+import ErrnoConfig
+import ErrnoKernel
+import KernelFakes
+import Logging
+import Testing
+
+@testable import Captures
+
+/// Alerts arm triggers through the kernel boundary: checked whole, extended but never shortened.
+@Suite struct TriggerArmingTests {
+    static func directory() throws -> (FakeKernel, TriggerDirectory) {
+        var onAlert = Config.Trigger(name: "on-alert", paths: ["/etc/nodey.conf"])
+        onAlert.armed = .onAlert
+        onAlert.armForSeconds = 600
+        let always = Config.Trigger(name: "always", paths: ["/etc/hosts"])
+        var config = Config()
+        config.triggers = [onAlert, always]
+        let kernel = FakeKernel()
+        try kernel.apply(config.kernelSettings())
+        return (kernel, TriggerDirectory(kernel: kernel, triggers: config.triggers))
+    }
+
+    static let logger = Logger(label: "test")
+
+    static func alert(_ labels: [String: String], firing: Bool = true) -> FiringAlert {
+        FiringAlert(firing: firing, labels: labels, fingerprint: "f1")
+    }
+
+    @Test func aFiringAlertArmsItsTriggerNarrowedByCommAndPid() throws {
+        let (kernel, triggers) = try Self.directory()
+        let outcome = try triggers.arm(
+            [Self.alert(["alertname": "A", FiringAlert.triggerLabel: "on-alert, always", "comm": "node", "pid": "42"])], logger: Self.logger)
+        #expect(outcome.armed.map(\.trigger) == ["on-alert"])
+        #expect(outcome.alwaysArmed == ["always"])
+        let window = try #require(kernel.windows["on-alert"])
+        #expect(window.comm == "node" && window.pid == 42)
+        let status = try #require(try triggers.statuses().first { $0.name == "on-alert" })
+        #expect(status.armed && status.notifications == 1 && status.arming?.alert == "A")
+    }
+
+    @Test func aRepeatExtendsAndNeverShortens() throws {
+        let (kernel, triggers) = try Self.directory()
+        _ = try triggers.arm([Self.alert([FiringAlert.triggerLabel: "on-alert"])], logger: Self.logger)
+        let first = try #require(kernel.windows["on-alert"]).untilMonotonicNanoseconds
+        _ = try triggers.arm([Self.alert([FiringAlert.triggerLabel: "on-alert"])], logger: Self.logger)
+        #expect(try #require(kernel.windows["on-alert"]).untilMonotonicNanoseconds >= first)
+        let resolved = try triggers.arm([Self.alert([FiringAlert.triggerLabel: "on-alert"], firing: false)], logger: Self.logger)
+        #expect(resolved.ignored == 1 && resolved.armed.isEmpty)
+    }
+
+    @Test func badAlertsArmNothing() throws {
+        let (kernel, triggers) = try Self.directory()
+        let batches: [[FiringAlert]] = [
+            [Self.alert([FiringAlert.triggerLabel: "on-alert"]), Self.alert([FiringAlert.triggerLabel: "nope"])],
+            [Self.alert([FiringAlert.triggerLabel: "on-alert", "comm": String(repeating: "x", count: 16)])],
+            [Self.alert([FiringAlert.triggerLabel: "on-alert", "pid": "-1"])],
+        ]
+        for batch in batches {
+            #expect(throws: ArmingError.self) { try triggers.arm(batch, logger: Self.logger) }
+        }
+        #expect(kernel.windows.isEmpty)
+        #expect(try triggers.statuses().allSatisfy { $0.notifications == 0 })
+    }
+
+    @Test func aReloadDropsTheArmingsOfRemovedTriggers() throws {
+        let (_, triggers) = try Self.directory()
+        _ = try triggers.arm([Self.alert([FiringAlert.triggerLabel: "on-alert"])], logger: Self.logger)
+        triggers.replace([Config.Trigger(name: "always", paths: ["/etc/hosts"])])
+        #expect(triggers.arming("on-alert") == nil)
+        #expect(try triggers.statuses().map(\.name) == ["always"])
+    }
+}

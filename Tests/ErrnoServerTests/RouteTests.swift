@@ -1,0 +1,205 @@
+import Captures
+import ErrnoConfig
+import ErrnoKernel
+import ErrnoMetrics
+import Exposition
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KernelFakes
+import KernelNames
+import Logging
+import NIOCore
+import Stacks
+import Testing
+
+@testable import ErrnoServer
+
+/// Every route in-process, on a fake kernel: statuses, content types, JSON shapes, escaping. No root,
+/// no socket.
+@Suite struct RouteTests {
+    /// An agent's HTTP side over a `FakeKernel`: one on_alert trigger, one capture stored.
+    struct Fixture {
+        let kernel = FakeKernel()
+        let store = CaptureStore(capacity: 10)
+        let triggers: TriggerDirectory
+        let webhook: AlertWebhook
+        let gatherer: Gatherer
+
+        init() throws {
+            var trigger = Config.Trigger(name: "nodey", paths: ["/etc/nodey.conf"])
+            trigger.armed = .onAlert
+            var config = Config()
+            config.triggers = [trigger]
+            try kernel.apply(config.kernelSettings())
+            var counters = KernelCounters()
+            counters.syscallFailures = [SyscallFailure(syscall: 257, errno: 2, comm: "node", count: 5)]
+            counters.triggers = ["nodey": TriggerCounts(matches: 3, captures: 1)]
+            kernel.setCounters(counters)
+            triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
+            webhook = AlertWebhook(triggers: triggers, logger: Logger(label: "test"))
+            let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: try PathRewriter([]), syscalls: SyscallNames(.x86_64))
+            gatherer = Gatherer(collectors: [metrics, triggers, webhook], durationMetricName: "errno_exporter_scrape_duration_seconds")
+            var frame = StackFrame(address: 0x1234, method: .framePointer)
+            frame.symbol = "JS:~loadConfig"
+            frame.file = "/srv/server.js"
+            frame.line = 9
+            store.add(Capture(
+                triggers: ["nodey"], time: Date(timeIntervalSince1970: 1_700_000_000), pid: 42, tid: 42, comm: "node<script>", syscall: "openat",
+                path: "/etc/\"nodey\".conf", errno: "ENOENT", result: -2, userStack: [frame]))
+        }
+
+        func app(reload: (@Sendable () throws -> Void)? = nil) -> some ApplicationProtocol {
+            let kernel = self.kernel
+            let server = ExporterServer(
+                addresses: [], telemetryPath: "/metrics", gatherer: gatherer, isReady: { kernel.isAttached }, reload: reload,
+                captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook), logger: Logger(label: "test"))
+            return Application(router: server.makeRouter())
+        }
+    }
+
+    static func json(_ buffer: ByteBuffer) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
+    }
+
+    @Test func healthAndReadinessFollowTheKernel() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/-/healthy", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/-/ready", method: .get) { #expect($0.status == .ok) }
+            fixture.kernel.setAttached(false)
+            try await client.execute(uri: "/-/ready", method: .get) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/-/healthy", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func metricsAreServedInTheFormatAskedFor() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"errno_syscall_failures_total{syscall="openat",errno="ENOENT",comm="node"} 5"#))
+                #expect(text.contains(#"errno_trigger_matches_total{trigger="nodey"} 3"#))
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.accept: "application/openmetrics-text;version=1.0.0"]) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("application/openmetrics-text") == true)
+                #expect(String(buffer: response.body).hasSuffix("# EOF\n"))
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.acceptEncoding: "gzip"]) { response in
+                #expect(response.headers[.contentEncoding] == "gzip")
+                #expect(Array(response.body.readableBytesView.prefix(2)) == [0x1F, 0x8B])
+            }
+        }
+    }
+
+    @Test func triggersAndCapturesAreJSONInPrometheusEnvelopes() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/v1/triggers", method: .get) { response in
+                let body = try Self.json(response.body)
+                let trigger = try #require((body["data"] as? [[String: Any]])?.first)
+                #expect(body["status"] as? String == "success")
+                #expect(trigger["name"] as? String == "nodey" && trigger["matches"] as? Int == 3 && trigger["armed"] as? Bool == false)
+                #expect(trigger["armed_mode"] as? String == "on_alert" && trigger["stacks"] as? [String] == ["user", "kernel"])
+                #expect(trigger["comm"] == nil, "absent keys stay absent")
+            }
+            try await client.execute(uri: "/api/v1/captures/1", method: .get) { response in
+                #expect(response.headers[.cacheControl] == "no-store")
+                let capture = try #require(try Self.json(response.body)["data"] as? [String: Any])
+                #expect(capture["id"] as? String == "1" && capture["errno"] as? String == "ENOENT")
+                #expect(capture["time"] as? String == "2023-11-14T22:13:20.000000Z")
+                let frame = try #require((capture["user_stack"] as? [[String: Any]])?.first)
+                #expect(frame["address"] as? String == "0x1234" && frame["line"] as? Int == 9 && frame["method"] as? String == "frame_pointer")
+                #expect(capture["submitted_by"] is NSNull)
+            }
+            try await client.execute(uri: "/api/v1/captures/1?format=folded", method: .get) { response in
+                #expect(String(buffer: response.body) == "node<script>;JS:~loadConfig /srv/server.js:9 1\n")
+            }
+            try await client.execute(uri: "/api/v1/captures/1?format=pprof", method: .get) { response in
+                #expect(response.headers[.contentType] == "application/octet-stream")
+                #expect(Array(response.body.readableBytesView.prefix(2)) == [0x1F, 0x8B])
+            }
+            for (uri, status) in [
+                ("/api/v1/captures/2", HTTPResponse.Status.notFound), ("/api/v1/captures/x", .badRequest), ("/api/v1/captures?limit=0", .badRequest),
+                ("/api/v1/captures?format=svg", .badRequest), ("/api/v1/captures/1?format=svg", .badRequest),
+            ] {
+                try await client.execute(uri: uri, method: .get) { (response: TestResponse) async throws in
+                    #expect(response.status == status, "\(uri)")
+                    #expect(try Self.json(response.body)["status"] as? String == "error")
+                }
+            }
+            try await client.execute(uri: "/api/v1/captures?trigger=other", method: .get) { (response: TestResponse) async throws in
+                #expect((try Self.json(response.body)["data"] as? [Any])?.isEmpty == true)
+            }
+        }
+    }
+
+    @Test func theWebhookArmsThroughTheKernelAndRefusesBadNotifications() async throws {
+        let fixture = try Fixture()
+        let firing = #"{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A","errno_exporter_trigger":"nodey","comm":"node"},"fingerprint":"f"}]}"#
+        let json: HTTPFields = [.contentType: "application/json"]
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/v1/alerts", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: firing)) {
+                #expect($0.status == .unsupportedMediaType)
+            }
+            try await client.execute(uri: "/api/v1/alerts", method: .post, headers: json, body: ByteBuffer(string: "{")) {
+                #expect($0.status == .badRequest)
+            }
+            let unknown = firing.replacingOccurrences(of: "\"nodey\"", with: "\"other\"")
+            try await client.execute(uri: "/api/v1/alerts", method: .post, headers: json, body: ByteBuffer(string: unknown)) {
+                #expect($0.status == .unprocessableContent)
+            }
+            #expect(fixture.kernel.windows.isEmpty, "refused notifications arm nothing")
+            try await client.execute(uri: "/api/v1/alerts", method: .post, headers: json, body: ByteBuffer(string: firing)) { response in
+                #expect(response.status == .ok)
+                let armed = try #require((try Self.json(response.body)["data"] as? [String: Any])?["armed"] as? [[String: Any]])
+                #expect(armed.first?["trigger"] as? String == "nodey")
+            }
+            #expect(fixture.kernel.windows["nodey"]?.comm == "node")
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                for line in [#"code="200"} 1"#, #"code="400"} 1"#, #"code="415"} 1"#, #"code="422"} 1"#] {
+                    #expect(text.contains("errno_exporter_alert_webhook_requests_total{" + line), "\(line)")
+                }
+                #expect(text.contains(#"errno_trigger_armed{trigger="nodey"} 1"#))
+            }
+        }
+    }
+
+    @Test func reloadNeedsTheLifecycleFlagAndReportsFailures() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/-/reload", method: .post) { #expect($0.status == .forbidden) }
+        }
+        struct Broken: Error, CustomStringConvertible {
+            var description: String { "config.yml:3:1: bad" }
+        }
+        try await fixture.app(reload: { throw Broken() }).test(.router) { client in
+            try await client.execute(uri: "/-/reload", method: .post) { response in
+                #expect(response.status == .internalServerError)
+                #expect(String(buffer: response.body).contains("config.yml:3:1: bad"))
+            }
+        }
+        try await fixture.app(reload: {}).test(.router) { client in
+            try await client.execute(uri: "/-/reload", method: .put) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func theLandingPageEscapesWhatProcessesControl() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(page.contains("<code>node&lt;script&gt;</code>"))
+                #expect(page.contains("&quot;nodey&quot;"))
+                #expect(!page.contains("<script>"))
+                #expect(page.contains("JS:~loadConfig /srv/server.js:9"))
+                #expect(page.contains("disarmed (on_alert)"))
+            }
+        }
+    }
+}
