@@ -4,45 +4,6 @@ import Foundation
 import Logging
 import SystemSupport
 
-/// An alert as far as arming triggers needs it (from Alertmanager's webhook, or its API).
-public struct FiringAlert: Sendable {
-    /// False for a resolved alert: it arms nothing (its window runs out).
-    public var firing: Bool
-    public var labels: [String: String]
-    public var fingerprint: String?
-
-    public init(firing: Bool, labels: [String: String], fingerprint: String?) {
-        self.firing = firing
-        self.labels = labels
-        self.fingerprint = fingerprint
-    }
-
-    /// The label naming the trigger(s) an alert arms (comma-separated for several).
-    public static let triggerLabel = "errno_exporter_trigger"
-}
-
-/// Alerts that cannot arm what they name (an unknown trigger, a label that is not a comm or pid):
-/// nothing was armed.
-public struct ArmingError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-}
-
-/// What one batch of alerts did.
-public struct ArmingOutcome: Sendable {
-    /// A trigger armed, until when, by which alert.
-    public struct Armed: Sendable {
-        public let trigger: String
-        public let until: Date
-        public let alert: String
-    }
-
-    public var armed: [Armed] = []
-    /// Named triggers that are armed always: nothing to do.
-    public var alwaysArmed: [String] = []
-    /// Alerts without the trigger label, and resolved alerts.
-    public var ignored = 0
-}
-
 extension TriggerDirectory {
     /// Arms triggers from alerts: every firing alert labelled `errno_exporter_trigger=NAME` arms NAME
     /// for its `arm_for`, extended (never shortened) by repeated notifications; resolved alerts leave

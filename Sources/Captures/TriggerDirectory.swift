@@ -4,23 +4,6 @@ import Foundation
 import Synchronization
 import SystemSupport
 
-/// An alert's arming of an `on_alert` trigger: the window the kernel checks, and for people the
-/// deadline on the wall clock and the alert that opened it.
-public struct Arming: Sendable, Equatable {
-    public var window: ArmingWindow
-    public var until: Date
-    /// The alert's `alertname` and fingerprint.
-    public var alert: String
-    public var fingerprint: String?
-
-    public init(window: ArmingWindow, until: Date, alert: String, fingerprint: String?) {
-        self.window = window
-        self.until = until
-        self.alert = alert
-        self.fingerprint = fingerprint
-    }
-}
-
 /// The triggers in force as configured, their armings and the notifications that armed them; their
 /// state with the kernel's counts (`statuses()`, the API and the page), their metrics
 /// (`TriggerDirectory+Metrics.swift`) and their arming by alerts (`TriggerDirectory+Arming.swift`).
@@ -80,19 +63,4 @@ public final class TriggerDirectory: Sendable {
             }
         }
     }
-}
-
-/// A trigger as `/api/v1/triggers` and the landing page show it: its config, whether it is armed,
-/// by what, and its counts.
-public struct TriggerStatus: Sendable {
-    public var config: Config.Trigger
-    /// For `on_alert`: the alert's arming, current or past.
-    public var arming: Arming?
-    /// Whether a match now would be captured (rate limit aside).
-    public var armed: Bool
-    /// Firing notifications that armed it.
-    public var notifications: UInt64
-    public var counts: TriggerCounts
-
-    public var name: String { config.name }
 }

@@ -3,18 +3,6 @@ import Logging
 import Synchronization
 import SystemSupport
 
-/// What the BPF program is sized with when it opens: fixed until a restart.
-public struct KernelOptions: Sendable {
-    public var syscallSeries = 10240
-    public var pathSeries = 10000
-    public var userStackBytes = KernelLimits.defaultUserStackBytes
-    /// 0: sized for 64 captures, at least `KernelLimits.defaultCaptureBufferBytes`.
-    public var captureBufferBytes = 0
-    public var readStrategy = CounterMapReader.Strategy.batch
-
-    public init() {}
-}
-
 /// The one handle on the kernel side: the BPF program, its maps and uprobes behind one lock. Loads,
 /// attaches, applies settings, arms triggers, reads counters; the capture ring is read on a thread
 /// of its own without this lock. No file I/O happens under the lock except the async-probe refresh,
@@ -60,15 +48,5 @@ public final class KernelHandle: KernelAccess, @unchecked Sendable {
     public func captureRing(_ handler: @escaping (CaptureRecord?) -> Void) throws -> CaptureRing {
         let clockOffset = MonotonicClock.realtimeOffset()
         return CaptureRing(ring: try RingBuffer(map: captureMap) { record in handler(CaptureRecord(record, clockOffset: clockOffset)) })
-    }
-}
-
-/// The kernel's ring buffer of capture records, polled by one thread.
-public struct CaptureRing {
-    let ring: RingBuffer
-
-    /// Waits up to `timeoutMilliseconds` for records and hands each to the handler.
-    public func poll(timeoutMilliseconds: Int32) throws {
-        _ = try ring.poll(timeoutMilliseconds: timeoutMilliseconds)
     }
 }

@@ -1,32 +1,6 @@
 import CErrnoBPF
 import KernelNames
 
-/// A stack-capture trigger as the kernel needs it (the config's `triggers:` entries, resolved).
-public struct TriggerSpec: Sendable, Equatable {
-    public var name: String
-    /// Exact paths, and path prefixes, compared byte for byte.
-    public var paths: [String]
-    public var prefixes: [String]
-    /// Only this comm, when set.
-    public var comm: String?
-    public var onFailure = true
-    public var onSuccess = false
-    public var userStack = true
-    public var kernelStack = true
-    /// Captures per minute at most; 0: no limit.
-    public var maxPerMinute = 10
-    /// False for `on_alert`: captures only while an alert's window is open.
-    public var alwaysArmed = true
-    /// Also capture the thread that submitted a Node.js (libuv) async request on the paths.
-    public var asyncStacks = false
-
-    public init(name: String, paths: [String] = [], prefixes: [String] = []) {
-        self.name = name
-        self.paths = paths
-        self.prefixes = prefixes
-    }
-}
-
 /// The triggers as the kernel's maps hold them: flags, rate-limit timing, comm, paths.
 /// Ids are not assigned here: `KernelHandle` keeps each trigger's id stable across reloads.
 public struct TriggerPlan: Sendable, Equatable {
@@ -137,42 +111,5 @@ public struct TriggerPlan: Sendable, Equatable {
             sets[PathBuffer(prefix)] = combined
         }
         return sets
-    }
-}
-
-/// An entry of `trigger_exact_paths`: a path and the set of triggers that name it.
-struct ExactPath: Equatable {
-    let path: PathBuffer
-    let ids: UInt64
-
-    var kernelEntry: trigger_exact_entry { path.exactEntry(ids: ids) }
-}
-
-/// A path as the kernel's path buffer holds it: at most `KernelLimits.pathBytes` bytes, NUL-padded.
-struct PathBuffer: Hashable {
-    let bytes: [UInt8]
-
-    init(_ path: [UInt8]) { bytes = Array(path.prefix(KernelLimits.pathBytes)) }
-
-    /// A `trigger_exact_entry` of this path for the trigger set `ids`.
-    func exactEntry(ids: UInt64) -> trigger_exact_entry {
-        var entry = trigger_exact_entry()
-        entry.ids = ids
-        withUnsafeMutableBytes(of: &entry.path) { $0.copyBytes(from: bytes) }
-        return entry
-    }
-
-    /// The `trigger_prefix_key` matching every path that starts with these bytes.
-    var prefixKey: trigger_prefix_key {
-        var key = trigger_prefix_key()
-        key.prefix_bits = UInt32(bytes.count * 8)
-        withUnsafeMutableBytes(of: &key.path) { $0.copyBytes(from: bytes) }
-        return key
-    }
-
-    /// errno_path_fingerprint (errno_exporter.h): the kernel's own function, called here.
-    var fingerprint: UInt64 {
-        var entry = exactEntry(ids: 0)
-        return withUnsafeBytes(of: &entry.path) { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress) }
     }
 }

@@ -1,81 +1,6 @@
 import CElfUtils
 import Glibc
 
-/// Register numbering (DWARF's) of the architectures the agent runs on.
-public struct UnwindArchitecture: Sendable, Equatable {
-    public let name: String
-    public let registerCount: Int
-    public let stackPointer: Int
-    public let programCounter: Int
-    public let framePointer: Int
-    /// The CFI column holding the return address.
-    public let returnAddress: Int
-
-    public static let x86_64 = UnwindArchitecture(name: "x86_64", registerCount: 17, stackPointer: 7, programCounter: 16, framePointer: 6, returnAddress: 16)
-    public static let aarch64 = UnwindArchitecture(name: "aarch64", registerCount: 33, stackPointer: 31, programCounter: 32, framePointer: 29, returnAddress: 30)
-
-    #if arch(x86_64)
-    public static let current = x86_64
-    #else
-    public static let current = aarch64
-    #endif
-}
-
-/// A copy of the top of a thread's stack: `bytes` as they were at `base` and above.
-public struct StackMemory: Sendable {
-    public let base: UInt64
-    public let bytes: [UInt8]
-
-    public init(base: UInt64, bytes: [UInt8]) {
-        self.base = base
-        self.bytes = bytes
-    }
-
-    /// The 8 bytes at `address`, if the copy holds them.
-    public func word(at address: UInt64) -> UInt64? {
-        guard address >= base, address - base <= UInt64(bytes.count), UInt64(bytes.count) - (address - base) >= 8 else { return nil }
-        let offset = Int(address - base)
-        return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
-    }
-}
-
-/// How a frame's address was found.
-public enum UnwindMethod: String, Sendable, Codable {
-    /// The program counter captured at the syscall.
-    case registers
-    /// The previous frame's call frame information (`.eh_frame` / `.debug_frame`).
-    case cfi
-    /// The previous frame's saved frame pointer (code without CFI, such as JIT code).
-    case framePointer = "frame_pointer"
-    /// Walked by the kernel (kernel stacks).
-    case kernel
-}
-
-/// Why unwinding stopped.
-public enum UnwindEnd: String, Error, Sendable, Codable {
-    /// The outermost frame: CFI marks no caller (e.g. `_start`), or the frame pointer chain ends with 0.
-    case outermost
-    /// The next frame lies beyond the copied stack bytes (raise `captures.user_stack_bytes`).
-    case stackCopyEnd = "stack_copy_end"
-    /// No CFI for the address and no usable frame pointer.
-    case noUnwindInfo = "no_unwind_info"
-    /// The stack pointer did not move up: a corrupt or looping chain.
-    case noProgress = "no_progress"
-    case frameLimit = "frame_limit"
-}
-
-/// One unwound frame: the address (the call's return address for callers) and how it was found.
-public struct UnwoundFrame: Sendable, Equatable {
-    public let address: UInt64
-    public let method: UnwindMethod
-}
-
-/// Where the code at an address comes from, for the unwinder: the ELF image and the ELF virtual
-/// address that corresponds to the runtime address.
-public protocol CodeLocator {
-    func image(at address: UInt64) -> (image: ElfImage, virtualAddress: UInt64)?
-}
-
 /// Unwinds a captured user stack: with each frame's call frame information where its module has it,
 /// with the frame pointer chain where it has none (JIT code keeps frame pointers), reading saved
 /// registers only from the captured stack copy.
@@ -266,4 +191,10 @@ public struct Unwinder: Sendable {
         guard let top = values.last else { return .failure(.noUnwindInfo) }
         return .success(cfa == nil ? .value(top) : .address(top))
     }
+}
+
+/// Where the code at an address comes from, for the unwinder: the ELF image and the ELF virtual
+/// address that corresponds to the runtime address.
+public protocol CodeLocator {
+    func image(at address: UInt64) -> (image: ElfImage, virtualAddress: UInt64)?
 }

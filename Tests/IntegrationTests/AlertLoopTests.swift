@@ -98,7 +98,7 @@ struct AlertLoopTests {
             files: ["errno_exporter.rules.yml": try Self.shipped("config/prometheus/errno_exporter.rules.yml")])
 
         // Prometheus first sees the trigger's counter at 0 (a rate needs the rise).
-        let scraped = Date().addingTimeInterval(30)
+        let scraped = Date().addingTimeInterval(prometheusPatience)
         while Date() < scraped, try await prometheus.query(#"errno_trigger_matches_total{trigger="watched"}"#).isEmpty {
             try await offPool { usleep(200_000) }
         }

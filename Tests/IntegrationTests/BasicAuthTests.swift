@@ -4,7 +4,7 @@ import Testing
 
 /// --web.config.file basic auth: every route, htpasswd -B hashes, rotation without restart, and a
 /// real Prometheus with basic_auth.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(3)))
 struct BasicAuthTests {
     static func bcrypt(_ user: String, _ password: String) throws -> String {
         let line = try shell("htpasswd -nbB \(user) \(password)").output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -56,7 +56,7 @@ struct BasicAuthTests {
         let authorized = try PrometheusServer(target: agent.address, jobExtras: "    basic_auth:\n      username: prom\n      password: scrape-me\n")
         let anonymous = try PrometheusServer(target: agent.address)
         var authorizedUp = 0.0, anonymousScrapes = 0.0
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline, authorizedUp < 1 || anonymousScrapes < 3 {
             authorizedUp = try await authorized.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
             anonymousScrapes = try await anonymous.query(#"count_over_time(up{job="errno"}[5m])"#).first?.value ?? 0

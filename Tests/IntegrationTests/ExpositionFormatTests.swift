@@ -39,7 +39,7 @@ struct ExpositionFormatTests {
 }
 
 /// The protobuf exposition, checked by protoc and by a Prometheus that asks for it.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(3)))
 struct ProtobufExpositionTests {
     static let protoRoot = "/usr/share/gocode/src/github.com/prometheus/client_model"
 
@@ -100,7 +100,7 @@ struct ProtobufExpositionTests {
         try runLoad(comm: comm, badRead: 17, paths: [PathPlan("openat", 3, "/nonexistent/errno-protobuf")])
         let prometheus = try PrometheusServer(target: agent.address, arguments: ["--enable-feature=native-histograms"])
         var results: [(labels: [String: String], value: Double)] = []
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline {
             results = try await prometheus.query(#"{__name__=~"errno_.*_failures_total",comm="\#(comm)"}"#)
             if results.count >= 3 { break }

@@ -26,7 +26,7 @@ final class LoopbackServer {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline {
             if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
             usleep(100_000)
@@ -42,6 +42,11 @@ final class LoopbackServer {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
+
+/// How long a test waits for Prometheus (to start, to scrape, to answer a query). Generous on
+/// purpose: Swift Testing runs every suite on two cooperative threads, which other tests' blocking
+/// helpers (process launches, waits) can hold for tens of seconds on a 2-core machine.
+let prometheusPatience: TimeInterval = 90
 
 /// A real Prometheus (Debian's) scraping a real agent.
 final class PrometheusServer {
@@ -139,7 +144,7 @@ struct PrometheusTests {
 
         let selector = #"errno_path_failures_total{comm="\#(comm)"}"#
         var results: [(labels: [String: String], value: Double)] = []
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline {
             results = try await prometheus.query(selector)
             if results.count >= cases.count { break }

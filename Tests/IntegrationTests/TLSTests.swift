@@ -78,7 +78,7 @@ struct TLSTests {
             target: agent.address,
             jobExtras: "    scheme: https\n    tls_config:\n      ca_file: \(pki.path("ca.pem"))\n    basic_auth:\n      username: prom\n      password: pw\n")
         var up = 0.0
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline, up < 1 {
             up = try await prometheus.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
             try await Task.sleep(for: .milliseconds(500))

@@ -1,0 +1,16 @@
+/// An alert as far as arming triggers needs it (from Alertmanager's webhook, or its API).
+public struct FiringAlert: Sendable {
+    /// False for a resolved alert: it arms nothing (its window runs out).
+    public var firing: Bool
+    public var labels: [String: String]
+    public var fingerprint: String?
+
+    public init(firing: Bool, labels: [String: String], fingerprint: String?) {
+        self.firing = firing
+        self.labels = labels
+        self.fingerprint = fingerprint
+    }
+
+    /// The label naming the trigger(s) an alert arms (comma-separated for several).
+    public static let triggerLabel = "errno_exporter_trigger"
+}

@@ -1,0 +1,17 @@
+import ErrnoConfig
+import ErrnoKernel
+
+/// A trigger as `/api/v1/triggers` and the landing page show it: its config, whether it is armed,
+/// by what, and its counts.
+public struct TriggerStatus: Sendable {
+    public var config: Config.Trigger
+    /// For `on_alert`: the alert's arming, current or past.
+    public var arming: Arming?
+    /// Whether a match now would be captured (rate limit aside).
+    public var armed: Bool
+    /// Firing notifications that armed it.
+    public var notifications: UInt64
+    public var counts: TriggerCounts
+
+    public var name: String { config.name }
+}

@@ -1,0 +1,13 @@
+import BPFKit
+
+/// What the BPF program is sized with when it opens: fixed until a restart.
+public struct KernelOptions: Sendable {
+    public var syscallSeries = 10240
+    public var pathSeries = 10000
+    public var userStackBytes = KernelLimits.defaultUserStackBytes
+    /// 0: sized for 64 captures, at least `KernelLimits.defaultCaptureBufferBytes`.
+    public var captureBufferBytes = 0
+    public var readStrategy = CounterMapReader.Strategy.batch
+
+    public init() {}
+}

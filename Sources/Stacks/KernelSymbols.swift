@@ -1,0 +1,58 @@
+import Glibc
+import Synchronization
+
+/// The kernel's symbols from `/proc/kallsyms`, read once (it needs CAP_SYSLOG to show addresses, so
+/// the agent reads it before dropping capabilities) and parsed at the first lookup (parsing 100,000+
+/// lines is not worth delaying start-up for, nor needed by an agent without kernel stacks).
+public final class KernelSymbols: Sendable {
+    private struct Table {
+        var starts: [UInt64] = []
+        var names: [String] = []
+    }
+
+    private let text: Mutex<[UInt8]?>
+    private let table = Mutex<Table?>(nil)
+
+    /// Reads `/proc/kallsyms` (or `path`); text symbols only. Empty when addresses are hidden.
+    public init(path: String = "/proc/kallsyms") {
+        text = Mutex(FileText.readBytes(path, limit: 256 << 20))
+    }
+
+    public var count: Int { parsed().starts.count }
+
+    /// The symbol at or before `address`, and the offset into it.
+    public func symbol(at address: UInt64) -> (name: String, offset: UInt64)? {
+        let table = parsed()
+        var low = 0, high = table.starts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if table.starts[middle] <= address { low = middle + 1 } else { high = middle }
+        }
+        guard low > 0 else { return nil }
+        return (table.names[low - 1], address - table.starts[low - 1])
+    }
+
+    private func parsed() -> Table {
+        table.withLock { table in
+            if let table { return table }
+            let bytes = text.withLock { text in
+                defer { text = nil }
+                return text ?? []
+            }
+            var symbols: [(UInt64, String)] = []
+            symbols.reserveCapacity(200_000)
+            for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+                let fields = line.split(separator: " ", maxSplits: 3)
+                guard fields.count >= 3, let type = fields[1].first, type == "t" || type == "T" || type == "W" || type == "w",
+                    let address = UInt64(fields[0], radix: 16), address != 0
+                else { continue }
+                let module = fields.count > 3 ? " " + fields[3] : ""
+                symbols.append((address, String(fields[2]) + module))
+            }
+            symbols.sort { $0.0 < $1.0 }
+            let parsed = Table(starts: symbols.map(\.0), names: symbols.map(\.1))
+            table = parsed
+            return parsed
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import CElfUtils
+import Glibc
+
+/// A process's code as the unwinder and symbolizer see it: its mappings (read once, at capture
+/// time) and the ELF images behind them (from the shared cache), opened through /proc/PID/root so
+/// that processes in other mount namespaces (containers) resolve to their own files.
+public final class ProcessCode: CodeLocator {
+    public let maps: ProcessMaps
+    private let cache: ElfCache
+    private let root: String
+    private var resolved: [UInt64: ElfImage?] = [:]
+
+    public init(maps: ProcessMaps, cache: ElfCache, root: String? = nil) {
+        self.maps = maps
+        self.cache = cache
+        self.root = root ?? "/proc/\(maps.pid)/root"
+    }
+
+    /// The mapping's image, when it maps a regular ELF file that is still the mapped one.
+    func image(for mapping: Mapping) -> ElfImage? {
+        if let known = resolved[mapping.start] { return known }
+        var image: ElfImage?
+        if mapping.isFile, !mapping.name.hasSuffix(" (deleted)") {
+            let candidates = [root + mapping.name, mapping.name]
+            for path in candidates {
+                if let found = cache.image(path: path, displayPath: mapping.name), found.identity.inode == mapping.inode {
+                    image = found
+                    break
+                }
+            }
+        }
+        resolved[mapping.start] = image
+        return image
+    }
+
+    public func image(at address: UInt64) -> (image: ElfImage, virtualAddress: UInt64)? {
+        guard let mapping = maps.mapping(containing: address), let image = image(for: mapping),
+            let virtualAddress = image.virtualAddress(fileOffset: address - mapping.start + mapping.fileOffset)
+        else { return nil }
+        return (image, virtualAddress)
+    }
+}

@@ -1,0 +1,32 @@
+/// One frame of a symbolized stack, innermost first in a list.
+public struct StackFrame: Sendable, Equatable {
+    /// The runtime address (for callers: the return address).
+    public var address: UInt64
+    /// The function; nil when no symbol covers the address.
+    public var symbol: String?
+    /// Bytes from the symbol's start.
+    public var offset: UInt64?
+    /// The file (ELF path, `[vdso]`, `[kernel]`, `[jit]` …) the address belongs to.
+    public var module: String?
+    /// The address as an ELF virtual address of `module` (for addr2line / objdump), when known.
+    public var moduleAddress: UInt64?
+    /// Source file and line, where known (JIT frames name them).
+    public var file: String?
+    public var line: Int?
+    public var method: UnwindMethod
+
+    public init(address: UInt64, method: UnwindMethod) {
+        self.address = address
+        self.method = method
+    }
+
+    /// `0x1f`: how addresses are shown.
+    public static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+
+    /// `symbol+0x1f (module)`, `module+0x1234` or the bare address: how the folded and text forms show it.
+    public var displayName: String {
+        if let symbol { return file.map { "\(symbol) \($0):\(line ?? 0)" } ?? symbol }
+        if let module, let moduleAddress { return "\(module)+\(Self.hex(moduleAddress))" }
+        return Self.hex(address)
+    }
+}
