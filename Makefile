@@ -9,9 +9,12 @@ SWIFT_CONFIGURATION ?= release
 ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
-BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev zlib1g-dev linux-libc-dev \
+BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev libiberty-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev golang-github-google-pprof-dev
-TEST_PACKAGES := golang-go prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium
+TEST_PACKAGES := golang-go prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils chromium \
+	qemu-system-x86 busybox-static kmod
+# virtme-ng boots Debian 12's own kernel (6.1) with this machine's root file system for the guest tests.
+VIRTME_NG := virtme-ng==1.42
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14
@@ -33,9 +36,11 @@ PPROF_PROTO := /usr/share/gocode/src/github.com/google/pprof/proto/profile.proto
 METRICS_PROTO_ROOT := /usr/share/gocode/src/github.com/prometheus/client_model
 METRICS_PROTO := io/prometheus/client/metrics.proto
 BPF_OBJECT := .build/bpf/errno.bpf.o
+# The same program without the VMA iterator kfuncs (Linux 6.7+), for older kernels.
+BPF_OBJECT_NO_VMA := .build/bpf/errno-novma.bpf.o
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps test-deps bench-deps generate build fuzz run test bench tables dashboard check-generated install install-files clean
+.PHONY: all deps test-deps bench-deps generate build fuzz run test test-kernels bench tables dashboard check-generated install install-files clean
 
 all: build
 
@@ -53,20 +58,37 @@ deps:
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
+	@command -v vng >/dev/null || pip install -q $(VIRTME_NG)
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
 
-$(BPF_OBJECT): bpf/errno.bpf.c bpf/errno_exporter.h bpf/kernel_types.h
+define compile_bpf
 	@mkdir -p $(dir $@)
-	$(BPF_CLANG) -target bpf -mcpu=v3 -g -O2 -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) \
+	$(BPF_CLANG) -target bpf -mcpu=v3 -g -O2 -Wall -Werror -D__TARGET_ARCH_$(BPF_ARCH) -DERRNO_VMA_ITERATOR=$(1) \
 		-I$(MULTIARCH_INCLUDE) -Ibpf -c $< -o $@.tmp
 	$(LLVM_STRIP) -g $@.tmp -o $@
 	@rm -f $@.tmp
+endef
+
+$(BPF_OBJECT): bpf/errno.bpf.c bpf/errno_exporter.h bpf/kernel_types.h
+	$(call compile_bpf,1)
+
+$(BPF_OBJECT_NO_VMA): bpf/errno.bpf.c bpf/errno_exporter.h bpf/kernel_types.h
+	$(call compile_bpf,0)
 
 $(GENERATED)/errno.skel.h: $(BPF_OBJECT)
 	@mkdir -p $(GENERATED)
 	bpftool gen skeleton $< name errno_bpf > $@.tmp && mv $@.tmp $@
+
+# Both skeletons must declare the same maps, programs and globals in the same order: user space
+# uses one layout for both (CErrnoBPF/embedded.c opens either).
+$(GENERATED)/errno_novma.skel.h: $(BPF_OBJECT_NO_VMA) $(GENERATED)/errno.skel.h
+	bpftool gen skeleton $< name errno_novma_bpf > $@.tmp
+	@diff <(sed -n '/^struct errno_bpf {/,/^};/p' $(GENERATED)/errno.skel.h | sed 's/errno_bpf/SKELETON/g') \
+		<(sed -n '/^struct errno_novma_bpf {/,/^};/p' $@.tmp | sed 's/errno_novma_bpf/SKELETON/g') \
+		|| { echo "the two BPF objects' skeletons differ in layout"; rm -f $@.tmp; exit 1; }
+	mv $@.tmp $@
 
 # Rewritten only when the revision changes, so it does not force rebuilds.
 $(GENERATED)/build_info.h: FORCE
@@ -86,7 +108,7 @@ $(PPROF_GENERATED)/profile.pb-c.c: $(PPROF_PROTO)
 	@mkdir -p $(PPROF_GENERATED)
 	protoc-c --c_out=$(PPROF_GENERATED) -I$(dir $(PPROF_PROTO)) profile.proto
 
-generate: deps $(GENERATED)/errno.skel.h $(GENERATED)/build_info.h $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c $(PPROF_GENERATED)/profile.pb-c.c
+generate: deps $(GENERATED)/errno.skel.h $(GENERATED)/errno_novma.skel.h $(GENERATED)/build_info.h $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c $(PPROF_GENERATED)/profile.pb-c.c
 
 build: generate
 	swift build -c $(SWIFT_CONFIGURATION) --product errno_exporter
@@ -94,9 +116,16 @@ build: generate
 run: build
 	.build/$(SWIFT_CONFIGURATION)/errno_exporter --config.file=$(CONFIG_FILE) $(ARGS)
 
+# Every test on this machine's kernel, then the kernel-dependent ones in Debian 12's 6.1 kernel.
 test: test-deps generate check-generated
 	swift build --build-tests
 	swift test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	scripts/kernel-guest-tests.sh 2>&1 | tee .build/test-kernels.log; exit $${PIPESTATUS[0]}
+
+# Only the kernel-dependent integration tests, inside Debian 12's 6.1 kernel under QEMU.
+test-kernels: test-deps generate
+	swift build --build-tests
+	scripts/kernel-guest-tests.sh 2>&1 | tee .build/test-kernels.log; exit $${PIPESTATUS[0]}
 
 # The fuzz targets for longer than the test run gives them (FUZZ_SECONDS per target).
 FUZZ_SECONDS ?= 120

@@ -179,6 +179,9 @@ volatile __u32 success_triggers;
 /* Bytes of user stack copied per capture; fixed at load (the ring buffer record's size). */
 const volatile __u32 user_stack_bytes = DEFAULT_USER_STACK_BYTES;
 
+/* enum kernel_feature_flags: what this kernel offers, set at load. */
+const volatile __u32 kernel_features = FEATURE_ALL;
+
 static __always_inline void count_event(__u32 counter)
 {
 	__u64 *count = bpf_map_lookup_elem(&event_counts, &counter);
@@ -213,6 +216,8 @@ static __always_inline long increment(void *map, const void *key)
 
 static __always_inline bool in_filtered_cgroup(void)
 {
+	if (!(kernel_features & FEATURE_ANCESTOR_CGROUP)) /* user space refuses cgroup filters then */
+		return false;
 	for (int level = 1; level < MAX_CGROUP_DEPTH; level++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
 
@@ -470,10 +475,6 @@ static __always_inline __u32 copy_user_stack(__u8 *buffer, __u64 sp)
 	return length;
 }
 
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
-
 /* Room for one mapping path per CPU, twice the record's size so that a name read at any offset
  * below MAPPING_PATH_LEN fits (the verifier checks the largest offset plus the largest size). */
 struct {
@@ -482,6 +483,25 @@ struct {
 	__type(key, __u32);
 	__type(value, char[2 * MAPPING_PATH_LEN]);
 } mapping_path_scratch SEC(".maps");
+
+/* Mappings recorded so far in the capture being built, per CPU. Kept in a map, not a register: a
+ * value read from memory is not tracked exactly by the verifier, so the VMA loop's states converge
+ * after two iterations instead of one verification pass per mapping count. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} mapping_counts SEC(".maps");
+
+/* The object is built twice: with the VMA iterator kfuncs (Linux 6.7+), the kernel records the
+ * process's executable mappings in each capture; without them (ERRNO_VMA_ITERATOR=0, for older
+ * kernels, whose verifier refuses any call to a kfunc they lack) user space reads /proc/PID/maps.
+ * Both builds have the same maps, programs and globals, so one skeleton layout serves both. */
+#if ERRNO_VMA_ITERATOR
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task, __u64 addr) __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
 
 /* Where a walk from a file's dentry up to the root is. */
 struct path_walk {
@@ -561,16 +581,6 @@ static __noinline __u32 record_file_path(struct file *file)
 	return walk.flags & MAPPING_PATH_TRUNCATED;
 }
 
-/* Mappings recorded so far in the capture being built, per CPU. Kept in a map, not a register: a
- * value read from memory is not tracked exactly by the verifier, so the VMA loop's states converge
- * after two iterations instead of one verification pass per mapping count. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} mapping_counts SEC(".maps");
-
 /* Records the executable file mappings of the current process (kernel 6.7+: the VMA iterator).
  * Returns how many, or CAPTURE_MAPPINGS + 1 when there were more. */
 static __noinline __u32 record_mappings(struct capture_mapping *mappings)
@@ -610,6 +620,13 @@ static __noinline __u32 record_mappings(struct capture_mapping *mappings)
 	recorded = *count;
 	return recorded;
 }
+#else
+/* No VMA iterator: no mappings in the record (user space reads /proc/PID/maps). */
+static __always_inline __u32 record_mappings(struct capture_mapping *mappings)
+{
+	return 0;
+}
+#endif
 
 /* What one capture record is for. */
 struct capture_request {
@@ -745,19 +762,23 @@ struct {
 	__type(value, struct async_submission);
 } current_requests SEC(".maps");
 
-/* Looks the path in `key` up in the trigger maps and captures the syscall for the armed triggers it
- * matches; on a libuv pool thread working on a captured submission of this very path, links the
- * capture to it (and the thread is done with that request's link). A
- * global function: verified once for both callers. */
-__noinline int match_triggers(long ret, struct path_failure_key *key, __u32 lookups)
+/* Looks the path read_path left in this CPU's scratch key up in the trigger maps and captures the
+ * syscall for the armed triggers it matches; on a libuv pool thread working on a captured
+ * submission of this very path, links the capture to it (and the thread is done with that
+ * request's link). A global function: verified once for both callers. */
+__noinline int match_triggers(long ret, __u32 lookups)
 {
 	__u32 result_flag = ret < 0 ? TRIGGER_ON_FAILURE : TRIGGER_ON_SUCCESS, stacks = 0, verdict;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct async_submission *request = 0;
 	struct capture_request capture_request = {.ret = ret, .kind = CAPTURE_SYSCALL};
 	__u64 ids, captured = 0, preadmitted = 0;
+	__u32 zero = 0;
+	/* The path read_path left in this CPU's scratch key: a map value, which map helpers take as a
+	 * key on every kernel (6.1 refuses a global function's pointer argument there). */
+	struct path_failure_key *key = bpf_map_lookup_elem(&path_scratch, &zero);
 
-	if (!key) /* a global function's pointers may be NULL */
+	if (!key || !(kernel_features & FEATURE_CAPTURES))
 		return 0;
 	ids = lookup_trigger_paths(key, lookups);
 	if (!ids)
@@ -793,9 +814,15 @@ static __always_inline void describe_task(struct syscall_failure_key *key, __u32
 	/* Two direct loads through the trusted task pointer cost a third of bpf_get_current_comm()
 	 * (measured: 63 vs 96 ns per run with stats on). The kernel pads comm with NULs; were it ever
 	 * not to, user space decodes up to the NUL and sums keys that differ only after it. */
-	comm = (const __u64 *)bpf_get_current_task_btf()->comm;
-	key->comm_words[0] = comm[0];
-	key->comm_words[1] = comm[1];
+	if (kernel_features & FEATURE_TASK_BTF) {
+		comm = (const __u64 *)bpf_get_current_task_btf()->comm;
+		key->comm_words[0] = comm[0];
+		key->comm_words[1] = comm[1];
+	} else {
+		key->comm_words[0] = 0;
+		key->comm_words[1] = 0;
+		bpf_get_current_comm(key->comm, sizeof(key->comm));
+	}
 	key->tgid = 0;
 	key->reserved = 0;
 	key->cgroup_id = 0;
@@ -821,7 +848,7 @@ static __noinline int match_success(struct pt_regs *regs, long ret)
 		return 0;
 	with_path = read_path(regs, &key);
 	if (with_path)
-		match_triggers(ret, with_path, current->triggers);
+		match_triggers(ret, current->triggers);
 	return 0;
 }
 
@@ -862,7 +889,7 @@ static __noinline int count_failure(struct pt_regs *regs, long ret)
 		return 0;
 	count_path_failure(with_path);
 	if (current && current->triggers)
-		match_triggers(ret, with_path, current->triggers);
+		match_triggers(ret, current->triggers);
 	return 0;
 }
 

@@ -102,6 +102,16 @@ enum trigger_lookup_flags {
 	TRIGGERS_ASYNC = 4,  /* some trigger links pool-thread syscalls to their submitters (uprobes attached) */
 };
 
+/* What the running kernel offers, set by user space before load (the `kernel_features` global):
+ * the verifier prunes the code behind a missing feature, so the helpers it calls are never
+ * checked on a kernel that lacks them. */
+enum kernel_feature_flags {
+	FEATURE_TASK_BTF = 1,        /* bpf_get_current_task_btf (5.11): comm read with two loads */
+	FEATURE_ANCESTOR_CGROUP = 2, /* bpf_get_current_ancestor_cgroup_id (5.7): cgroup filters */
+	FEATURE_CAPTURES = 4,        /* ring buffers (5.8), bpf_get_task_stack (5.9), bpf_task_pt_regs (5.15) */
+	FEATURE_ALL = 7,
+};
+
 /* The single entry of the `settings` array. */
 struct agent_settings {
 	__u32 filters;  /* enum filter_flags */

@@ -7,6 +7,8 @@ public struct BPFError: Error, CustomStringConvertible, Sendable {
     public let operation: String
     /// The positive errno the operation failed with.
     public let code: Int32
+    /// What libbpf printed while the operation ran (for a load: the verifier's log), oldest first.
+    public var log: [String] = []
 
     public init(_ operation: String, code: Int32) {
         self.operation = operation

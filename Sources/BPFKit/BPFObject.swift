@@ -20,9 +20,15 @@ public final class BPFObject {
 
     deinit { closer() }
 
-    /// Verifies and loads every program and creates every map in the kernel.
+    /// Verifies and loads every program and creates every map in the kernel. A failure carries
+    /// what libbpf said meanwhile (the verifier's log, unresolved externs) in `BPFError.log`.
     public func load() throws {
-        try BPFError.check("load BPF object (verifier log above, at debug level)", loader())
+        let (result, warnings) = LibBPFLog.collectingWarnings { loader() }
+        guard result >= 0 else {
+            var error = BPFError("load BPF object", code: result)
+            error.log = warnings
+            throw error
+        }
         isLoaded = true
     }
 
@@ -45,6 +51,11 @@ public struct BPFProgram {
     let owner: BPFObject
 
     public var name: String { String(cString: bpf_program__name(handle)) }
+
+    /// Whether `load()` loads this program (default true); set before loading.
+    public func setAutoload(_ autoload: Bool) throws {
+        try BPFError.check("set autoload of program \(name)", bpf_program__set_autoload(handle, autoload))
+    }
     /// The ELF section, e.g. "tp_btf/sys_exit".
     public var section: String { String(cString: bpf_program__section_name(handle)) }
 

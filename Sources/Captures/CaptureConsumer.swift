@@ -38,6 +38,8 @@ public final class CaptureConsumer: @unchecked Sendable {
     private var submissions: [UInt64: Capture.Submission] = [:]
     private var submissionOrder: [UInt64] = []
     static let maxPendingSubmissions = 4096
+    /// How often the maps of captured processes are re-read (kernels without the VMA iterator).
+    static let mapsRefreshInterval = Duration.seconds(2)
 
     public init(kernel: any KernelAccess, store: CaptureStore, resolver: StackResolver, logger: Logger) {
         self.kernel = kernel
@@ -51,12 +53,17 @@ public final class CaptureConsumer: @unchecked Sendable {
         nonisolated(unsafe) let ring = try handle.captureRing { [unowned self] record in self.handle(record) }  // the polling thread's only
         started = true
         let thread = Thread { [self] in
+            var lastRefresh = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) {
                 do {
                     try ring.poll(timeoutMilliseconds: 100)
                 } catch {
                     logger.error("polling the captures ring buffer failed", metadata: ["error": "\(error)"])
                     Thread.sleep(forTimeInterval: 0.1)
+                }
+                if ContinuousClock.now - lastRefresh > Self.mapsRefreshInterval {
+                    resolver.refreshProcessMaps()
+                    lastRefresh = .now
                 }
             }
             finished.signal()

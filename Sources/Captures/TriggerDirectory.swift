@@ -49,6 +49,23 @@ public final class TriggerDirectory: Sendable {
         }
     }
 
+    /// What the running kernel offers.
+    public var kernelFeatures: KernelFeatures { kernel.features }
+
+    /// What the running kernel takes away from the triggers in force, one sentence each.
+    public var kernelWarnings: [String] {
+        let features = kernel.features, triggers = configs.values
+        guard !triggers.isEmpty else { return [] }
+        func missing(_ feature: KernelFeatures.Feature) -> String {
+            "this kernel lacks \(feature.rawValue) (\(feature.since)): \(feature.withoutIt)"
+        }
+        if !features.has(.captures) { return [missing(.captures)] }
+        var warnings: [String] = []
+        if !features.has(.vmaIterator), triggers.contains(where: { $0.stacks.contains(.user) }) { warnings.append(missing(.vmaIterator)) }
+        if !features.supportsAsyncStacks, triggers.contains(where: \.asyncStacks) { warnings.append(missing(.uprobeCookies)) }
+        return warnings
+    }
+
     /// Every trigger in force with its arming and the kernel's counts, by name.
     public func statuses() throws -> [TriggerStatus] {
         let counts = try kernel.readTriggerCounts()

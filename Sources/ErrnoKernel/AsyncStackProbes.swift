@@ -35,7 +35,7 @@ final class AsyncStackProbes {
         let inode: UInt64
     }
 
-    private let programs: Programs
+    let programs: Programs
     private let logger: Logger
     private var attached: [FileKey: (path: String, links: [BPFLink])] = [:]
     private var skipped: Set<FileKey> = []

@@ -36,6 +36,8 @@ final class ErrnoProgram {
     let currentRequests: BPFMap
     /// Trigger ids by name, and what the trigger maps hold now.
     let triggers = TriggerTable()
+    /// What the kernel offers; chose the object and the programs loaded.
+    let features: KernelFeatures
     private var wantsAsyncStacks = false
     private var asyncComms: Set<String>?
     /// What the settings maps hold now (the kernel zero-fills them at load).
@@ -46,7 +48,10 @@ final class ErrnoProgram {
     /// Opens the embedded object and sizes its maps; nothing is in the kernel yet.
     init(options: KernelOptions, logger: Logger) throws {
         try Self.checkLayouts()
-        guard let skeleton = errno_bpf__open() else { throw BPFError("open the embedded BPF object", code: errno) }
+        guard let skeleton = errno_bpf_open_variant(options.features.has(.vmaIterator)) else {
+            throw BPFError("open the embedded BPF object", code: errno)
+        }
+        features = options.features
         self.skeleton = skeleton
         object = BPFObject(opened: skeleton.pointee.obj, load: { errno_bpf__load(skeleton) }, close: { errno_bpf__destroy(skeleton) })
         let maps = skeleton.pointee.maps, programs = skeleton.pointee.progs
@@ -72,6 +77,7 @@ final class ErrnoProgram {
         triggerPrefixes = try object.map(maps.trigger_path_prefixes)
         // The copy size is a constant for the verifier: the ring buffer record's size.
         skeleton.pointee.rodata.pointee.user_stack_bytes = UInt32(options.userStackBytes)
+        skeleton.pointee.rodata.pointee.kernel_features = features.programFlags
         captures = try object.map(maps.captures)
         let record = MemoryLayout<capture_event>.size + options.userStackBytes + 8
         try captures.setMaxEntries(
@@ -83,6 +89,9 @@ final class ErrnoProgram {
                 request: try object.program(programs.on_uv_fs_request), workSubmit: try object.program(programs.on_uv_work_submit),
                 fsWork: try object.program(programs.on_uv_fs_work)),
             logger: logger)
+        if !features.supportsAsyncStacks {
+            for program in [asyncProbes.programs.request, asyncProbes.programs.workSubmit, asyncProbes.programs.fsWork] { try program.setAutoload(false) }
+        }
         pendingSubmissions = try object.map(maps.pending_submissions)
         asyncRequests = try object.map(maps.async_requests)
         currentRequests = try object.map(maps.current_requests)
@@ -133,6 +142,10 @@ final class ErrnoProgram {
     /// Lists are completed before the filter flags switch, so a reload never counts under a
     /// half-written allow-list.
     func apply(_ new: KernelSettings) throws {
+        if !new.cgroupIDs.isEmpty, !features.has(.ancestorCgroup) {
+            let feature = KernelFeatures.Feature.ancestorCgroup
+            throw StartupError("filters.cgroups needs bpf_get_current_ancestor_cgroup_id, which this kernel lacks (\(feature.since)); remove it")
+        }
         try load()
         for number in Set(applied.pathArguments.keys).union(new.pathArguments.keys) where applied.pathArguments[number] != new.pathArguments[number] {
             try pathSyscalls.update(number, new.pathArguments[number] ?? 0)
@@ -184,7 +197,7 @@ final class ErrnoProgram {
         for (key, set) in prefixes where appliedPrefixes[key] != set {
             try triggerPrefixes.update(key.prefixKey, trigger_set(ids: set))
         }
-        wantsAsyncStacks = plan.wantsAsyncStacks
+        wantsAsyncStacks = plan.wantsAsyncStacks && features.supportsAsyncStacks
         asyncComms = plan.asyncComms
         if !wantsAsyncStacks { asyncProbes.detachAll() }
         let lookups = (exact.isEmpty ? 0 : TRIGGERS_EXACT.rawValue) | (prefixes.isEmpty ? 0 : TRIGGERS_PREFIX.rawValue)

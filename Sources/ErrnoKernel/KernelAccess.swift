@@ -4,6 +4,8 @@
 public protocol KernelAccess: AnyObject, Sendable {
     /// Whether the programs are attached (for /-/ready).
     var isAttached: Bool { get }
+    /// What the running kernel offers.
+    var features: KernelFeatures { get }
     /// Writes `settings` into the running program's maps (no detach, no counter reset).
     func apply(_ settings: KernelSettings) throws
     /// Arms the `on_alert` trigger `name` for `window`; false when no such trigger is in force.

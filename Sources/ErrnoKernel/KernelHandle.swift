@@ -9,6 +9,8 @@ import SystemSupport
 /// which HTTP handlers never wait on.
 public final class KernelHandle: KernelAccess, @unchecked Sendable {
     private let program: Mutex<ErrnoProgram>
+    /// What the kernel offers (the programs were chosen by it).
+    public let features: KernelFeatures
     private let triggers: TriggerTable
     private let captureMap: BPFMap
 
@@ -16,6 +18,7 @@ public final class KernelHandle: KernelAccess, @unchecked Sendable {
     public init(options: KernelOptions, logger: Logger = Logger(label: "errno_exporter")) throws {
         nonisolated(unsafe) let program = try ErrnoProgram(options: options, logger: logger)
         triggers = program.triggers
+        features = options.features
         captureMap = program.captures  // read by the ring buffer only, never under the lock
         self.program = Mutex(program)
     }

@@ -8,6 +8,8 @@ public struct KernelOptions: Sendable {
     /// 0: sized for 64 captures, at least `KernelLimits.defaultCaptureBufferBytes`.
     public var captureBufferBytes = 0
     public var readStrategy = CounterMapReader.Strategy.batch
+    /// What the kernel offers (`KernelFeatures.probe()`); the programs are chosen by it.
+    public var features = KernelFeatures()
 
     public init() {}
 }

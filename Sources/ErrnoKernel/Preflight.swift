@@ -43,22 +43,32 @@ public enum Preflight {
         return nil
     }
 
-    /// Turns a load or attach failure into the feature it points at.
+    /// Turns a load or attach failure into what happened: an unresolved kernel function or helper
+    /// by name, a verifier rejection with the end of its log, a refusal despite the capabilities
+    /// being held. Privileges are judged by the capabilities themselves, never by the errno.
     public static func explain(_ error: any Error) -> any Error {
         guard let bpfError = error as? BPFError else { return error }
+        let log = bpfError.log
+        if let unresolved = log.first(where: { $0.contains("extern") && $0.contains("not found") }) {
+            return StartupError(
+                "\(bpfError.operation): \(unresolved.trimmingPrefix("libbpf: ")) — this kernel lacks a kernel function the program uses; "
+                    + "the agent probes for it and loads a program without it, so this is a bug: please report it with this line")
+        }
+        if let begin = log.firstIndex(where: { $0.contains("-- BEGIN PROG LOAD LOG --") }) {
+            let program = log[begin].split(separator: "'").dropFirst().first.map(String.init) ?? "?"
+            let body = log[(begin + 1)...].prefix { !$0.contains("-- END PROG LOAD LOG --") }.filter { !$0.isEmpty }
+            return StartupError(
+                "the kernel's verifier rejected program \(program) (\(bpfError.reason)); the end of its log: "
+                    + body.suffix(4).joined(separator: " | ") + " — please report it with the output of --log.level=debug")
+        }
         switch bpfError.code {
         case EPERM, EACCES:
+            let missing = missingCapabilities()
+            if !missing.isEmpty {
+                return StartupError("\(bpfError) — missing \(missing.joined(separator: ", ")): run as root or grant them")
+            }
             return StartupError(
-                "\(bpfError) — the kernel refused BPF: run as root or grant CAP_BPF and CAP_PERFMON; "
-                    + "if you are root, kernel lockdown or an LSM policy forbids BPF here")
-        case ESRCH where bpfError.operation.hasPrefix("load"):
-            return StartupError(
-                "\(bpfError) — this kernel lacks the BPF VMA iterator (kfuncs bpf_iter_task_vma_*, Linux 6.7+) that stack captures use "
-                    + "to record a process's executable mappings")
-        case EINVAL where bpfError.operation.hasPrefix("load"):
-            return StartupError(
-                "\(bpfError) — the kernel's verifier rejected the program; it needs Linux 5.5+ with BTF, and for stack captures "
-                    + "BPF ring buffers, bpf_loop, bpf_task_pt_regs and the VMA iterator (Linux 6.7+); --log.level=debug shows the verifier's log")
+                "\(bpfError) — the kernel refused BPF although CAP_BPF and CAP_PERFMON are held: kernel lockdown or an LSM policy forbids it here")
         case ENOENT where bpfError.operation.hasPrefix("attach"), ENOTSUP where bpfError.operation.hasPrefix("attach"):
             return StartupError("\(bpfError) — this kernel cannot attach tp_btf/sys_exit (needs Linux 5.5+ with BTF)")
         default:
@@ -66,4 +76,3 @@ public enum Preflight {
         }
     }
 }
-

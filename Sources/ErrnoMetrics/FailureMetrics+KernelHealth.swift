@@ -2,6 +2,15 @@ import ErrnoKernel
 import Exposition
 
 extension FailureMetrics {
+    /// `errno_exporter_kernel_feature{feature}`: 1 when the running kernel offers it.
+    static func featureFamily(_ features: KernelFeatures) -> MetricFamily {
+        MetricFamily(
+            name: "errno_exporter_kernel_feature",
+            help: "Kernel capabilities the agent uses, 1 when this kernel offers them (README: Kernels says what each brings and what happens without it).",
+            type: .gauge,
+            samples: KernelFeatures.Feature.allCases.map { Sample(labels: [Label("feature", $0.rawValue)], value: features.has($0) ? 1 : 0) })
+    }
+
     /// The kernel side's self-metrics: what was dropped, folded, truncated or unreadable, map
     /// pressure, and the async-stack uprobes' state.
     static func kernelHealth(_ counters: KernelCounters) -> [MetricFamily] {

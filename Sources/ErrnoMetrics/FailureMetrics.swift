@@ -69,7 +69,7 @@ public final class FailureMetrics: Collector {
             state.cgroups.beginScrape()
             return (failureFamily(counters.syscallFailures, state: &state), pathFamily(counters.pathFailures, state: &state))
         }
-        return [failures, paths] + Self.kernelHealth(counters)
+        return [failures, paths] + Self.kernelHealth(counters) + [Self.featureFamily(kernel.features)]
     }
 
     func failureFamily(_ failures: [SyscallFailure], state: inout State) -> MetricFamily {

@@ -9,12 +9,13 @@ public struct ResolvedStack: Sendable {
 }
 
 /// The whole recipe for one capture's stacks: the process's executable mappings (as recorded at the
-/// syscall, else read from /proc now), its perf map, CFI and frame-pointer unwinding over the copied
+/// syscall, else read from /proc now or as last seen: `ProcessMapsCache`), its perf map, CFI and frame-pointer unwinding over the copied
 /// stack, and symbolization; kernel frames named from kallsyms. Caches ELF files across captures.
 /// Not thread-safe: one capture thread uses it.
 public final class StackResolver {
     public let symbolizer: Symbolizer
     private let unwinder = Unwinder()
+    private let mapsCache = ProcessMapsCache()
 
     /// `kernelSymbols` were read while privileged.
     public init(kernelSymbols: KernelSymbols) {
@@ -23,7 +24,7 @@ public final class StackResolver {
 
     /// Unwinds `stack` (copied from `registers`' stack pointer up) of process `pid`.
     public func userStack(pid: Int32, registers: [UInt64], stack: [UInt8], recordedMaps: [Mapping]?) -> ResolvedStack {
-        let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? (try? ProcessMaps(pid: pid))
+        let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? mapsCache.maps(pid: pid)
         let stackPointer = unwinder.architecture.stackPointer
         guard registers.count > stackPointer else { return ResolvedStack(frames: [], end: .noUnwindInfo, hadMaps: maps != nil) }
         let perfMap = symbolizer.perfMap(pid: pid)
@@ -31,6 +32,15 @@ public final class StackResolver {
         let unwound = unwinder.unwind(registers: registers, stack: StackMemory(base: registers[stackPointer], bytes: stack), code: code)
         return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, perfMap: perfMap), end: unwound.end, hadMaps: maps != nil)
     }
+
+    /// Re-reads the maps of the processes remembered from records without mappings (call every
+    /// few seconds from the capture thread).
+    public func refreshProcessMaps() {
+        mapsCache.refresh()
+    }
+
+    /// Processes whose maps are remembered.
+    public var rememberedProcesses: Int { mapsCache.count }
 
     /// Names kernel return addresses.
     public func kernelStack(_ addresses: [UInt64]) -> [StackFrame] {

@@ -1,8 +1,11 @@
 /* deep — a test program with a known call chain: main → start_service → load_settings →
  * open_config → open(2). Built by the tests with frame pointers, with -O2 -fomit-frame-pointer,
  * and stripped, to check that captured stacks unwind completely and name every function.
- * Usage: deep PATH [COUNT]: opens PATH COUNT times (default 1), then exits at once. */
+ * Usage: deep PATH [COUNT [LINGER_MS]]: opens PATH COUNT times (default 1), then exits at once —
+ * or, with LINGER_MS, says "opened" on stdout and lives that long (for kernels whose capture
+ * records carry no mappings: the agent reads them from /proc while the process lives). */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,5 +44,10 @@ int main(int argc, char **argv)
 		return 2;
 	for (int i = 0; i < count; i++)
 		total += start_service(argv[1]);
+	if (argc > 3) {
+		puts("opened");
+		fflush(stdout);
+		usleep((useconds_t)atoi(argv[3]) * 1000);
+	}
 	return total == 12345;
 }

@@ -19,6 +19,11 @@ enum Products {
 }
 
 /// Fails the test loudly when not root: these tests load BPF programs into the real kernel.
+/// Bounded waits for the agent (to listen, to exit, for captures) are multiplied by this:
+/// scripts/kernel-guest-tests.sh runs these tests on an emulated CPU, many times slower, and sets
+/// ERRNO_TEST_TIME_SCALE. Counts and contents are asserted exactly whatever the scale.
+let testTimeScale = Double(ProcessInfo.processInfo.environment["ERRNO_TEST_TIME_SCALE"] ?? "") ?? 1
+
 func requireRoot() throws {
     try #require(geteuid() == 0, "integration tests load BPF into the kernel: run `make test` as root")
 }
@@ -72,7 +77,7 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     private func waitUntilListening(timeout: Double = 30) throws {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Date().addingTimeInterval(timeout * testTimeScale)
         while Date() < deadline {
             if let range = stderr.text.range(of: "msg=listening address=") {
                 address = String(stderr.text[range.upperBound...].prefix { !$0.isWhitespace })
@@ -86,7 +91,7 @@ final class AgentProcess: @unchecked Sendable {
 
     /// Waits for the process to exit by itself; returns its status and everything it printed.
     func waitForExit(timeout: Double = 30) throws -> (status: Int32, output: String) {
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Date().addingTimeInterval(timeout * testTimeScale)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         guard !process.isRunning else { throw AgentError("agent still running after \(timeout)s; output:\n\(stderr.text)") }
         usleep(50_000)  // let the pipe drain

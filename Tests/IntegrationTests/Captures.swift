@@ -1,3 +1,4 @@
+import FixtureSupport
 import Foundation
 import Testing
 
@@ -64,7 +65,7 @@ extension AgentProcess {
     /// Polls until at least `count` captures of `trigger` are stored (captures arrive asynchronously);
     /// returns them. Bounded: gives up after `seconds`.
     func waitForCaptures(trigger: String, count: Int = 1, seconds: Double = 20) async throws -> [CaptureDocument] {
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = Date().addingTimeInterval(seconds * testTimeScale)
         var found: [CaptureDocument] = []
         repeat {
             found = try await captures("?trigger=\(trigger)&limit=100000")
@@ -82,14 +83,32 @@ func uniqueDirectory(_ prefix: String) -> String {
 }
 
 /// Runs a fixture build (Tests/Fixtures/deep.c) on `path`, `count` times; it exits right after.
-func runFixture(_ executable: String, path: String, count: Int = 1) async throws {
+func runFixture(_ executable: String, path: String, count: Int = 1, linger: Bool = fixturesLinger) async throws {
     try await offPool {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [path, "\(count)"]
+        process.arguments = [path, "\(count)"] + (linger ? ["\(Int(5_000 * testTimeScale))"] : [])
+        let output = Pipe()
+        process.standardOutput = output
         try process.run()
-        process.waitUntilExit()
+        guard linger else { return process.waitUntilExit() }
+        _ = firstLine(of: output)  // its opens are done; it lives on a while, then exits by itself
+        Thread { process.waitUntilExit() }.start()
     }
+}
+
+/// Whether this kernel records a process's mappings in its capture records (the VMA iterator,
+/// Linux 6.7+), asked of bpftool. Without it the agent reads /proc/PID/maps when a record arrives,
+/// so a fixture that must be fully symbolized lives on for a while after its opens.
+let kernelRecordsMappings = (try? btfHas(function: "bpf_iter_task_vma_new")) ?? true
+let fixturesLinger = !kernelRecordsMappings
+
+/// Whether the running kernel's BTF has this helper (`BPF_FUNC_<name>`) or function, asked of
+/// bpftool: an implementation of its own, not the agent's probe.
+func btfHas(helper: String? = nil, function: String? = nil) throws -> Bool {
+    let pattern = helper.map { "'BPF_FUNC_\($0)' val=" } ?? "FUNC '\(function ?? "")' "
+    return try shell("bpftool btf dump file /sys/kernel/btf/vmlinux format raw | grep -c -F \"\(pattern)\"").output
+        .trimmingCharacters(in: .whitespacesAndNewlines) != "0"
 }
 
 /// Runs blocking work (waiting for a process) on a thread of its own: blocking Swift's few

@@ -15,8 +15,11 @@ public final class FakeKernel: KernelAccess {
     }
 
     private let state = Mutex(State())
+    public let features: KernelFeatures
 
-    public init() {}
+    public init(features: KernelFeatures = KernelFeatures()) {
+        self.features = features
+    }
 
     /// Sets what `readCounters()` returns next.
     public func setCounters(_ counters: KernelCounters) { state.withLock { $0.counters = counters } }
