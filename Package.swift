@@ -40,8 +40,8 @@ let package = Package(
         .target(name: "CPprof", cSettings: [.headerSearchPath("generated")], linkerSettings: [.linkedLibrary("protobuf-c")]),
         // bcrypt verification through libxcrypt, for basic auth.
         .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
-        // elfutils (libelf symbols, libdw call frame information) and the C++ demangler, for stacks.
-        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("stdc++")]),
+        // elfutils (libelf symbols, libdw call frame information), a bounded C++ demangler (libiberty) and openat2, for stacks.
+        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("iberty")]),
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
         // The BPF skeleton (the compiled object, typed maps and programs) and bpf/errno_exporter.h.
@@ -136,6 +136,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
+        .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig"], swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames"], swiftSettings: strict),
         .testTarget(

@@ -11,8 +11,15 @@ extension Capture {
         return ([Self.foldedName(comm)] + submitted + user + kernel).joined(separator: ";") + " 1\n"
     }
 
-    /// Folded lines separate frames with `;` and end with ` count`: neither may appear in a name.
+    /// Folded lines separate frames with `;` and end with ` count` and a newline: a `;` or any
+    /// control character (line breaks included) in a name becomes `_`, scalar by scalar (a
+    /// `Character` may merge a `\r\n` or a `;` into the mark before it).
     static func foldedName(_ name: String) -> String {
-        String(name.map { $0 == ";" || $0 == "\n" ? "_" : $0 })
+        var out = String.UnicodeScalarView()
+        for scalar in name.unicodeScalars {
+            let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+            out.append(scalar == ";" || control ? "_" : scalar)
+        }
+        return String(out)
     }
 }

@@ -12,7 +12,9 @@ extension TriggerDirectory {
     public func arm(_ alerts: [FiringAlert], logger: Logger) throws -> ArmingOutcome {
         let triggers = configs
         var outcome = ArmingOutcome()
-        var plans: [(String, Arming)] = []
+        // One arming per trigger however many alerts (or repeats in one label) name it: the last.
+        var plans: [String: Arming] = [:]
+        var order: [String] = []
         var unknown: Set<String> = []
         let now = Date(), monotonic = MonotonicClock.nanoseconds()
         for alert in alerts {
@@ -37,20 +39,24 @@ extension TriggerDirectory {
                     continue
                 }
                 guard trigger.armed == .onAlert else {
-                    outcome.alwaysArmed.append(name)
+                    if !outcome.alwaysArmed.contains(name) { outcome.alwaysArmed.append(name) }
                     continue
                 }
                 let window = ArmingWindow(untilMonotonicNanoseconds: monotonic + UInt64(trigger.armForSeconds) * 1_000_000_000, comm: comm, pid: pid)
-                plans.append((name, Arming(
+                if plans[name] == nil { order.append(name) }
+                plans[name] = Arming(
                     window: window, until: now.addingTimeInterval(Double(trigger.armForSeconds)), alert: alert.labels["alertname"] ?? "",
-                    fingerprint: alert.fingerprint)))
+                    fingerprint: alert.fingerprint)
             }
         }
         guard unknown.isEmpty else {
+            let named = unknown.sorted().prefix(10).map { "\"\($0.prefix(64))\"" }.joined(separator: ", ")
+            let more = unknown.count > 10 ? " and \(unknown.count - 10) more" : ""
             throw ArmingError(
-                description: "no trigger named \(unknown.sorted().joined(separator: ", ")) (nothing was armed); triggers: \(triggers.keys.sorted().joined(separator: ", "))")
+                description: "no trigger named \(named)\(more) (nothing was armed); triggers: \(triggers.keys.sorted().joined(separator: ", "))")
         }
-        for (name, arming) in plans {
+        for name in order {
+            guard let arming = plans[name] else { continue }
             let armed = try arm(name, arming)
             logger.info(
                 "trigger armed by an alert",

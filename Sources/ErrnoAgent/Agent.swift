@@ -24,6 +24,7 @@ public enum Agent {
     /// Runs until shutdown; throws what kept it from starting.
     public static func run(_ options: AgentOptions, logger: Logger) throws {
         let config = try ConfigLoader.load(path: options.configFile)
+        raiseFileLimit(logger: logger)
         try Preflight.check()
         let keepMask = try capabilitiesToKeep(options, config: config, logger: logger)
         let webConfig = try options.webConfigFile.map { ($0, try WebConfigLoader.load(path: $0)) }
@@ -40,12 +41,13 @@ public enum Agent {
         }
         logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
 
-        let parts = try Parts(config: config, kernel: kernel, kernelSymbols: kernelSymbols, options: options, logger: logger)
+        let connections = ConnectionGate(maxConnections: options.limits.maxConnections, logger: logger)
+        let parts = try Parts(config: config, kernel: kernel, kernelSymbols: kernelSymbols, options: options, extra: [connections], logger: logger)
         let server = ExporterServer(
             addresses: options.addresses, telemetryPath: options.telemetryPath, gatherer: parts.gatherer,
             isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
             limits: options.limits, authentication: authentication, tls: tls,
-            captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), logger: logger)
+            captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), connections: connections, logger: logger)
         let services: [any Service] =
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)] + (try server.services())
             + [ReloadOnHangup(reloader: parts.reloader)]
@@ -61,6 +63,18 @@ public enum Agent {
         logger.info("shut down")
     }
 
+    /// Raises the soft limit on open files to the hard one: connections are capped by
+    /// --web.max-connections, and the capture thread opens files of its own.
+    static func raiseFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let soft = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            logger.debug("raised the open-file limit", metadata: ["from": "\(soft)", "to": "\(limit.rlim_max)"])
+        }
+    }
+
     /// `--config.check`: the config parsed; with privileges, also load, attach and detach.
     public static func check(configFile: String, logger: Logger) throws -> String {
         let config = try ConfigLoader.load(path: configFile)
@@ -70,7 +84,7 @@ public enum Agent {
         let kernel = try prepare(config: config, logger: logger)
         try kernel.attach()
         kernel.detach()
-        return "OK: \(configFile) is valid; the BPF programs load and attach"
+        return (["OK: \(configFile) is valid; the BPF programs load and attach"] + featureLines(kernel.features)).joined(separator: "\n")
     }
 
     /// Every part built on the kernel handle: the capture path, the metrics, the webhook, the reloader.
@@ -82,7 +96,8 @@ public enum Agent {
         let reloader: ConfigReloader
         let gatherer: Gatherer
 
-        init(config: Config, kernel: KernelHandle, kernelSymbols: KernelSymbols, options: AgentOptions, logger: Logger) throws {
+        /// `extra`: collectors of the parts built outside (the HTTP server's).
+        init(config: Config, kernel: KernelHandle, kernelSymbols: KernelSymbols, options: AgentOptions, extra: [any Collector], logger: Logger) throws {
             let store = CaptureStore(capacity: config.captures.keep)
             self.store = store
             triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
@@ -93,7 +108,7 @@ public enum Agent {
             reloader = ConfigReloader(
                 path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, logger: logger)
             gatherer = Gatherer(
-                collectors: [metrics, triggers, consumer, webhook, reloader, BuildInfoCollector(), ProcessCollector()],
+                collectors: [metrics, triggers, consumer, webhook, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
                 durationMetricName: "errno_exporter_scrape_duration_seconds")
         }
 
@@ -119,9 +134,35 @@ public enum Agent {
                 "paths.syscalls names syscalls this architecture does not have; skipped",
                 metadata: ["syscalls": "\(absent.joined(separator: ","))", "arch": "\(SyscallNames.Architecture.current.rawValue)"])
         }
-        let kernel = try KernelHandle(options: config.kernelOptions, logger: logger)
+        var options = config.kernelOptions
+        options.features = try KernelFeatures.probe()
+        report(options.features, config: config, logger: logger)
+        let kernel = try KernelHandle(options: options, logger: logger)
         try kernel.apply(settings)
         return kernel
+    }
+
+    /// One log line per missing kernel feature: what it costs and the kernel that brings it.
+    static func report(_ features: KernelFeatures, config: Config, logger: Logger) {
+        for feature in features.missing {
+            let used = switch feature {
+            case .captures, .vmaIterator: !config.triggers.isEmpty
+            case .uprobeCookies: config.triggers.contains(where: \.asyncStacks)
+            case .ancestorCgroup: !config.filters.cgroups.isEmpty
+            case .taskBTF: true
+            }
+            let level: Logger.Level = used && feature != .taskBTF ? .warning : .info
+            logger.log(
+                level: level, "kernel feature missing",
+                metadata: ["feature": "\(feature.rawValue)", "since": "\(feature.since)", "without_it": "\(feature.withoutIt)"])
+        }
+    }
+
+    /// `--config.check`'s lines about the kernel: each feature, present or what its absence costs.
+    static func featureLines(_ features: KernelFeatures) -> [String] {
+        KernelFeatures.Feature.allCases.map { feature in
+            features.has(feature) ? "kernel feature \(feature.rawValue): yes" : "kernel feature \(feature.rawValue): no (\(feature.since)) — \(feature.withoutIt)"
+        }
     }
 
     /// The capability mask to keep after attaching; nil to keep all.

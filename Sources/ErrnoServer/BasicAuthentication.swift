@@ -18,8 +18,7 @@ public final class BasicAuthentication: Sendable {
     private let path: String
     private let logger: Logger
     private let state: Mutex<State>
-    /// A hash to compare against for unknown users, so their answer takes as long as a wrong password.
-    private static let decoy = "$2y$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"
+
     static let rememberedCredentials = 64
 
     /// `initial` is `path` as loaded at start (a broken file there is the caller's error to report).
@@ -50,6 +49,16 @@ public final class BasicAuthentication: Sendable {
         }
     }
 
+    /// The bcrypt hash with the highest cost (`$2y$12$…` → 12).
+    static func costliest(_ hashes: some Collection<String>) -> String? {
+        hashes.max { cost($0) < cost($1) }
+    }
+
+    static func cost(_ hash: String) -> Int {
+        let fields = hash.split(separator: "$")
+        return fields.count >= 2 ? Int(fields[1]) ?? 0 : 0
+    }
+
     /// Whether `authorization` (the header's value) names a configured user with the right password.
     func allows(_ authorization: String?) -> Bool {
         let (config, verified) = currentConfig()
@@ -62,7 +71,9 @@ public final class BasicAuthentication: Sendable {
         let key = "\(user)\u{0}\(password)"
         if verified.contains(key) { return true }
         guard let hash = config.basicAuthUsers[user] else {
-            _ = errno_bcrypt_matches(password, Self.decoy)
+            // An unknown user's password is checked against the costliest configured hash, so the
+            // answer takes as long as a known user's wrong password: timing names no user.
+            if let decoy = Self.costliest(config.basicAuthUsers.values) { _ = errno_bcrypt_matches(password, decoy) }
             return false
         }
         guard errno_bcrypt_matches(password, hash) == 1 else { return false }

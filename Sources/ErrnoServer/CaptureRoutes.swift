@@ -29,7 +29,8 @@ enum CaptureRoutes {
     static func add(to router: Router<BasicRequestContext>, api: CaptureAPI) {
         router.get("/api/v1/triggers") { _, _ -> Response in
             do {
-                return json(Envelope(data: try api.triggers.statuses().map(APIModels.TriggerJSON.init)))
+                let warnings = api.triggers.kernelWarnings
+                return json(Envelope(data: try api.triggers.statuses().map(APIModels.TriggerJSON.init), warnings: warnings.isEmpty ? nil : warnings))
             } catch {
                 return failure(.internalServerError, "internal", "reading the trigger counters failed: \(error)")
             }
@@ -98,14 +99,23 @@ enum CaptureRoutes {
         guard let compressed = try? buffer.compress(with: .gzip()) else { return failure(.internalServerError, "internal", "compressing the profile failed") }
         var headers = HTTPFields()
         headers[.contentType] = "application/octet-stream"
-        headers[.contentDisposition] = "attachment; filename=\"\(name).pb.gz\""
+        headers[.contentDisposition] = "attachment; filename=\"\(fileName(name)).pb.gz\""
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: compressed))
+    }
+
+    /// Prometheus' API envelope; `warnings` as Prometheus puts them (absent when there are none).
+    /// A download's file name from `name` (which holds a client's query parameter): letters, digits,
+    /// `.`, `_` and `-` only, at most 64 of them.
+    static func fileName(_ name: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-".unicodeScalars)
+        return String(String.UnicodeScalarView(name.unicodeScalars.prefix(64).map { allowed.contains($0) ? $0 : "_" }))
     }
 
     struct Envelope<Data: Encodable>: Encodable {
         var status = "success"
         let data: Data
+        var warnings: [String]? = nil
     }
 
     struct ErrorEnvelope: Encodable {

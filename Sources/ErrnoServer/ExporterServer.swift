@@ -28,15 +28,18 @@ public struct ExporterServer: Sendable {
     public let tls: TLSConfiguration?
     /// The capture and trigger endpoints (and the landing page's captures).
     public let captures: CaptureAPI?
+    /// The cap on open connections (`--web.max-connections`); nil: none.
+    public let connections: ConnectionGate?
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
     public init(
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
-        tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, logger: Logger
+        tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, connections: ConnectionGate? = nil, logger: Logger
     ) {
         self.captures = captures
+        self.connections = connections
         self.limits = limits
         self.authentication = authentication
         self.tls = tls
@@ -57,7 +60,13 @@ public struct ExporterServer: Sendable {
             idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000 + limits.idleTimeout.components.attoseconds / 1_000_000_000),
             httpDecoderConfiguration: .init(
                 maxHeaderFieldSize: limits.maxHeaderFieldBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount))
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1)
+        let tls = self.tls, connections = self.connections
+        let server = HTTPServerBuilder { responder in
+            let plain = HTTP1Channel(responder: responder, configuration: http1)
+            guard let tls else { return connections.map { $0.guarding(plain) } ?? plain }
+            let secure = try TLSChannel(plain, tlsConfiguration: tls)
+            return connections.map { $0.guarding(secure) } ?? secure
+        }
         return addresses.map { address in
             Application(
                 router: router,
@@ -74,6 +83,7 @@ public struct ExporterServer: Sendable {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: SecurityHeadersMiddleware())
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication)) }
         addMetricsRoute(to: router)
         addLifecycleRoutes(to: router)
@@ -147,7 +157,9 @@ public struct ExporterServer: Sendable {
             headers[.contentType] = "text/html; charset=utf-8"
             let triggers = (try? captures?.triggers.statuses()) ?? []
             let recent = captures?.store.list(limit: LandingPage.recentCaptures) ?? []
-            let page = LandingPage(telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent).html
+            let page = LandingPage(
+                telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent, features: captures?.triggers.kernelFeatures
+            ).html
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }
     }

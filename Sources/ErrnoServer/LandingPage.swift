@@ -14,6 +14,8 @@ struct LandingPage {
     let ready: Bool
     var triggers: [TriggerStatus] = []
     var captures: [Capture] = []
+    /// What the running kernel offers; nil when the server has no kernel behind it.
+    var features: KernelFeatures?
 
     var html: String {
         """
@@ -37,12 +39,24 @@ struct LandingPage {
         <li><a href="api/v1/triggers">/api/v1/triggers</a>, <a href="api/v1/captures">/api/v1/captures</a> — triggers and captures (JSON)</li>
         <li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
         </ul>
+        \(kernelSection)
         \(triggerSection)
         \(captureSection)
         </body>
         </html>
 
         """
+    }
+
+    /// Each kernel feature the agent uses: present, or what its absence costs and which kernel brings it.
+    private var kernelSection: String {
+        guard let features else { return "" }
+        let rows = KernelFeatures.Feature.allCases.map { feature in
+            features.has(feature)
+                ? "<tr><td>\(feature.rawValue)</td><td>yes</td><td></td></tr>"
+                : "<tr><td>\(feature.rawValue)</td><td>no (\(escape(feature.since)))</td><td>\(escape(feature.withoutIt))</td></tr>"
+        }
+        return "<h2>Kernel</h2><table><tr><th>feature</th><th>here</th><th>without it</th></tr>" + rows.joined(separator: "\n") + "</table>"
     }
 
     private var triggerSection: String {
@@ -83,18 +97,22 @@ struct LandingPage {
         return "<h2>Recent captures</h2>" + items.joined(separator: "\n")
     }
 
-    private func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
+    /// HTML-escapes `text` scalar by scalar: a `Character` (grapheme cluster) may merge a `<` into
+    /// the mark before it and slip past a per-Character comparison.
+    static func escape(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": out.append(contentsOf: "&#39;".unicodeScalars)
+            default: out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
+
+    private func escape(_ text: String) -> String { Self.escape(text) }
 }

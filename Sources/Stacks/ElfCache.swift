@@ -14,9 +14,9 @@ public final class ElfCache {
 
     /// The image of the file at `path`, parsed at most once per (device, inode, mtime, size).
     public func image(path: String, displayPath: String) -> ElfImage? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        let identity = FileIdentity(info)
+        guard let opened = try? TargetFile.open(path) else { return nil }
+        let identity = FileIdentity(opened.info)
+        close(opened.descriptor)
         clock += 1
         if let cached = images[identity] {
             images[identity] = (cached.image, clock)

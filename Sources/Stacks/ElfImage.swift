@@ -8,6 +8,12 @@ public struct FileIdentity: Hashable, Sendable {
     public var modifiedNanoseconds: Int64
     public var size: Int64
 
+    /// The device's major and minor numbers (glibc's dev_t encoding), as /proc/PID/maps shows them.
+    var deviceNumbers: (major: UInt32, minor: UInt32) {
+        (UInt32(truncatingIfNeeded: ((device >> 8) & 0xfff) | ((device >> 32) & ~0xfff)),
+         UInt32(truncatingIfNeeded: (device & 0xff) | ((device >> 12) & ~0xff)))
+    }
+
     init(_ info: stat) {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
@@ -50,20 +56,33 @@ public final class ElfImage {
     public let buildID: [UInt8]?
     /// The separate debug file (from /usr/lib/debug), when one is installed.
     public private(set) var debugFile: ElfImage?
+    /// Symbols beyond `maxSymbols` were left out.
+    public private(set) var symbolsTruncated = false
 
-    /// Opens `path` (as seen by this process, e.g. through /proc/PID/root). `expected`, when given,
-    /// must match the file's device and inode (the mapping's file, not one since replaced).
+    /// Files larger than this are not parsed (a sparse file of any size costs the attacker nothing).
+    static let maxFileBytes: Int64 = 1 << 30
+    /// Sections a file may declare (the ELF format's own limit without extensions).
+    static let maxSections = 65_535
+    /// Function symbols kept per file (node has about 100,000).
+    static let maxSymbols = 500_000
+
+    /// Opens `path` (as seen by this process; under /proc/PID/root/ resolved inside that root) as
+    /// untrusted input: a regular file, opened without blocking, of bounded size and section count.
     public init(path: String, displayPath: String? = nil, searchDebugFiles: Bool = true) throws {
         elf_version(UInt32(EV_CURRENT))
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StackError.unreadableFile(path: path, reason: String(cString: strerror(errno))) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, let elf = elf_begin(fd, ELF_C_READ_MMAP, nil), elf_kind(elf) == ELF_K_ELF else {
+        let opened: TargetFile.Opened
+        do {
+            opened = try TargetFile.open(path, maxBytes: Self.maxFileBytes)
+        } catch {
+            throw StackError.unreadableFile(path: path, reason: error.description)
+        }
+        let fd = opened.descriptor
+        guard Self.sectionCountIsSane(fd), let elf = elf_begin(fd, ELF_C_READ_MMAP, nil), elf_kind(elf) == ELF_K_ELF else {
             close(fd)
-            throw StackError.unreadableFile(path: path, reason: "not an ELF file")
+            throw StackError.unreadableFile(path: path, reason: "not an ELF file (or one with an implausible section table)")
         }
         self.path = displayPath ?? path
-        identity = FileIdentity(info)
+        identity = FileIdentity(opened.info)
         descriptor = fd
         self.elf = elf
         segments = Self.loadSegments(elf)
@@ -87,10 +106,27 @@ public final class ElfImage {
 
     /// The ELF virtual address of byte `fileOffset` of the file, if a loadable segment holds it.
     public func virtualAddress(fileOffset: UInt64) -> UInt64? {
-        for segment in segments where fileOffset >= segment.fileOffset && fileOffset < segment.fileOffset + max(segment.fileSize, 1) {
-            return fileOffset - segment.fileOffset + segment.virtualAddress
+        for segment in segments where fileOffset >= segment.fileOffset && fileOffset - segment.fileOffset < max(segment.fileSize, 1) {
+            return (fileOffset - segment.fileOffset) &+ segment.virtualAddress
         }
         return nil
+    }
+
+    /// Reads the ELF header (and, for a file with 65,280 sections or more, section 0) and checks
+    /// that the section count libelf would allocate for is within `maxSections`.
+    static func sectionCountIsSane(_ fd: Int32) -> Bool {
+        var header = [UInt8](repeating: 0, count: 64)
+        guard pread(fd, &header, 64, 0) == 64, header.starts(with: [0x7F, 0x45, 0x4C, 0x46]), header[4] == 2 else { return false }
+        func field<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> T {
+            header.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+        }
+        let sectionOffset = field(0x28, UInt64.self), count = Int(field(0x3C, UInt16.self))
+        guard count == 0, sectionOffset != 0 else { return count <= maxSections }
+        // Extended numbering: the count is section 0's sh_size.
+        var first = [UInt8](repeating: 0, count: 64)
+        guard sectionOffset < UInt64(Int64.max), pread(fd, &first, 64, off_t(sectionOffset)) == 64 else { return false }
+        let extended = first.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 0x20, as: UInt64.self)) }
+        return extended <= UInt64(maxSections)
     }
 
     /// The function symbol covering `address` (an ELF virtual address) and the offset into it.
@@ -104,7 +140,7 @@ public final class ElfImage {
         var index = low - 1
         while index >= 0 {
             let symbol = symbols[index]
-            if symbol.size == 0 || address < symbol.start + symbol.size {
+            if symbol.size == 0 || address - symbol.start < symbol.size {
                 return (String(cString: symbol.name), address - symbol.start)
             }
             // A sized symbol ending before `address`: an earlier, larger one may still cover it.
@@ -152,7 +188,12 @@ public final class ElfImage {
                 let data = elf_getdata(current, nil), header.sh_entsize > 0
             else { continue }
             var found: [Symbol] = []
-            for index in 0..<Int32(header.sh_size / header.sh_entsize) {
+            let count = Int32(clamping: header.sh_size / header.sh_entsize)
+            for index in 0..<count {
+                guard found.count < Self.maxSymbols else {
+                    symbolsTruncated = true
+                    break
+                }
                 var symbol = GElf_Sym()
                 guard gelf_getsym(data, index, &symbol) != nil else { continue }
                 let type = Int32(symbol.st_info & 0xf), binding = Int32(symbol.st_info >> 4)
@@ -194,7 +235,7 @@ public final class ElfImage {
                 let next = gelf_getnote(data, offset, &note, &nameOffset, &descriptionOffset)
                 if next == 0 { break }
                 offset = next
-                if note.n_type == UInt32(NT_GNU_BUILD_ID), note.n_namesz == 4, let base = data.pointee.d_buf {
+                if note.n_type == UInt32(NT_GNU_BUILD_ID), note.n_namesz == 4, note.n_descsz <= 64, let base = data.pointee.d_buf {
                     let bytes = base.advanced(by: descriptionOffset).assumingMemoryBound(to: UInt8.self)
                     return Array(UnsafeBufferPointer(start: bytes, count: Int(note.n_descsz)))
                 }
@@ -213,7 +254,8 @@ public final class ElfImage {
             guard gelf_getshdr(current, &header) != nil, let name = elf_strptr(elf, stringsIndex, Int(header.sh_name)),
                 String(cString: name) == ".gnu_debuglink", let data = elf_getdata(current, nil), let base = data.pointee.d_buf
             else { continue }
-            return String(cString: base.assumingMemoryBound(to: CChar.self))
+            let bytes = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
+            return String(decoding: bytes.prefix { $0 != 0 }.prefix(255), as: UTF8.self)
         }
         return nil
     }
@@ -226,11 +268,15 @@ public final class ElfImage {
             let hex = buildID.map { String($0, radix: 16).leftPadded(to: 2) }
             candidates.append("/usr/lib/debug/.build-id/\(hex[0])/\(hex.dropFirst().joined()).debug")
         }
-        if let link = debugLink() {
-            let directory = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-            candidates += ["\(directory)/\(link)", "\(directory)/.debug/\(link)", "/usr/lib/debug\(directory)/\(link)"]
+        // A debug link names a file, never a path: one with a '/' (or '.', '..') is refused.
+        if let link = debugLink(), !link.isEmpty, !link.contains("/"), link != ".", link != ".." {
+            // Beside the file, in its .debug directory and under /usr/lib/debug — all in the file's root.
+            let (root, inside) = TargetFile.split(path)
+            let parent = inside.split(separator: "/").dropLast().joined(separator: "/")
+            let directory = "\(root ?? "")/\(parent)"
+            candidates += ["\(directory)/\(link)", "\(directory)/.debug/\(link)", "\(root ?? "")/usr/lib/debug/\(parent)/\(link)"]
         }
-        for candidate in candidates where candidate != path && access(candidate, R_OK) == 0 {
+        for candidate in candidates where candidate != path {
             if let image = try? ElfImage(path: candidate, searchDebugFiles: false), image.buildID == nil || image.buildID == buildID {
                 return image
             }

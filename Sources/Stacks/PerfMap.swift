@@ -3,7 +3,10 @@ import Synchronization
 
 /// A JIT's symbol file, `/tmp/perf-PID.map` ("START SIZE name" per line, hex), as Node.js writes it
 /// with `--perf-basic-prof`. The file only grows while the process runs: `refresh()` parses the
-/// lines appended since the last read, so a burst of captures does not re-read it.
+/// lines appended since the last read, so a burst of captures does not re-read it. The file is the
+/// process's user's to write: it is read only when that user owns it (as perf does), as a regular
+/// file opened without blocking and without following links out of the process's root, and within
+/// bounds — bytes read, entries kept, line and name lengths — past which it is read no further.
 public final class PerfMap {
     struct Entry {
         let start: UInt64
@@ -11,35 +14,65 @@ public final class PerfMap {
         let name: String
     }
 
+    /// Bytes read from one map at most, entries kept, and the longest line parsed.
+    static let maxBytes = 32 << 20
+    static let maxEntries = 200_000
+    static let maxLineBytes = 4096
+
     public let path: String
+    /// The only user whose file is read (the process's); nil: any (tests of the parser).
+    let owner: UInt32?
     private var entries: [Entry] = []
     private var sorted = true
     private var bytesRead = 0
     private var partialLine: [UInt8] = []
+    /// Set once a bound was reached: the rest of the file is not read.
+    public private(set) var exhausted = false
 
-    public init(path: String) {
+    public init(path: String, owner: UInt32? = nil) {
         self.path = path
+        self.owner = owner
     }
 
-    /// Reads what was appended since the last call. False when the file does not exist.
+    public var entryCount: Int { entries.count }
+
+    /// Reads what was appended since the last call. False when the file does not exist or is
+    /// refused (not a regular file, not the process user's).
     @discardableResult
     public func refresh() -> Bool {
-        guard let appended = FileText.readBytes(path, limit: 256 << 20, from: bytesRead) else { return false }
-        bytesRead += appended.count
-        var line = partialLine
-        for byte in appended {
+        guard let opened = try? TargetFile.open(path, owner: owner) else { return false }
+        defer { close(opened.descriptor) }
+        guard !exhausted else { return true }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytesRead < Self.maxBytes {
+            let wanted = min(chunk.count, Self.maxBytes - bytesRead)
+            let count = chunk.withUnsafeMutableBytes { pread(opened.descriptor, $0.baseAddress, wanted, off_t(bytesRead)) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return true }
+            bytesRead += count
+            consume(chunk[0..<count])
+            if exhausted { return true }
+        }
+        exhausted = true
+        return true
+    }
+
+    private func consume(_ bytes: ArraySlice<UInt8>) {
+        for byte in bytes {
             if byte == UInt8(ascii: "\n") {
-                if let entry = Self.parse(line) {
+                if partialLine.count <= Self.maxLineBytes, let entry = Self.parse(partialLine) {
                     if let last = entries.last, last.start > entry.start { sorted = false }
                     entries.append(entry)
+                    if entries.count >= Self.maxEntries {
+                        exhausted = true
+                        return
+                    }
                 }
-                line.removeAll(keepingCapacity: true)
-            } else {
-                line.append(byte)
+                partialLine.removeAll(keepingCapacity: true)
+            } else if partialLine.count <= Self.maxLineBytes {
+                partialLine.append(byte)
             }
         }
-        partialLine = line
-        return true
     }
 
     /// The symbol covering `address`; the most recently written one when code was moved or
@@ -73,7 +106,7 @@ public final class PerfMap {
         let hex: (Substring) -> UInt64? = { UInt64($0.hasPrefix("0x") ? $0.dropFirst(2) : $0, radix: 16) }
         guard fields.count == 3, let start = hex(fields[0]), let size = hex(fields[1]), size > 0
         else { return nil }
-        return Entry(start: start, end: start &+ size, name: String(fields[2]))
+        return Entry(start: start, end: start &+ size, name: SymbolName.bounded(String(fields[2])))
     }
 
     /// Splits a V8 name like `JS:*loadConfig /srv/app/server.js:9:22` into the function and its

@@ -23,7 +23,9 @@ public final class ProcessCode: CodeLocator {
         if mapping.isFile, !mapping.name.hasSuffix(" (deleted)") {
             let candidates = [root + mapping.name, mapping.name]
             for path in candidates {
-                if let found = cache.image(path: path, displayPath: mapping.name), found.identity.inode == mapping.inode {
+                if let found = cache.image(path: path, displayPath: mapping.name), found.identity.inode == mapping.inode,
+                    found.identity.deviceNumbers == mapping.device
+                {
                     image = found
                     break
                 }
@@ -35,7 +37,7 @@ public final class ProcessCode: CodeLocator {
 
     public func image(at address: UInt64) -> (image: ElfImage, virtualAddress: UInt64)? {
         guard let mapping = maps.mapping(containing: address), let image = image(for: mapping),
-            let virtualAddress = image.virtualAddress(fileOffset: address - mapping.start + mapping.fileOffset)
+            let virtualAddress = image.virtualAddress(fileOffset: (address - mapping.start) &+ mapping.fileOffset)
         else { return nil }
         return (image, virtualAddress)
     }

@@ -6,7 +6,10 @@ import Glibc
 public final class Symbolizer {
     public let cache: ElfCache
     public let kernelSymbols: KernelSymbols
-    private var perfMaps: [String: PerfMap] = [:]
+    /// Perf maps by process, tied to its start time (a reused pid is another process).
+    private var perfMaps: [Int32: (startTime: UInt64, map: PerfMap)] = [:]
+    /// Perf maps kept at once.
+    static let maxPerfMaps = 16
     private var demangled: [String: String] = [:]
 
     public init(cache: ElfCache = ElfCache(), kernelSymbols: KernelSymbols) {
@@ -15,21 +18,21 @@ public final class Symbolizer {
     }
 
     /// The perf map a process's JIT writes: /tmp/perf-<pid in its own pid namespace>.map, seen
-    /// through the process's root.
+    /// through the process's root and read only when the process's user owns it. Once the process
+    /// has exited, the map read while it ran (if any).
     public func perfMap(pid: Int32) -> PerfMap? {
-        // Through the process's root while it runs; once it has exited, the host's /tmp (where
-        // a process of the host's mount namespace wrote it).
-        let candidates = Self.namespacePID(pid).map { ["/proc/\(pid)/root/tmp/perf-\($0).map"] } ?? ["/tmp/perf-\(pid).map"]
-        for path in candidates {
-            let map = perfMaps[path] ?? PerfMap(path: path)
-            guard map.refresh() else { continue }
-            if perfMaps[path] == nil {
-                if perfMaps.count >= 256 { perfMaps.removeAll() }
-                perfMaps[path] = map
-            }
-            return map
+        guard let startTime = ProcessMapsCache.startTime(pid), let owner = TargetFile.processOwner(pid),
+            let namespacePID = Self.namespacePID(pid)
+        else { return perfMaps[pid]?.map }
+        if let known = perfMaps[pid], known.startTime == startTime {
+            known.map.refresh()
+            return known.map
         }
-        return nil
+        let map = PerfMap(path: "/proc/\(pid)/root/tmp/perf-\(namespacePID).map", owner: owner)
+        guard map.refresh() else { return nil }
+        if perfMaps.count >= Self.maxPerfMaps, let victim = perfMaps.keys.first { perfMaps[victim] = nil }
+        perfMaps[pid] = (startTime, map)
+        return map
     }
 
     static func namespacePID(_ pid: Int32) -> Int32? {
@@ -47,18 +50,18 @@ public final class Symbolizer {
             let lookup = index == 0 ? unwound.address : unwound.address &- 1
             if let mapping = code.maps.mapping(containing: lookup) {
                 frame.module = mapping.name.isEmpty ? "[anon]" : mapping.name
-                if let image = code.image(for: mapping), let address = image.virtualAddress(fileOffset: lookup - mapping.start + mapping.fileOffset) {
-                    frame.moduleAddress = address + (lookup == unwound.address ? 0 : 1)
+                if let image = code.image(for: mapping), let address = image.virtualAddress(fileOffset: (lookup - mapping.start) &+ mapping.fileOffset) {
+                    frame.moduleAddress = address &+ (lookup == unwound.address ? 0 : 1)
                     if let (name, offset) = image.symbol(at: address) {
                         frame.symbol = demangle(name)
-                        frame.offset = offset + (lookup == unwound.address ? 0 : 1)
+                        frame.offset = offset &+ (lookup == unwound.address ? 0 : 1)
                     }
                 }
             }
             if frame.symbol == nil, let (name, offset) = perfMap?.symbol(at: lookup) {
                 let (function, file, line) = PerfMap.sourceLocation(of: name)
                 frame.symbol = function
-                frame.offset = offset + (lookup == unwound.address ? 0 : 1)
+                frame.offset = offset &+ (lookup == unwound.address ? 0 : 1)
                 frame.file = file
                 frame.line = line
                 if frame.module == nil || frame.module == "[anon]" { frame.module = "[jit]" }
@@ -87,17 +90,21 @@ public final class Symbolizer {
         return tracing.map { Array(frames[($0 + 1)...]) } ?? frames
     }
 
-    /// A symbol as people write it: C++ names demangled, ELF symbol versions (`@@GLIBC_2.34`) dropped.
-    private func demangle(_ versioned: String) -> String {
+    /// A symbol as people write it: C++ names demangled, ELF symbol versions (`@@GLIBC_2.34`) dropped,
+    /// at most `SymbolName.maxBytes` bytes (a longer one ends in `SymbolName.truncationMarker`).
+    func demangle(_ versioned: String) -> String {
         let name = versioned.firstIndex(of: "@").map { String(versioned[..<$0]) } ?? versioned
-        guard name.hasPrefix("_Z") else { return name }
+        guard name.hasPrefix("_Z") else { return SymbolName.bounded(name) }
         if let known = demangled[name] { return known }
-        var result = name
-        if let pointer = celfutils_demangle(name) {
-            result = String(cString: pointer)
-            free(pointer)
+        var result = SymbolName.bounded(name)
+        var buffer = [CChar](repeating: 0, count: SymbolName.maxBytes)
+        var truncated: Int32 = 0
+        let length = celfutils_demangle(name, &buffer, buffer.count, &truncated)
+        if length >= 0 {
+            let text = buffer.prefix(length).withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+            result = truncated != 0 ? SymbolName.bounded(text, cut: true) : text
         }
-        if demangled.count > 100_000 { demangled.removeAll() }
+        if demangled.count > 10_000 { demangled.removeAll() }
         demangled[name] = result
         return result
     }

@@ -50,7 +50,7 @@ public struct Unwinder: Sendable {
         guard let framePointer = state[architecture.framePointer] else { return .failure(.noUnwindInfo) }
         guard framePointer != 0 else { return .failure(.outermost) }  // _start and thread entries clear it
         guard let savedFramePointer = stack.word(at: framePointer), let returnAddress = stack.word(at: framePointer &+ 8) else {
-            let inCopy = framePointer >= stack.base && framePointer < stack.base + UInt64(stack.bytes.count) + 4096
+            let inCopy = framePointer >= stack.base && framePointer - stack.base < UInt64(stack.bytes.count) + 4096
             return .failure(inCopy || framePointer > stack.base ? .stackCopyEnd : .noUnwindInfo)
         }
         var next = [UInt64?](repeating: nil, count: architecture.registerCount)

@@ -36,6 +36,9 @@ struct ErrnoExporterCommand: ParsableCommand {
     @Option(name: .customLong("web.max-requests"), help: "Scrapes served at once; more get 503.")
     var maxRequests = 40
 
+    @Option(name: .customLong("web.max-connections"), help: "Connections open at once; more are closed as they are accepted.")
+    var maxConnections = 512
+
     @Option(name: .customLong("web.idle-timeout"), help: "Seconds before a connection that sends nothing is closed.")
     var idleTimeoutSeconds = 60.0
 
@@ -57,6 +60,7 @@ struct ErrnoExporterCommand: ParsableCommand {
 
     func validate() throws {
         guard maxRequests >= 1 else { throw ValidationError("--web.max-requests must be at least 1") }
+        guard maxConnections >= 1 else { throw ValidationError("--web.max-connections must be at least 1") }
         guard idleTimeoutSeconds > 0 else { throw ValidationError("--web.idle-timeout must be positive") }
         guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1, !["/-/healthy", "/-/ready"].contains(telemetryPath) else {
             throw ValidationError("--web.telemetry-path must start with '/' and not be '/', '/-/healthy' or '/-/ready'")
@@ -92,6 +96,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         options.webConfigFile = webConfigFile
         options.enableLifecycle = enableLifecycle
         options.limits.maxConcurrentScrapes = maxRequests
+        options.limits.maxConnections = maxConnections
         options.limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
         options.keepCapabilities = keepCapabilities == "all" ? nil : keepCapabilities.split(separator: ",").map(String.init)
         options.keepIsDefault = keepCapabilities == Self.defaultKeep

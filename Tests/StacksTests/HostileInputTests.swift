@@ -1,0 +1,116 @@
+import FixtureSupport
+import Foundation
+import Testing
+
+@testable import Stacks
+
+/// What a captured process's user controls — its files, their headers, its perf map, its symbol
+/// names — read as the untrusted input it is: refused or bounded, never a crash, a hang or a leak.
+@Suite struct HostileInputTests {
+    static func scratch() throws -> String {
+        let directory = NSTemporaryDirectory() + "errno-hostile-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func aFifoIsRefusedAtOnceNotWaitedOn() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(mkfifo("\(directory)/perf-1.map", 0o644) == 0)
+        let started = Date()
+        #expect(throws: TargetFile.Refusal.notRegular) { try TargetFile.open("\(directory)/perf-1.map") }
+        #expect(Date().timeIntervalSince(started) < 1)
+        #expect(PerfMap(path: "\(directory)/perf-1.map").refresh() == false)
+        #expect(throws: (any Error).self) { try ElfImage(path: "\(directory)/perf-1.map") }
+    }
+
+    @Test func linksDoNotLeadOutOfAProcessRoot() throws {
+        // This process's own root, reached as /proc/self's: a link inside it pointing anywhere
+        // resolves inside it, and /proc/PID/root's magic links are refused.
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "secret".write(toFile: "\(directory)/secret", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: "\(directory)/absolute", withDestinationPath: "/proc/self/root\(directory)/secret")
+        let pid = getpid()
+        #expect(throws: (any Error).self) { try TargetFile.open("/proc/\(pid)/root\(directory)/absolute") }
+        #expect(throws: TargetFile.Refusal.self) { try TargetFile.open("/proc/\(pid)/root/proc/\(pid)/root\(directory)/secret") }
+        let direct = try TargetFile.open("/proc/\(pid)/root\(directory)/secret")
+        close(direct.descriptor)
+        #expect(TargetFile.split("/proc/12/root/usr/lib/x").root == "/proc/12/root")
+        #expect(TargetFile.split("/proc/12/root/usr/lib/x").inside == "usr/lib/x")
+        #expect(TargetFile.split("/usr/lib/x").root == nil)
+    }
+
+    @Test func aFileOfAnotherUserIsRefusedWhereOwnershipMatters() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "1000 10 JS:~f x.js:1:1\n".write(toFile: "\(directory)/perf-2.map", atomically: true, encoding: .utf8)
+        #expect(chown("\(directory)/perf-2.map", 65534, 65534) == 0)
+        #expect(throws: TargetFile.Refusal.wrongOwner(uid: 65534)) { try TargetFile.open("\(directory)/perf-2.map", owner: 0) }
+        #expect(PerfMap(path: "\(directory)/perf-2.map", owner: 0).refresh() == false)
+        #expect(PerfMap(path: "\(directory)/perf-2.map", owner: 65534).refresh())
+    }
+
+    @Test func implausibleSectionTablesAreRefusedBeforeLibelfAllocates() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try FixtureProgram.path("deep_fp"))))
+        // Extended section numbering: e_shnum 0, the count in section 0's sh_size — set to 2^32.
+        let sectionOffset = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 0x28, as: UInt64.self)) }
+        bytes[0x3C] = 0
+        bytes[0x3D] = 0
+        withUnsafeBytes(of: UInt64(1 << 32)) { bytes.replaceSubrange(sectionOffset + 0x20..<sectionOffset + 0x28, with: $0) }
+        let path = "\(directory)/huge"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(throws: (any Error).self) { try ElfImage(path: path) }
+        // A sparse file far beyond the size bound (16 KB on disk) is refused by its size.
+        let sparse = "\(directory)/sparse"
+        FileManager.default.createFile(atPath: sparse, contents: Data(bytes.prefix(16384)))
+        #expect(truncate(sparse, off_t(ElfImage.maxFileBytes) + 1) == 0)
+        #expect(throws: (any Error).self) { try ElfImage(path: sparse) }
+    }
+
+    @Test func hugeAddressesAndStackPointersNeverOverflow() throws {
+        let image = try ElfImage(path: try FixtureProgram.path("deep_fp"))
+        for address: UInt64 in [.max, .max - 1, 0, 1 << 63] {
+            _ = image.symbol(at: address)
+            _ = image.virtualAddress(fileOffset: address)
+        }
+        let stack = StackMemory(base: .max - 4095, bytes: [UInt8](repeating: 0xFF, count: 64))
+        #expect(stack.word(at: .max - 7) == nil)
+        var registers = [UInt64](repeating: .max, count: UnwindArchitecture.current.registerCount)
+        registers[UnwindArchitecture.current.stackPointer] = 0xFFFF_FFFF_FFFF_F000
+        let maps = ProcessMaps(pid: getpid(), text: "")
+        let result = Unwinder().unwind(registers: registers, stack: stack, code: ProcessCode(maps: maps, cache: ElfCache()))
+        #expect(result.frames.count <= 1)
+    }
+
+    @Test func demangledNamesAreBoundedWhateverTheirExpansion() {
+        let symbolizer = Symbolizer(kernelSymbols: KernelSymbols(path: "/nonexistent"))
+        #expect(symbolizer.demangle("_ZN4node2fs12ReadFileUtf8ERKN2v820FunctionCallbackInfoINS1_5ValueEEE") == "node::fs::ReadFileUtf8(v8::FunctionCallbackInfo<v8::Value> const&)")
+        // 618 bytes that expand to 4,215: every S_ repeats the parameter type.
+        let long = "_Z1f12abcdefghijkl" + String(repeating: "S_", count: 300)
+        let name = symbolizer.demangle(long)
+        #expect(name.utf8.count <= SymbolName.maxBytes)
+        #expect(name.hasSuffix(SymbolName.truncationMarker))
+        #expect(name.hasPrefix("f(abcdefghijkl, abcdefghijkl, "))
+        #expect(symbolizer.demangle(String(repeating: "x", count: 5000)).utf8.count <= SymbolName.maxBytes)
+        #expect(symbolizer.demangle("_Znotmangled") == "_Znotmangled")
+    }
+
+    @Test func perfMapsAreReadWithinBounds() throws {
+        let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/perf-3.map"
+        let longName = String(repeating: "n", count: 3000)
+        var text = "1000 10 \(longName)\n" + String(repeating: "z", count: PerfMap.maxLineBytes * 2) + "\n2000 10 JS:~g x.js:2:1\n"
+        text += (0..<(PerfMap.maxEntries + 10)).map { "\(String(0x10000 + $0 * 16, radix: 16)) 10 f\($0)" }.joined(separator: "\n") + "\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let map = PerfMap(path: path)
+        #expect(map.refresh())
+        #expect(map.entryCount == PerfMap.maxEntries)
+        #expect(map.exhausted)
+        #expect(map.symbol(at: 0x1005)?.name.utf8.count ?? 0 <= SymbolName.maxBytes)
+        #expect(map.symbol(at: 0x2001)?.name == "JS:~g x.js:2:1", "an over-long line is skipped, not joined to the next")
+    }
+}
