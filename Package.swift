@@ -138,7 +138,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig"], swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
-        .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames"], swiftSettings: strict),
+        .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["errno_exporter", "errno-load", "Exposition", "FixtureSupport", .product(name: "Yams", package: "Yams")],

@@ -60,3 +60,8 @@ int celfutils_open_directory_path(const char *path)
 {
 	return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
+
+int celfutils_o_path_flags(void)
+{
+	return O_PATH | O_CLOEXEC;
+}

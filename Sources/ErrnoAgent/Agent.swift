@@ -30,7 +30,7 @@ public enum Agent {
         let webConfig = try options.webConfigFile.map { ($0, try WebConfigLoader.load(path: $0)) }
         let authentication = webConfig.map { BasicAuthentication(path: $0.0, initial: $0.1, logger: logger) }
         let tls = try webConfig?.1.tls.map { try TLSSetup.configuration($0, logger: logger) }
-        let kernel = try prepare(config: config, logger: logger)
+        let kernel = try prepare(config: config, disabled: options.disabledFeatures, logger: logger)
         // Kernel symbol addresses are hidden without CAP_SYSLOG: read them while it is held.
         let kernelSymbols = KernelSymbols()
         try kernel.attach()
@@ -76,12 +76,12 @@ public enum Agent {
     }
 
     /// `--config.check`: the config parsed; with privileges, also load, attach and detach.
-    public static func check(configFile: String, logger: Logger) throws -> String {
+    public static func check(configFile: String, disabled: Set<KernelFeatures.Feature> = [], logger: Logger) throws -> String {
         let config = try ConfigLoader.load(path: configFile)
         guard Preflight.missingCapabilities().isEmpty else {
             return "OK: \(configFile) is valid (BPF load not checked: needs CAP_BPF and CAP_PERFMON)"
         }
-        let kernel = try prepare(config: config, logger: logger)
+        let kernel = try prepare(config: config, disabled: disabled, logger: logger)
         try kernel.attach()
         kernel.detach()
         return (["OK: \(configFile) is valid; the BPF programs load and attach"] + featureLines(kernel.features)).joined(separator: "\n")
@@ -126,7 +126,7 @@ public enum Agent {
     }
 
     /// Opens and loads the program, writes the config's settings into its maps; not attached yet.
-    static func prepare(config: Config, logger: Logger) throws -> KernelHandle {
+    static func prepare(config: Config, disabled: Set<KernelFeatures.Feature>, logger: Logger) throws -> KernelHandle {
         let settings = try config.kernelSettings()
         let absent = config.absentPathSyscalls()
         if !absent.isEmpty {
@@ -136,6 +136,7 @@ public enum Agent {
         }
         var options = config.kernelOptions
         options.features = try KernelFeatures.probe()
+        options.features.available.subtract(disabled)
         report(options.features, config: config, logger: logger)
         let kernel = try KernelHandle(options: options, logger: logger)
         try kernel.apply(settings)

@@ -1,3 +1,4 @@
+import ErrnoKernel
 import ErrnoServer
 
 /// What the command line decided: where the config is, what to serve where, what to keep.
@@ -13,6 +14,9 @@ public struct AgentOptions: Sendable {
     /// `--capabilities.keep`: capability names, nil to keep all; `keepIsDefault` when not given.
     public var keepCapabilities: [String]?
     public var keepIsDefault = true
+    /// `--kernel.disable-feature`: features used as if this kernel lacked them (to see, or test,
+    /// how the agent runs on an older kernel).
+    public var disabledFeatures: Set<KernelFeatures.Feature> = []
 
     public init(configFile: String, addresses: [ListenAddress]) {
         self.configFile = configFile

@@ -69,11 +69,22 @@ final class AsyncStackProbes {
         return found
     }
 
-    /// Attaches to Node.js on PATH and to the libuv binaries of running processes with one of
-    /// `comms` (nil: any).
-    func refresh(comms: Set<String>?) {
-        for executable in Self.nodeExecutables() { consider(executable, shownAs: executable) }
-        guard let directory = opendir("/proc") else { return }
+    /// A binary worth probing: the path to open it by, and the path to show.
+    struct Candidate {
+        let path: String
+        let shownAs: String
+    }
+
+    /// Attaches to `candidates` not seen before (each binary's symbols are checked once).
+    func refresh(_ candidates: [Candidate]) {
+        for candidate in candidates { consider(candidate.path, shownAs: candidate.shownAs) }
+    }
+
+    /// Node.js on PATH and the libuv binaries of running processes with one of `comms` (nil: any).
+    /// Reads /proc only: runs without the kernel handle's lock.
+    static func candidates(comms: Set<String>?) -> [Candidate] {
+        var found = nodeExecutables().map { Candidate(path: $0, shownAs: $0) }
+        guard let directory = opendir("/proc") else { return found }
         defer { closedir(directory) }
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -89,9 +100,10 @@ final class AsyncStackProbes {
             for mapping in maps.mappings where mapping.executable && mapping.isFile {
                 let file = mapping.name.split(separator: "/").last.map(String.init) ?? ""
                 guard mapping.name == executable || file.hasPrefix("libuv") || file.hasPrefix("libnode") else { continue }
-                consider(root + mapping.name, shownAs: mapping.name)
+                found.append(Candidate(path: root + mapping.name, shownAs: mapping.name))
             }
         }
+        return found
     }
 
     private func consider(_ path: String, shownAs name: String) {

@@ -205,11 +205,17 @@ final class ErrnoProgram {
         return (lookups, exact, prefixes)
     }
 
-    /// Attaches the async-stack uprobes to libuv binaries of processes started since the last call
-    /// (nothing while no trigger has async_stacks, or before the program is attached).
-    func refreshAsyncProbes() {
+    /// Which processes' binaries to look for async-stack probes in: nil while no trigger has
+    /// async_stacks or before the program is attached; else the comms (nil inside: any).
+    var asyncProbeScope: Set<String>?? {
+        guard wantsAsyncStacks, isAttached else { return nil }
+        return .some(asyncComms)
+    }
+
+    /// Attaches the async-stack uprobes to the `candidates` not probed yet; sweeps stale requests.
+    func refreshAsyncProbes(_ candidates: [AsyncStackProbes.Candidate]) {
         guard wantsAsyncStacks, isAttached else { return }
-        asyncProbes.refresh(comms: asyncComms)
+        asyncProbes.refresh(candidates)
         asyncProbes.sweep(asyncRequests, now: MonotonicClock.nanoseconds())
     }
 

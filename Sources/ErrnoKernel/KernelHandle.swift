@@ -44,7 +44,13 @@ public final class KernelHandle: KernelAccess, @unchecked Sendable {
 
     public func triggerNames(in set: UInt64) -> [String] { triggers.names(in: set) }
 
-    public func refreshAsyncProbes() { program.withLock { $0.refreshAsyncProbes() } }
+    /// Scans /proc for new Node.js binaries without the lock (scrapes never wait on it), then
+    /// attaches under it.
+    public func refreshAsyncProbes() {
+        guard case let .some(comms) = program.withLock({ $0.asyncProbeScope }) else { return }
+        let candidates = AsyncStackProbes.candidates(comms: comms)
+        program.withLock { $0.refreshAsyncProbes(candidates) }
+    }
 
     /// The capture ring buffer, for the consumer's thread: `handler` gets each record, decoded (nil
     /// for a malformed one).

@@ -7,6 +7,8 @@ public struct FileIdentity: Hashable, Sendable {
     public var inode: UInt64
     public var modifiedNanoseconds: Int64
     public var size: Int64
+    /// The file's owner.
+    public var owner: UInt32
 
     /// The device's major and minor numbers (glibc's dev_t encoding), as /proc/PID/maps shows them.
     var deviceNumbers: (major: UInt32, minor: UInt32) {
@@ -17,15 +19,16 @@ public struct FileIdentity: Hashable, Sendable {
     init(_ info: stat) {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
-        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        modifiedNanoseconds = Int64(info.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(info.st_mtim.tv_nsec)
         size = Int64(info.st_size)
+        owner = info.st_uid
     }
 }
 
 /// An ELF file opened with libelf: its loadable segments (to turn addresses into ELF virtual
 /// addresses), its function symbols (`.symtab`, else `.dynsym`), its call frame information
 /// (`.eh_frame`, `.debug_frame`) and, when installed, its separate debug file (found by build id or
-/// `.gnu_debuglink`). Symbol names point into the mapped file: nothing is copied until asked for.
+/// `.gnu_debuglink`). Symbol names point into the sections libelf read: nothing is copied until asked for.
 /// Used by one thread at a time (the capture symbolizer).
 public final class ElfImage {
     struct Segment {
@@ -56,11 +59,14 @@ public final class ElfImage {
     public let buildID: [UInt8]?
     /// The separate debug file (from /usr/lib/debug), when one is installed.
     public private(set) var debugFile: ElfImage?
+    /// Symbols held, with the debug file's.
+    public var symbolCount: Int { symbols.count + (debugFile?.symbolCount ?? 0) }
+
     /// Symbols beyond `maxSymbols` were left out.
     public private(set) var symbolsTruncated = false
 
     /// Files larger than this are not parsed (a sparse file of any size costs the attacker nothing).
-    static let maxFileBytes: Int64 = 1 << 30
+    static let maxFileBytes: Int64 = 512 << 20
     /// Sections a file may declare (the ELF format's own limit without extensions).
     static let maxSections = 65_535
     /// Function symbols kept per file (node has about 100,000).
@@ -68,16 +74,20 @@ public final class ElfImage {
 
     /// Opens `path` (as seen by this process; under /proc/PID/root/ resolved inside that root) as
     /// untrusted input: a regular file, opened without blocking, of bounded size and section count.
-    public init(path: String, displayPath: String? = nil, searchDebugFiles: Bool = true) throws {
+    /// `owners`: the uids the file may belong to (nil: any).
+    public init(path: String, displayPath: String? = nil, searchDebugFiles: Bool = true, owners: Set<UInt32>? = nil) throws {
         elf_version(UInt32(EV_CURRENT))
         let opened: TargetFile.Opened
         do {
-            opened = try TargetFile.open(path, maxBytes: Self.maxFileBytes)
+            opened = try TargetFile.open(path, owners: owners, maxBytes: Self.maxFileBytes)
         } catch {
             throw StackError.unreadableFile(path: path, reason: error.description)
         }
         let fd = opened.descriptor
-        guard Self.sectionCountIsSane(fd), let elf = elf_begin(fd, ELF_C_READ_MMAP, nil), elf_kind(elf) == ELF_K_ELF else {
+        // Read, not mapped: the file's owner may truncate it while it is parsed, and a mapped page
+        // past the end of a file is SIGBUS; libelf reads each section it is asked for, bounded by
+        // the file's size.
+        guard Self.sectionCountIsSane(fd), let elf = elf_begin(fd, ELF_C_READ, nil), elf_kind(elf) == ELF_K_ELF else {
             close(fd)
             throw StackError.unreadableFile(path: path, reason: "not an ELF file (or one with an implausible section table)")
         }
@@ -141,7 +151,7 @@ public final class ElfImage {
         while index >= 0 {
             let symbol = symbols[index]
             if symbol.size == 0 || address - symbol.start < symbol.size {
-                return (String(cString: symbol.name), address - symbol.start)
+                return (SymbolName.copy(symbol.name), address - symbol.start)
             }
             // A sized symbol ending before `address`: an earlier, larger one may still cover it.
             if index > 0, symbols[index - 1].start == symbol.start { index -= 1; continue }
@@ -178,47 +188,51 @@ public final class ElfImage {
         return segments
     }
 
+    /// Function symbols of the first `.symtab` (else the first `.dynsym`), at most `maxSymbols`.
     private func loadSymbols() {
-        var tables: [UInt32: [Symbol]] = [:]
+        guard let (section, header) = firstSection(ofType: UInt32(SHT_SYMTAB)) ?? firstSection(ofType: UInt32(SHT_DYNSYM)),
+            let data = elf_getdata(section, nil)
+        else { return }
+        hasFullSymbolTable = header.sh_type == UInt32(SHT_SYMTAB)
+        var found: [Symbol] = []
+        // The entries the data holds, whatever the header claims.
+        let count = min(data.pointee.d_size / MemoryLayout<Elf64_Sym>.size, Self.maxSymbols + 1)
+        for index in 0..<count {
+            var symbol = GElf_Sym()
+            guard gelf_getsym(data, Int32(index), &symbol) != nil else { break }
+            guard found.count < Self.maxSymbols else {
+                symbolsTruncated = true
+                break
+            }
+            let type = Int32(symbol.st_info & 0xf), binding = Int32(symbol.st_info >> 4)
+            guard type == STT_FUNC || type == STT_GNU_IFUNC, symbol.st_shndx != UInt16(SHN_UNDEF), symbol.st_value != 0,
+                let name = elf_strptr(elf, Int(header.sh_link), Int(symbol.st_name)), name.pointee != 0
+            else { continue }
+            let rank: UInt8 = binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2
+            found.append(Symbol(start: symbol.st_value, size: symbol.st_size, name: UnsafePointer(name), rank: rank))
+        }
+        found.sort { ($0.start, $0.rank, Self.underscores($0.name)) < ($1.start, $1.rank, Self.underscores($1.name)) }
+        // One symbol per address: the preferred alias sorts first.
+        var unique: [Symbol] = []
+        unique.reserveCapacity(found.count)
+        for symbol in found where unique.last?.start != symbol.start { unique.append(symbol) }
+        symbols = unique
+    }
+
+    /// The first section of `type` and its header.
+    private func firstSection(ofType type: UInt32) -> (OpaquePointer, GElf_Shdr)? {
         var section: OpaquePointer? = nil
         while let current = elf_nextscn(elf, section) {
             section = current
             var header = GElf_Shdr()
-            guard gelf_getshdr(current, &header) != nil, header.sh_type == SHT_SYMTAB || header.sh_type == SHT_DYNSYM,
-                let data = elf_getdata(current, nil), header.sh_entsize > 0
-            else { continue }
-            var found: [Symbol] = []
-            let count = Int32(clamping: header.sh_size / header.sh_entsize)
-            for index in 0..<count {
-                guard found.count < Self.maxSymbols else {
-                    symbolsTruncated = true
-                    break
-                }
-                var symbol = GElf_Sym()
-                guard gelf_getsym(data, index, &symbol) != nil else { continue }
-                let type = Int32(symbol.st_info & 0xf), binding = Int32(symbol.st_info >> 4)
-                guard type == STT_FUNC || type == STT_GNU_IFUNC, symbol.st_shndx != UInt16(SHN_UNDEF), symbol.st_value != 0,
-                    let name = elf_strptr(elf, Int(header.sh_link), Int(symbol.st_name)), name.pointee != 0
-                else { continue }
-                let rank: UInt8 = binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2
-                found.append(Symbol(start: symbol.st_value, size: symbol.st_size, name: UnsafePointer(name), rank: rank))
-            }
-            tables[header.sh_type, default: []].append(contentsOf: found)
+            if gelf_getshdr(current, &header) != nil, header.sh_type == type { return (current, header) }
         }
-        hasFullSymbolTable = tables[UInt32(SHT_SYMTAB)] != nil
-        symbols = (tables[UInt32(SHT_SYMTAB)] ?? tables[UInt32(SHT_DYNSYM)] ?? []).sorted {
-            ($0.start, $0.rank, Self.underscores($0.name)) < ($1.start, $1.rank, Self.underscores($1.name))
-        }
-        // One symbol per address: the preferred alias sorts first.
-        var unique: [Symbol] = []
-        unique.reserveCapacity(symbols.count)
-        for symbol in symbols where unique.last?.start != symbol.start { unique.append(symbol) }
-        symbols = unique
+        return nil
     }
 
     private static func underscores(_ name: UnsafePointer<CChar>) -> Int {
         var count = 0
-        while name[count] == CChar(UInt8(ascii: "_")) { count += 1 }
+        while count < 8, name[count] == CChar(UInt8(ascii: "_")) { count += 1 }
         return count
     }
 
@@ -276,8 +290,11 @@ public final class ElfImage {
             let directory = "\(root ?? "")/\(parent)"
             candidates += ["\(directory)/\(link)", "\(directory)/.debug/\(link)", "\(root ?? "")/usr/lib/debug/\(parent)/\(link)"]
         }
+        // A debug file belongs to root or to the binary's owner, and carries the binary's build ID:
+        // nothing else is read as one (a link could otherwise name any file root can read).
+        guard let buildID else { return nil }
         for candidate in candidates where candidate != path {
-            if let image = try? ElfImage(path: candidate, searchDebugFiles: false), image.buildID == nil || image.buildID == buildID {
+            if let image = try? ElfImage(path: candidate, searchDebugFiles: false, owners: [0, identity.owner]), image.buildID == buildID {
                 return image
             }
         }

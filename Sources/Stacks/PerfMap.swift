@@ -14,9 +14,11 @@ public final class PerfMap {
         let name: String
     }
 
-    /// Bytes read from one map at most, entries kept, and the longest line parsed.
+    /// Bytes read from one map at most, entries kept, bytes of names kept, and the longest line
+    /// parsed: one map costs at most about 13 MB.
     static let maxBytes = 32 << 20
-    static let maxEntries = 200_000
+    static let maxEntries = 100_000
+    static let maxNameBytes = 8 << 20
     static let maxLineBytes = 4096
 
     public let path: String
@@ -26,6 +28,7 @@ public final class PerfMap {
     private var sorted = true
     private var bytesRead = 0
     private var partialLine: [UInt8] = []
+    private var nameBytes = 0
     /// Set once a bound was reached: the rest of the file is not read.
     public private(set) var exhausted = false
 
@@ -63,7 +66,8 @@ public final class PerfMap {
                 if partialLine.count <= Self.maxLineBytes, let entry = Self.parse(partialLine) {
                     if let last = entries.last, last.start > entry.start { sorted = false }
                     entries.append(entry)
-                    if entries.count >= Self.maxEntries {
+                    nameBytes += entry.name.utf8.count
+                    if entries.count >= Self.maxEntries || nameBytes >= Self.maxNameBytes {
                         exhausted = true
                         return
                     }

@@ -16,19 +16,20 @@ public final class ProcessCode: CodeLocator {
         self.root = root ?? "/proc/\(maps.pid)/root"
     }
 
-    /// The mapping's image, when it maps a regular ELF file that is still the mapped one.
+    /// The mapping's image, when it maps a regular ELF file that is still the mapped one: through
+    /// the process's root, the same inode (an overlay file system shows its own device there, the
+    /// mapping its lower layer's); once the process is gone, at the same path in the agent's root
+    /// only when device and inode both match (another file system may reuse the inode number).
     func image(for mapping: Mapping) -> ElfImage? {
         if let known = resolved[mapping.start] { return known }
         var image: ElfImage?
         if mapping.isFile, !mapping.name.hasSuffix(" (deleted)") {
-            let candidates = [root + mapping.name, mapping.name]
-            for path in candidates {
-                if let found = cache.image(path: path, displayPath: mapping.name), found.identity.inode == mapping.inode,
-                    found.identity.deviceNumbers == mapping.device
-                {
-                    image = found
-                    break
-                }
+            if let found = cache.image(path: root + mapping.name, displayPath: mapping.name), found.identity.inode == mapping.inode {
+                image = found
+            } else if let found = cache.image(path: mapping.name, displayPath: mapping.name), found.identity.inode == mapping.inode,
+                found.identity.deviceNumbers == mapping.device
+            {
+                image = found
             }
         }
         resolved[mapping.start] = image

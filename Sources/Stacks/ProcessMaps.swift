@@ -37,10 +37,12 @@ public struct Mapping: Sendable, Equatable {
 public struct ProcessMaps: Sendable {
     public let pid: Int32
     public let mappings: [Mapping]
+    /// The most of /proc/PID/maps read (a process may map one file tens of thousands of times).
+    static let maxTextBytes = 8 << 20
 
     /// Reads `/proc/PID/maps` now. Throws when the process is gone or not readable.
     public init(pid: Int32) throws {
-        guard let text = FileText.read("/proc/\(pid)/maps", limit: 64 << 20), !text.isEmpty else {
+        guard let text = FileText.read("/proc/\(pid)/maps", limit: Self.maxTextBytes), !text.isEmpty else {
             throw StackError.processGone(pid: pid)
         }
         self.init(pid: pid, text: text)

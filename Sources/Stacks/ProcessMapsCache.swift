@@ -8,10 +8,16 @@ final class ProcessMapsCache {
         let startTime: UInt64
         var maps: ProcessMaps
         var goneSinceRefresh = 0
+
+        /// What its mappings' names hold, the bulk of an entry's memory.
+        var nameBytes: Int { maps.mappings.reduce(0) { $0 + $1.name.utf8.count } }
     }
 
     private var entries: [Int32: Entry] = [:]
     let capacity: Int
+    /// Executable mappings kept per process, and bytes of mapping names across the cache.
+    static let maxMappings = 4096
+    static let maxNameBytes = 32 << 20
     /// Refreshes a gone process survives (so a late record of it still finds its maps).
     static let refreshesKeptAfterExit = 15
 
@@ -44,16 +50,19 @@ final class ProcessMapsCache {
     var count: Int { entries.count }
 
     private func remember(_ pid: Int32, _ fresh: (startTime: UInt64, maps: ProcessMaps)) {
-        if entries[pid] == nil, entries.count >= capacity, let oldest = entries.max(by: { $0.value.goneSinceRefresh < $1.value.goneSinceRefresh })?.key {
-            entries[oldest] = nil
-        }
         entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
+        // Over count or over the name budget: the processes gone longest (then any other) go first.
+        while entries.count > 1, entries.count > capacity || entries.values.reduce(0, { $0 + $1.nameBytes }) > Self.maxNameBytes,
+            let victim = entries.filter({ $0.key != pid }).max(by: { $0.value.goneSinceRefresh < $1.value.goneSinceRefresh })?.key
+        {
+            entries[victim] = nil
+        }
     }
 
     /// The process's start time and executable mappings; nil when it is gone.
     private static func read(_ pid: Int32) -> (startTime: UInt64, maps: ProcessMaps)? {
         guard let before = startTime(pid), let maps = try? ProcessMaps(pid: pid), startTime(pid) == before else { return nil }
-        return (before, ProcessMaps(pid: pid, mappings: maps.mappings.filter(\.executable)))
+        return (before, ProcessMaps(pid: pid, mappings: Array(maps.mappings.lazy.filter(\.executable).prefix(maxMappings))))
     }
 
     /// Field 22 of /proc/PID/stat (after the comm, which may hold spaces and parentheses).

@@ -8,8 +8,8 @@ public final class Symbolizer {
     public let kernelSymbols: KernelSymbols
     /// Perf maps by process, tied to its start time (a reused pid is another process).
     private var perfMaps: [Int32: (startTime: UInt64, map: PerfMap)] = [:]
-    /// Perf maps kept at once.
-    static let maxPerfMaps = 16
+    /// Perf maps kept at once (each bounded by PerfMap's limits).
+    static let maxPerfMaps = 4
     private var demangled: [String: String] = [:]
 
     public init(cache: ElfCache = ElfCache(), kernelSymbols: KernelSymbols) {

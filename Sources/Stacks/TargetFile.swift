@@ -4,8 +4,9 @@ import Glibc
 /// Opens files on a captured process's behalf — its ELF files, debug files, perf map — which that
 /// process's user controls: a path under `/proc/PID/root/` is resolved inside that root
 /// (`RESOLVE_IN_ROOT`, so no symlink, however absolute or relative, leads out of it), magic links
-/// are refused everywhere, the open never blocks (a FIFO cannot hang the capture thread), and
-/// only a regular file is accepted (`fstat`), optionally only one owned by a given user.
+/// are refused everywhere, and the path is first opened as a path only (`O_PATH`, which runs no
+/// driver's open: a device is never opened for real) and checked — a regular file, of an allowed
+/// owner, within the size bound — before it is reopened for reading without blocking.
 enum TargetFile {
     /// Why a file was refused.
     enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -18,7 +19,7 @@ enum TargetFile {
             switch self {
             case let .unopenable(code): String(cString: strerror(code))
             case .notRegular: "not a regular file"
-            case let .wrongOwner(uid): "owned by uid \(uid), not the process's user"
+            case let .wrongOwner(uid): "owned by uid \(uid), not a user allowed here"
             case let .tooLarge(bytes): "\(bytes) bytes, more than allowed"
             }
         }
@@ -32,6 +33,11 @@ enum TargetFile {
 
     /// Opens `path` read-only. `owner`: the only uid allowed to own it; `maxBytes`: refuse larger.
     static func open(_ path: String, owner: UInt32? = nil, maxBytes: Int64 = .max) throws(Refusal) -> Opened {
+        try open(path, owners: owner.map { [$0] }, maxBytes: maxBytes)
+    }
+
+    /// Opens `path` read-only. `owners`: the uids allowed to own it (nil: any).
+    static func open(_ path: String, owners: Set<UInt32>?, maxBytes: Int64 = .max) throws(Refusal) -> Opened {
         let (rootPath, inside) = split(path)
         var rootDescriptor: Int32 = AT_FDCWD
         if let rootPath {
@@ -40,26 +46,23 @@ enum TargetFile {
         }
         defer { if rootDescriptor != AT_FDCWD { close(rootDescriptor) } }
         let resolve = UInt64(RESOLVE_NO_MAGICLINKS) | (rootPath == nil ? 0 : UInt64(RESOLVE_IN_ROOT))
-        let descriptor = celfutils_openat2(rootDescriptor, inside, UInt64(O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY), resolve)
-        guard descriptor >= 0 else { throw .unopenable(errno: errno) }
+        let pathOnly = celfutils_openat2(rootDescriptor, inside, UInt64(celfutils_o_path_flags()), resolve)
+        guard pathOnly >= 0 else { throw .unopenable(errno: errno) }
+        defer { close(pathOnly) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            close(descriptor)
-            throw .unopenable(errno: errno)
-        }
-        guard info.st_mode & S_IFMT == S_IFREG else {
+        guard fstat(pathOnly, &info) == 0 else { throw .unopenable(errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegular }
+        if let owners, !owners.contains(info.st_uid) { throw .wrongOwner(uid: info.st_uid) }
+        guard Int64(info.st_size) <= maxBytes else { throw .tooLarge(bytes: Int64(info.st_size)) }
+        // The checked file itself, through this process's descriptor of it.
+        let descriptor = Glibc.open("/proc/self/fd/\(pathOnly)", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard descriptor >= 0 else { throw .unopenable(errno: errno) }
+        var reopened = stat()
+        guard fstat(descriptor, &reopened) == 0, reopened.st_ino == info.st_ino, reopened.st_dev == info.st_dev else {
             close(descriptor)
             throw .notRegular
         }
-        if let owner, info.st_uid != owner {
-            close(descriptor)
-            throw .wrongOwner(uid: info.st_uid)
-        }
-        guard Int64(info.st_size) <= maxBytes else {
-            close(descriptor)
-            throw .tooLarge(bytes: Int64(info.st_size))
-        }
-        return Opened(descriptor: descriptor, info: info)
+        return Opened(descriptor: descriptor, info: reopened)
     }
 
     /// `/proc/PID/root/usr/lib/x` → (`/proc/PID/root`, `usr/lib/x`); any other path → (nil, path).

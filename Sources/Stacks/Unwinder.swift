@@ -114,7 +114,9 @@ public struct Unwinder: Sendable {
     /// yields a memory address, or a value when it ends with DW_OP_stack_value).
     private func evaluate(_ operations: UnsafeBufferPointer<Dwarf_Op>, state: [UInt64?], cfa: UInt64?, stack: StackMemory) -> Result<Evaluation, UnwindEnd> {
         var values: [UInt64] = []
-        func register(_ number: Int) -> UInt64? { number < state.count ? state[number] : nil }
+        func register(_ number: Int) -> UInt64? { number >= 0 && number < state.count ? state[number] : nil }
+        /// A register number as the CFI gives it (any 64-bit value; only the known ones exist).
+        func register(_ number: UInt64) -> UInt64? { number < UInt64(state.count) ? state[Int(number)] : nil }
         for operation in operations {
             let atom = Int(operation.atom)
             let number = operation.number
@@ -124,13 +126,13 @@ public struct Unwinder: Sendable {
                 guard let base = register(atom - DW_OP_breg0) else { return .failure(.noUnwindInfo) }
                 values.append(base &+ number)
             case DW_OP_bregx:
-                guard let base = register(Int(number)) else { return .failure(.noUnwindInfo) }
+                guard let base = register(number) else { return .failure(.noUnwindInfo) }
                 values.append(base &+ operation.number2)
             case DW_OP_reg0...DW_OP_reg31:
                 guard let value = register(atom - DW_OP_reg0) else { return .failure(.noUnwindInfo) }
                 return .success(.value(value))
             case DW_OP_regx:
-                guard let value = register(Int(number)) else { return .failure(.noUnwindInfo) }
+                guard let value = register(number) else { return .failure(.noUnwindInfo) }
                 return .success(.value(value))
             case DW_OP_call_frame_cfa:
                 guard let cfa else { return .failure(.noUnwindInfo) }

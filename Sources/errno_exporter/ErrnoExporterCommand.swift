@@ -49,6 +49,11 @@ struct ErrnoExporterCommand: ParsableCommand {
 
     static let defaultKeep = Capabilities.defaultKeep.joined(separator: ",")
 
+    @Option(
+        name: .customLong("kernel.disable-feature"),
+        help: "Run as if the kernel lacked this feature (vma_iterator, async_stacks, stack_captures, cgroup_filter, task_btf); repeatable. To see, or test, how the agent degrades on older kernels.")
+    var disabledFeatures: [String] = []
+
     @Option(name: .customLong("log.level"), help: "Only log messages with the given severity or above: debug, info, warn, error.")
     var logLevel: LogLevelOption = .info
 
@@ -64,6 +69,9 @@ struct ErrnoExporterCommand: ParsableCommand {
         guard idleTimeoutSeconds > 0 else { throw ValidationError("--web.idle-timeout must be positive") }
         guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1, !["/-/healthy", "/-/ready"].contains(telemetryPath) else {
             throw ValidationError("--web.telemetry-path must start with '/' and not be '/', '/-/healthy' or '/-/ready'")
+        }
+        for feature in disabledFeatures where KernelFeatures.Feature(rawValue: feature) == nil {
+            throw ValidationError("--kernel.disable-feature: unknown feature \"\(feature)\"; features: \(KernelFeatures.Feature.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         for address in listenAddresses {
             do { _ = try ListenAddress(parsing: address) } catch { throw ValidationError("--web.listen-address: \(error)") }
@@ -88,7 +96,7 @@ struct ErrnoExporterCommand: ParsableCommand {
 
     private func runAgent(logger: Logger) throws {
         if configCheck {
-            print(try Agent.check(configFile: configFile, logger: logger))
+            print(try Agent.check(configFile: configFile, disabled: Set(disabledFeatures.compactMap(KernelFeatures.Feature.init)), logger: logger))
             return
         }
         var options = AgentOptions(configFile: configFile, addresses: try listenAddresses.map { try ListenAddress(parsing: $0) })
@@ -100,6 +108,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         options.limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
         options.keepCapabilities = keepCapabilities == "all" ? nil : keepCapabilities.split(separator: ",").map(String.init)
         options.keepIsDefault = keepCapabilities == Self.defaultKeep
+        options.disabledFeatures = Set(disabledFeatures.compactMap(KernelFeatures.Feature.init))
         try Agent.run(options, logger: logger)
     }
 

@@ -30,4 +30,22 @@ struct GuestKernelTests {
         let hasIterator = try btfHas(function: "bpf_iter_task_vma_new")
         #expect(result.output.contains("kernel feature vma_iterator: \(hasIterator ? "yes" : "no (Linux 6.7)")"), "\(result.output)")
     }
+
+    /// The fallback of kernels before 6.7, on any kernel: with the VMA iterator switched off the
+    /// mappings come from /proc while the process lives, and the stack is as complete.
+    @Test func withoutTheVMAIteratorALivingProcessIsSymbolizedFromProc() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-novma")
+        let agent = try AgentProcess(
+            config: "triggers:\n  - {name: novma, path_prefix: \(directory)/}\n", arguments: ["--kernel.disable-feature=vma_iterator"])
+        try await runFixture(try FixtureProgram.path("deep_nofp"), path: "\(directory)/x", linger: true)
+        let capture = try #require(try await agent.waitForCaptures(trigger: "novma").first)
+        #expect(Array(capture.symbols.dropFirst().prefix(4)) == TriggerTests.chain, "\(capture.symbols)")
+        #expect(capture.unwind.end == "outermost")
+        let scrape = try await agent.scrape()
+        #expect(scrape.value("errno_exporter_kernel_feature", ["feature": "vma_iterator"]) == 0)
+        #expect(scrape.value("errno_exporter_captures_without_maps_total") == 0)
+        #expect(agent.stderr.text.contains("msg=\"kernel feature missing\" feature=vma_iterator"))
+        #expect(try agent.stop() == 0)
+    }
 }

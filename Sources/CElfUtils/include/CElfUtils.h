@@ -20,6 +20,9 @@ long celfutils_demangle(const char *mangled, char *out, size_t capacity, int *tr
  * descriptor, or -1 with errno set. */
 int celfutils_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long resolve);
 
+/* O_PATH | O_CLOEXEC (glibc shows O_PATH only to _GNU_SOURCE). */
+int celfutils_o_path_flags(void);
+
 /* A directory opened as a path only (O_PATH | O_DIRECTORY), to resolve paths in: -1 on failure. */
 int celfutils_open_directory_path(const char *path);
 
