@@ -58,7 +58,7 @@ deps:
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
-	@command -v vng >/dev/null || pip install -q $(VIRTME_NG)
+	@command -v vng >/dev/null || { python3 -m pip install -q $(VIRTME_NG) && { pyenv rehash 2>/dev/null || true; }; }
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))

@@ -7,14 +7,16 @@ let strict: [SwiftSetting] = [
 ]
 
 // Module graph (who imports whom), bottom up:
-//   SystemSupport, KernelNames, Exposition, Stacks, BPFKit    (no project imports but SystemSupport)
+//   SystemSupport                                  (none)
+//   BPFKit → CLibBPF; KernelNames, Exposition, Stacks → SystemSupport (+ their C shims)
 //   ErrnoKernel   → BPFKit, CErrnoBPF, CCapabilities, KernelNames, Stacks, SystemSupport
-//   ErrnoConfig   → ErrnoKernel (its limits), KernelNames
-//   ErrnoMetrics      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames
+//   ErrnoConfig   → ErrnoKernel (limits; builds KernelOptions, KernelSettings, TriggerSpecs), KernelNames
+//   ErrnoMetrics  → ErrnoKernel, ErrnoConfig, Exposition, KernelNames
 //   Captures      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames, Stacks, CPprof
-//   ErrnoServer   → Captures, Exposition, ErrnoConfig, ErrnoKernel (KernelAccess), Hummingbird
-//   ErrnoAgent    → everything above: wiring, reload, services
-//   errno_exporter (executable) → ErrnoAgent: flags and logging
+//   ErrnoServer   → Captures, ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
+//                   Exposition, Stacks, CCrypt, Hummingbird
+//   ErrnoAgent    → everything above: wiring, reload, services, options, logging
+//   errno_exporter (executable) → ErrnoAgent only: flags
 let package = Package(
     name: "errno_exporter",
     products: [
@@ -52,13 +54,13 @@ let package = Package(
         // Swift over libbpf: objects, programs, links, maps, per-CPU sums, batch reads, ring buffers.
         .target(name: "BPFKit", dependencies: ["CLibBPF"], swiftSettings: strict),
         // Metric snapshot model and its encoders; the process collector.
-        .target(name: "Exposition", dependencies: ["CMetricsProto"], swiftSettings: strict),
+        .target(name: "Exposition", dependencies: ["CMetricsProto", "SystemSupport"], swiftSettings: strict),
         // Names for what the kernel reports: syscalls and errnos (tables generated from kernel UAPI
         // headers), path syscalls, comm and path bytes as label values, cgroup ids as paths.
         .target(name: "KernelNames", dependencies: ["SystemSupport"], swiftSettings: strict),
         // Stacks: unwinding captured user stacks (CFI, frame pointers) and symbolizing frames (ELF
         // symbols, debug files, perf maps, kallsyms), with per-file caches; the recipe for one capture.
-        .target(name: "Stacks", dependencies: ["CElfUtils"], swiftSettings: strict),
+        .target(name: "Stacks", dependencies: ["CElfUtils", "SystemSupport"], swiftSettings: strict),
         // The kernel boundary: the only importer of the skeleton and the shared header. One handle
         // (load, attach, apply, arm, read), typed records, limits, feature checks, capabilities.
         .target(
@@ -97,8 +99,8 @@ let package = Package(
         .target(
             name: "ErrnoAgent",
             dependencies: [
-                "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
-                .product(name: "Logging", package: "swift-log"),
+                "BPFKit", "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
+                "SystemSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -107,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "errno_exporter",
             dependencies: [
-                "BPFKit", "ErrnoAgent", "ErrnoKernel", "ErrnoServer",
+                "ErrnoAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -118,8 +120,8 @@ let package = Package(
         .executableTarget(name: "errno-load", dependencies: ["CRawSyscalls"], swiftSettings: strict),
         // Test fixtures built at test time (Tests/Fixtures), shared by unit and integration tests.
         .target(name: "FixtureSupport", path: "Tests/FixtureSupport", swiftSettings: strict),
-        // A KernelAccess without a kernel, and sample captures: collectors and routes run in-process.
-        .target(name: "KernelFakes", dependencies: ["ErrnoKernel", "Captures", "Stacks"], path: "Tests/KernelFakes", swiftSettings: strict),
+        // A KernelAccess without a kernel: collectors, arming and routes run in-process.
+        .target(name: "KernelFakes", dependencies: ["ErrnoKernel"], path: "Tests/KernelFakes", swiftSettings: strict),
         .testTarget(name: "BPFKitTests", dependencies: ["BPFKit"], swiftSettings: strict),
         .testTarget(name: "KernelNamesTests", dependencies: ["KernelNames", "SystemSupport"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
@@ -136,7 +138,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig"], swiftSettings: strict),
+        .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig", "SystemSupport"], swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(

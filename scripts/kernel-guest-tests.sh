@@ -10,7 +10,7 @@
 #   GUEST_TESTS   test filter (a regular expression over suite and test names)
 #   GUEST_SKIP    tests not run there (default: the two whose assertions are wall-clock windows
 #                 or a browser, which an emulated CPU ~20x slower cannot honour)
-#   GUEST_TIMEOUT seconds for boot + tests (default 2400)
+#   GUEST_TIMEOUT seconds for boot + tests (default 1800)
 # Tests run one at a time in the guest: two emulated CPUs shared by thirty agents would turn every
 # bounded wait into a timeout.
 set -euo pipefail
@@ -18,11 +18,12 @@ cd "$(dirname "$0")/.."
 
 filter=${GUEST_TESTS:-'FailureCountingTests|PathFailureTests|ReloadTests|TriggerTests|NodeyTests|WebhookTests|GuestKernelTests'}
 skip=${GUEST_SKIP:-'sigtermDuringAScrapeFinishesItExitsZeroAndDetaches|theLandingPageShowsTheLatestCaptureInARealBrowser'}
-timeout_seconds=${GUEST_TIMEOUT:-2400}
+timeout_seconds=${GUEST_TIMEOUT:-1800}
 kernels=.build/kernels
 bundle=.build/debug/errno_exporterPackageTests.xctest
 [ -x "$bundle" ] || { echo "kernel-guest-tests: $bundle is missing: run 'swift build --build-tests' first" >&2; exit 1; }
-command -v vng >/dev/null || { echo "kernel-guest-tests: vng (PyPI virtme-ng) is not installed" >&2; exit 1; }
+vng=$(command -v vng || echo "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/vng")
+[ -x "$vng" ] || { echo "kernel-guest-tests: vng (PyPI virtme-ng) is not installed" >&2; exit 1; }
 
 newest() { apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' | awk '{print $1}' | sort -V | tail -n 1; }
 package=$(newest)
@@ -52,7 +53,7 @@ chmod +x "$shared/run.sh"
 
 echo "kernel-guest-tests: booting $version under QEMU (TCG) for: $filter"
 started=$(date +%s)
-timeout "$timeout_seconds" vng --run "$root/boot/vmlinuz-$version" --busybox /bin/busybox --force-9p --disable-kvm \
+timeout "$timeout_seconds" "$vng" --run "$root/boot/vmlinuz-$version" --busybox /bin/busybox --force-9p --disable-kvm \
 	--cpus 2 --memory 4G --rwdir "$shared" --exec "$shared/run.sh" > "$shared/vng.log" 2>&1 || true
 [ -f "$shared/tests.log" ] && sed 's/\x1b\[[0-9;]*m//g' "$shared/tests.log"
 if [ ! -f "$shared/rc" ]; then

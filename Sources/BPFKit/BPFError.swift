@@ -3,7 +3,7 @@ import Glibc
 
 /// A failed libbpf or bpf(2) operation: what was attempted, on what, and the kernel's errno.
 public struct BPFError: Error, CustomStringConvertible, Sendable {
-    /// What was being done, e.g. "load BPF object" or "attach program count_syscall_failure".
+    /// What was being done, e.g. "load BPF object" or "attach program on_syscall_exit".
     public let operation: String
     /// The positive errno the operation failed with.
     public let code: Int32

@@ -52,19 +52,6 @@ public enum PossibleCPUs {
 }
 
 extension BPFMap {
-    /// Sets a global variable section (`.rodata`, `.data`) before load: `bytes` replace its start.
-    /// Read-only globals become constants the verifier sees (e.g. a ring buffer record's size).
-    public func setInitialBytes(_ bytes: [UInt8]) throws {
-        var size = 0
-        guard let current = bpf_map__initial_value(handle, &size) else {
-            throw BPFError("read initial value of \(name)", code: EINVAL)
-        }
-        guard bytes.count <= size else { throw BPFError("initial value of \(name): \(bytes.count) bytes, the section has \(size)", code: EINVAL) }
-        var image = [UInt8](UnsafeRawBufferPointer(start: current, count: size))
-        image.replaceSubrange(0..<bytes.count, with: bytes)
-        try BPFError.check("set initial value of \(name)", bpf_map__set_initial_value(handle, image, size))
-    }
-
     /// Writes one entry of a per-CPU map: the same value in every CPU's slot.
     public func updateAllCPUs<Key, Value>(_ key: Key, _ value: Value) throws {
         var key = key
@@ -75,12 +62,6 @@ extension BPFMap {
             for cpu in 0..<PossibleCPUs.count { buffer.storeBytes(of: value, toByteOffset: cpu * stride, as: Value.self) }
         }
         try BPFError.check("update map \(name)", bpf_map_update_elem(fileDescriptor, &key, values, UInt64(BPF_ANY)))
-    }
-
-    /// Writes one entry whose key and value are given as bytes (keys too large for a Swift tuple).
-    public func update(keyBytes: [UInt8], valueBytes: [UInt8]) throws {
-        precondition(keyBytes.count == keySize && valueBytes.count == valueSize, "\(name): key or value of the wrong size")
-        try BPFError.check("update map \(name)", bpf_map_update_elem(fileDescriptor, keyBytes, valueBytes, UInt64(BPF_ANY)))
     }
 
     /// Every (key, value) of a hash map whose values are shared by all CPUs, as bytes.

@@ -68,19 +68,18 @@ public struct BPFProgram {
         return info.recursion_misses
     }
 
-    /// Attaches a uprobe (or uretprobe) program to `function` of the ELF file at `binary`, for every
-    /// process that maps it; `cookie` is what bpf_get_attach_cookie() returns in the program.
-    public func attachUprobe(binary: String, function: String, cookie: UInt64 = 0, returnProbe: Bool = false) throws -> BPFLink {
+    /// Attaches a uprobe program to `function` of the ELF file at `binary`, for every process that
+    /// maps it; `cookie` is what bpf_get_attach_cookie() returns in the program.
+    public func attachUprobe(binary: String, function: String, cookie: UInt64 = 0) throws -> BPFLink {
         let link: OpaquePointer? = function.withCString { name in
             var options = bpf_uprobe_opts()
             options.sz = MemoryLayout<bpf_uprobe_opts>.size
             options.func_name = name
             options.bpf_cookie = cookie
-            options.retprobe = returnProbe
             return bpf_program__attach_uprobe_opts(handle, -1, binary, 0, &options)
         }
         guard let link else {
-            throw BPFError("attach \(returnProbe ? "uretprobe" : "uprobe") \(name) to \(binary):\(function)", code: errno)
+            throw BPFError("attach uprobe \(name) to \(binary):\(function)", code: errno)
         }
         return BPFLink(handle: link, owner: owner)
     }

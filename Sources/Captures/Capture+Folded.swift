@@ -1,4 +1,5 @@
 import Stacks
+import SystemSupport
 
 extension Capture {
     /// Brendan Gregg's folded format, one line: `comm;outermost;…;innermost 1`, user frames then
@@ -17,8 +18,7 @@ extension Capture {
     static func foldedName(_ name: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in name.unicodeScalars {
-            let control = scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
-            out.append(scalar == ";" || control ? "_" : scalar)
+            out.append(scalar == ";" || scalar.isControlCharacter ? "_" : scalar)
         }
         return String(out)
     }

@@ -23,12 +23,12 @@ extension TriggerDirectory {
                 continue
             }
             let comm = alert.labels["comm"].flatMap { $0.isEmpty ? nil : $0 }
-            if let comm, !(1...KernelLimits.commBytes).contains(comm.utf8.count) {
+            if let comm, !KernelLimits.isComm(comm) {
                 throw ArmingError(description: "alert label comm=\"\(comm)\" is not a comm (1 to \(KernelLimits.commBytes) bytes)")
             }
             var pid: UInt32?
             if let text = alert.labels["pid"], !text.isEmpty {
-                guard let value = UInt32(text), (1...4_194_304).contains(value) else {
+                guard let value = UInt32(text), KernelLimits.pids.contains(value) else {
                     throw ArmingError(description: "alert label pid=\"\(text)\" is not a process id")
                 }
                 pid = value

@@ -76,15 +76,24 @@ public enum Agent {
     }
 
     /// `--config.check`: the config parsed; with privileges, also load, attach and detach.
-    public static func check(configFile: String, disabled: Set<KernelFeatures.Feature> = [], logger: Logger) throws -> String {
-        let config = try ConfigLoader.load(path: configFile)
+    public static func check(_ options: AgentOptions, logger: Logger) throws -> String {
+        let config = try ConfigLoader.load(path: options.configFile)
         guard Preflight.missingCapabilities().isEmpty else {
-            return "OK: \(configFile) is valid (BPF load not checked: needs CAP_BPF and CAP_PERFMON)"
+            return "OK: \(options.configFile) is valid (BPF load not checked: needs CAP_BPF and CAP_PERFMON)"
         }
-        let kernel = try prepare(config: config, disabled: disabled, logger: logger)
+        let kernel = try prepare(config: config, disabled: options.disabledFeatures, logger: logger)
         try kernel.attach()
         kernel.detach()
-        return (["OK: \(configFile) is valid; the BPF programs load and attach"] + featureLines(kernel.features)).joined(separator: "\n")
+        return (["OK: \(options.configFile) is valid; the BPF programs load and attach"] + featureLines(kernel.features)).joined(separator: "\n")
+    }
+
+    /// What this binary is (`--version`).
+    public static var versionSummary: String { BuildInfo.summary }
+
+    /// An error as the one log line (or, for a config with several problems, lines) a user reads.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? ConfigError { return "invalid config:\n" + error.description }
+        return "\(error)"
     }
 
     /// Every part built on the kernel handle: the capture path, the metrics, the webhook, the reloader.
@@ -102,7 +111,7 @@ public enum Agent {
             self.store = store
             triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
             consumer = CaptureConsumer(kernel: kernel, store: store, resolver: StackResolver(kernelSymbols: kernelSymbols), logger: logger)
-            let rewriter = try PathRewriter(config.paths.rewrite.map { ($0.regex, $0.replacement) })
+            let rewriter = try PathRewriter(config.paths.rewrite)
             let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: rewriter, exemplars: { Self.exemplars(store) })
             webhook = AlertWebhook(triggers: triggers, logger: logger)
             reloader = ConfigReloader(

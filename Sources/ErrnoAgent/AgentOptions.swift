@@ -3,23 +3,67 @@ import ErrnoServer
 
 /// What the command line decided: where the config is, what to serve where, what to keep.
 public struct AgentOptions: Sendable {
+    /// A flag's value the agent cannot use, with the reason.
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public var configFile: String
-    public var addresses: [ListenAddress]
+    var addresses: [ListenAddress]
     public var telemetryPath = "/metrics"
     /// `--web.config.file`.
     public var webConfigFile: String?
     /// `--web.enable-lifecycle`.
     public var enableLifecycle = false
-    public var limits = ServerLimits()
+    var limits = ServerLimits()
     /// `--capabilities.keep`: capability names, nil to keep all; `keepIsDefault` when not given.
-    public var keepCapabilities: [String]?
-    public var keepIsDefault = true
+    var keepCapabilities: [String]?
+    var keepIsDefault = true
     /// `--kernel.disable-feature`: features used as if this kernel lacked them (to see, or test,
     /// how the agent runs on an older kernel).
-    public var disabledFeatures: Set<KernelFeatures.Feature> = []
+    var disabledFeatures: Set<KernelFeatures.Feature> = []
 
-    public init(configFile: String, addresses: [ListenAddress]) {
+    /// `--capabilities.keep`'s default.
+    public static let defaultCapabilitiesKeep = Capabilities.defaultKeep.joined(separator: ",")
+    /// The web limits' defaults (`--web.max-requests`, `--web.max-connections`, `--web.idle-timeout`).
+    public static let defaultMaxRequests = ServerLimits().maxConcurrentScrapes
+    public static let defaultMaxConnections = ServerLimits().maxConnections
+    public static let defaultIdleTimeoutSeconds = Double(ServerLimits().idleTimeout.components.seconds)
+
+    /// The options from their command-line text; throws `Invalid` naming the flag.
+    public init(
+        configFile: String, listenAddresses: [String], capabilitiesKeep: String = Self.defaultCapabilitiesKeep, disabledFeatures: [String] = []
+    ) throws {
         self.configFile = configFile
-        self.addresses = addresses
+        addresses = try listenAddresses.map { address in
+            do { return try ListenAddress(parsing: address) } catch { throw Invalid(description: "--web.listen-address: \(error)") }
+        }
+        keepCapabilities = capabilitiesKeep == "all" ? nil : capabilitiesKeep.split(separator: ",").map(String.init)
+        keepIsDefault = capabilitiesKeep == Self.defaultCapabilitiesKeep
+        self.disabledFeatures = Set(try disabledFeatures.map { name in
+            guard let feature = KernelFeatures.Feature(rawValue: name) else {
+                let known = KernelFeatures.Feature.allCases.map(\.rawValue).joined(separator: ", ")
+                throw Invalid(description: "--kernel.disable-feature: unknown feature \"\(name)\"; features: \(known)")
+            }
+            return feature
+        })
+    }
+
+    /// `--web.max-requests`, `--web.max-connections`, `--web.idle-timeout` (seconds).
+    public mutating func setLimits(maxRequests: Int, maxConnections: Int, idleTimeoutSeconds: Double) throws {
+        guard maxRequests >= 1 else { throw Invalid(description: "--web.max-requests must be at least 1") }
+        guard maxConnections >= 1 else { throw Invalid(description: "--web.max-connections must be at least 1") }
+        guard idleTimeoutSeconds > 0 else { throw Invalid(description: "--web.idle-timeout must be positive") }
+        limits.maxConcurrentScrapes = maxRequests
+        limits.maxConnections = maxConnections
+        limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
+    }
+
+    /// `--web.telemetry-path`.
+    public mutating func setTelemetryPath(_ path: String) throws {
+        guard path.hasPrefix("/"), path.count > 1, !["/-/healthy", "/-/ready"].contains(path) else {
+            throw Invalid(description: "--web.telemetry-path must start with '/' and not be '/', '/-/healthy' or '/-/ready'")
+        }
+        telemetryPath = path
     }
 }

@@ -47,7 +47,7 @@ public final class ConfigReloader: Collector {
                 let new = try ConfigLoader.load(path: path)
                 try Self.checkRestartOnly(from: state.config, to: new)
                 let settings = try new.kernelSettings()
-                let rewriter = try PathRewriter(new.paths.rewrite.map { ($0.regex, $0.replacement) })
+                let rewriter = try PathRewriter(new.paths.rewrite)
                 try kernel.apply(settings)
                 triggers.replace(new.triggers)
                 metrics.reconfigure(new, rewriter: rewriter)

@@ -1,5 +1,7 @@
+import BPFKit
 import Foundation
 import Logging
+import SystemSupport
 
 /// Writes one line per message to stderr, as logfmt (`ts=… level=… msg="…" key=value`) or JSON,
 /// the two formats Prometheus' own binaries offer.
@@ -65,40 +67,15 @@ public struct LineLogHandler: LogHandler {
     static let maxValueBytes = 4096
 
     /// A logfmt value: bare when it is plain, else quoted with every control character (C0, DEL,
-    /// C1, line and paragraph separators) escaped, so no value can start a line or move the cursor.
+    /// C1, line and paragraph separators) escaped as JSON escapes them, so no value can start a
+    /// line or move the cursor; cut at `maxValueBytes`.
     static func logfmtValue(_ value: String) -> String {
-        let value = bounded(value)
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || isControl($0) }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where isControl(scalar): out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isControlCharacter }
+        return needsQuotes ? jsonString(value) : bounded(value)
     }
 
     static func bounded(_ value: String) -> String {
-        guard value.utf8.count > maxValueBytes else { return value }
-        var kept = String.UnicodeScalarView()
-        var bytes = 0
-        for scalar in value.unicodeScalars {
-            bytes += String(scalar).utf8.count
-            if bytes > maxValueBytes { break }
-            kept.append(scalar)
-        }
-        return String(kept) + "…[truncated]"
+        value.truncated(toUTF8Bytes: maxValueBytes, marker: "…[truncated]")
     }
 
     static func jsonString(_ value: String) -> String {
@@ -110,10 +87,28 @@ public struct LineLogHandler: LogHandler {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where isControl(scalar): out += String(format: "\\u%04x", scalar.value)
+            case _ where scalar.isControlCharacter: out += String(format: "\\u%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""
+    }
+}
+
+extension LineLogHandler {
+    /// Installs this handler process-wide and routes libbpf's messages into it.
+    public static func bootstrap(level: Logger.Level, format: Format) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = LineLogHandler(label: label, format: format)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "errno_exporter")
+        logger.logLevel = level
+        let libbpfLogger = logger
+        LibBPFLog.route(maxLevel: level == .debug || level == .trace ? .debug : .warning) { libbpfLevel, line in
+            libbpfLogger.log(level: libbpfLevel == .warning ? .warning : .debug, "\(line)", metadata: ["component": "libbpf"])
+        }
+        return logger
     }
 }

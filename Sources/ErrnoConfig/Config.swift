@@ -21,7 +21,7 @@ public struct Config: Sendable, Equatable {
     public struct Syscalls: Sendable, Equatable {
         /// Distinct (syscall, errno, comm) series kept in the kernel map. Failures beyond it are still
         /// counted, under comm="<other>", and `errno_exporter_dropped_events_total{reason="map_full"}`.
-        public var maxSeries = 10240
+        public var maxSeries = KernelLimits.defaultSyscallSeries
         /// errno names not counted at all (by either counter), filtered in the kernel.
         public var excludeErrnos: [String] = []
         /// `labels: [syscall, errno, comm]` plus any of pid, cgroup.
@@ -49,7 +49,7 @@ public struct Config: Sendable, Equatable {
         public var syscalls = PathSyscalls.openFamily
         /// Distinct (syscall, errno, comm, path) series kept in the kernel map; beyond it, failures
         /// count under path="<other>".
-        public var maxSeries = 10000
+        public var maxSeries = KernelLimits.defaultPathSeries
         public var rewrite: [RewriteRule] = []
         /// `labels: [syscall, path, errno, comm]` plus any of pid, cgroup.
         public var extraLabels = OptInLabels()

@@ -148,7 +148,7 @@ public enum ConfigLoader {
             case "exclude_comms":
                 filters.excludeComms = reader.strings(value, path: path, validate: validComm)
             case "pids":
-                filters.pids = reader.list(value, path: path) { item, path in reader.integer(item, path: path, in: 1...4_194_304) }
+                filters.pids = reader.list(value, path: path) { item, path in reader.integer(item, path: path, in: Int(KernelLimits.pids.lowerBound)...Int(KernelLimits.pids.upperBound)) }
             default:
                 filters.cgroups = reader.strings(value, path: path) { cgroup in
                     cgroup.hasPrefix("/") ? nil : "a cgroup v2 path starts with / (relative to the cgroup2 mount), e.g. /system.slice"
@@ -181,7 +181,7 @@ public enum ConfigLoader {
 
     /// A comm as the kernel keeps it: 1 to `KernelLimits.commBytes` bytes. Nil when valid, else the problem.
     static func commProblem(_ comm: String) -> String? {
-        (1...KernelLimits.commBytes).contains(comm.utf8.count)
+        KernelLimits.isComm(comm)
             ? nil : "a comm is 1 to \(KernelLimits.commBytes) bytes (the kernel truncates longer names); got \(comm.utf8.count)"
     }
 

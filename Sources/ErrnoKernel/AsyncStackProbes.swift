@@ -3,13 +3,14 @@ import CErrnoBPF
 import Glibc
 import Logging
 import Stacks
+import SystemSupport
 
 /// The uprobes that link a libuv pool thread's syscall to the thread that submitted the request
 /// (Node.js async fs calls): on the path-taking `uv_fs_*` functions (exported, in the dynamic symbol
 /// table) and libuv's internal `uv__work_submit` and `uv__fs_work` (in the full symbol table). Attached only while a trigger has `async_stacks`, to the binaries of the processes
 /// such triggers can match: each process's executable and any mapped library named like libuv or
 /// libnode. A binary without those symbols is skipped with one log line and counted, never probed.
-/// Used under `FailureMetrics`' lock.
+/// Used under `KernelHandle`'s lock; the /proc scan for candidates runs without it.
 final class AsyncStackProbes {
     /// Path-taking fs requests `(loop, req, path, …, cb)`, with the callback's argument position.
     static let requestFunctions: [(name: String, callbackPosition: UInt64)] = [
@@ -22,7 +23,7 @@ final class AsyncStackProbes {
     static let internalFunctions = ["uv__work_submit", "uv__fs_work"]
     /// Submitted requests no pool thread started within this long (cancelled, or their process
     /// died) are swept from `async_requests`.
-    static let staleRequestNanoseconds: UInt64 = 30_000_000_000
+    static let staleRequestNanoseconds = UInt64(AsyncProbeStats.requestExpirySeconds) * 1_000_000_000
 
     struct Programs {
         let request: BPFProgram
@@ -49,7 +50,6 @@ final class AsyncStackProbes {
         self.logger = logger
     }
 
-    var attachedBinaries: [String] { attached.values.map(\.path).sorted() }
     var uprobeCount: Int { attached.values.reduce(0) { $0 + $1.links.count } }
 
     /// Node.js executables on the agent's PATH: probed even before any process runs them, so that a
@@ -147,7 +147,7 @@ final class AsyncStackProbes {
         let submittedOffset = MemoryLayout<async_submission>.offset(of: \async_submission.submitted_ns)!
         for (key, value) in requests.entries() {
             let submitted = value.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: submittedOffset, as: UInt64.self) }
-            if submitted + Self.staleRequestNanoseconds < now {
+            if submitted &+ Self.staleRequestNanoseconds < now {
                 try? requests.delete(keyBytes: key)
                 expiredRequests += 1
             }
@@ -171,12 +171,7 @@ final class AsyncStackProbes {
     }
 
     private static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
+        SmallFile.read(path, limit: 256).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     private static func link(_ path: String) -> String? {

@@ -33,7 +33,6 @@ public struct CaptureRecord: Sendable {
     /// The comm's bytes up to its NUL.
     public var comm: [UInt8]
     public var wantsUserStack: Bool
-    public var wantsKernelStack: Bool
     /// The user registers in DWARF numbering.
     public var registers: [UInt64]
     /// A copy of the user stack from the stack pointer up.
@@ -66,7 +65,6 @@ public struct CaptureRecord: Sendable {
         path = withUnsafeBytes(of: event.path) { PathReading(flags: event.path_flags, buffer: $0) }
         comm = withUnsafeBytes(of: event.comm) { Array($0.prefix { $0 != 0 }) }
         wantsUserStack = event.stacks & TRIGGER_USER_STACK.rawValue != 0
-        wantsKernelStack = event.stacks & TRIGGER_KERNEL_STACK.rawValue != 0
         registers = withUnsafeBytes(of: event.registers) { Array($0.bindMemory(to: UInt64.self)) }
         userStack = Array(UnsafeRawBufferPointer(rebasing: record[headerSize..<headerSize + stackBytes]))
         kernelStack = withUnsafeBytes(of: event.kernel_stack) { Array($0.bindMemory(to: UInt64.self).prefix(Int(event.kernel_stack_bytes) / 8)) }

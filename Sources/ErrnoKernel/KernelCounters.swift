@@ -64,6 +64,8 @@ public struct AsyncProbeStats: Sendable, Equatable {
     public var uprobes = 0
     public var expiredRequests: UInt64 = 0
     public var skipped: [String: UInt64] = [:]
+    /// Submitted requests no pool thread started within this long are swept (and counted).
+    public static let requestExpirySeconds = 30
 
     public init() {}
 }

@@ -5,8 +5,9 @@ import SystemSupport
 
 /// The one handle on the kernel side: the BPF program, its maps and uprobes behind one lock. Loads,
 /// attaches, applies settings, arms triggers, reads counters; the capture ring is read on a thread
-/// of its own without this lock. No file I/O happens under the lock except the async-probe refresh,
-/// which HTTP handlers never wait on.
+/// of its own without this lock. The only file I/O under the lock is checking a newly seen Node.js
+/// binary's symbols before probing it (once per binary; files opened without blocking); the /proc
+/// scan that finds them runs outside it.
 public final class KernelHandle: KernelAccess, @unchecked Sendable {
     private let program: Mutex<ErrnoProgram>
     /// What the kernel offers (the programs were chosen by it).

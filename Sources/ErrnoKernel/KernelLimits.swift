@@ -16,8 +16,14 @@ public enum KernelLimits {
     public static let defaultUserStackBytes = Int(DEFAULT_USER_STACK_BYTES)
     /// The capture ring buffer's size when the config leaves it to the agent (at least).
     public static let defaultCaptureBufferBytes = Int(DEFAULT_CAPTURE_BUFFER_BYTES)
-    /// Kernel frames kept per capture.
-    public static let kernelStackDepth = Int(KERNEL_STACK_DEPTH)
+    /// The series the counter maps hold by default (`syscalls.max_series`, `paths.max_series`).
+    public static let defaultSyscallSeries = Int(DEFAULT_SYSCALL_FAILURES_ENTRIES)
+    public static let defaultPathSeries = Int(DEFAULT_PATH_FAILURES_ENTRIES)
+    /// Process ids the kernel can hand out (PID_MAX_LIMIT).
+    public static let pids: ClosedRange<UInt32> = 1...4_194_304
+
+    /// Whether `comm` is one the kernel can hold: 1 to `commBytes` bytes.
+    public static func isComm(_ comm: String) -> Bool { (1...commBytes).contains(comm.utf8.count) }
     /// Executable mappings a capture record holds.
     public static let captureMappings = Int(CAPTURE_MAPPINGS)
     /// Folded path series remembered so that each is counted once.

@@ -2,8 +2,8 @@ import BPFKit
 
 /// What the BPF program is sized with when it opens: fixed until a restart.
 public struct KernelOptions: Sendable {
-    public var syscallSeries = 10240
-    public var pathSeries = 10000
+    public var syscallSeries = KernelLimits.defaultSyscallSeries
+    public var pathSeries = KernelLimits.defaultPathSeries
     public var userStackBytes = KernelLimits.defaultUserStackBytes
     /// 0: sized for 64 captures, at least `KernelLimits.defaultCaptureBufferBytes`.
     public var captureBufferBytes = 0

@@ -1,5 +1,6 @@
 import BPFKit
 import Glibc
+import SystemSupport
 
 /// Checks, before touching BPF, what the kernel and the process must offer, so that a missing
 /// feature is reported by name instead of as a verifier dump or an EPERM.
@@ -31,12 +32,7 @@ public enum Preflight {
     }
 
     static func effectiveCapabilities() -> UInt64? {
-        guard let fd = Optional(open("/proc/self/status", O_RDONLY | O_CLOEXEC)), fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let status = String(decoding: buffer[0..<count], as: UTF8.self)
+        guard let status = SmallFile.read("/proc/self/status", limit: 1 << 16) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
             return UInt64(line.dropFirst("CapEff:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" }), radix: 16)
         }

@@ -49,7 +49,7 @@ extension FailureMetrics {
                 type: .gauge, samples: [Sample(value: Double(counters.asyncProbes.uprobes))]),
             MetricFamily(
                 name: "errno_exporter_async_requests_expired_total",
-                help: "Async fs requests on trigger paths whose submission was captured but that no pool thread started within 30 s (cancelled): swept.",
+                help: "Async fs requests on trigger paths whose submission was captured but that no pool thread started within \(AsyncProbeStats.requestExpirySeconds) s (cancelled): swept.",
                 type: .counter, samples: [Sample(value: Double(counters.asyncProbes.expiredRequests))]),
             MetricFamily(
                 name: "errno_exporter_async_binaries_skipped_total",

@@ -1,3 +1,4 @@
+import ErrnoConfig
 import Foundation
 
 /// `paths.rewrite`, compiled: each rule replaces every match in turn. The agent's own markers
@@ -5,7 +6,7 @@ import Foundation
 public struct PathRewriter: @unchecked Sendable {  // NSRegularExpression is immutable once built
     private let rules: [(regex: NSRegularExpression, template: String)]
 
-    public init(_ rules: [(regex: String, replacement: String)]) throws {
+    public init(_ rules: [Config.RewriteRule]) throws {
         self.rules = try rules.map { (try NSRegularExpression(pattern: $0.regex), $0.replacement) }
     }
 

@@ -104,7 +104,6 @@ enum CaptureRoutes {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: compressed))
     }
 
-    /// Prometheus' API envelope; `warnings` as Prometheus puts them (absent when there are none).
     /// A download's file name from `name` (which holds a client's query parameter): letters, digits,
     /// `.`, `_` and `-` only, at most 64 of them.
     static func fileName(_ name: String) -> String {
@@ -112,6 +111,7 @@ enum CaptureRoutes {
         return String(String.UnicodeScalarView(name.unicodeScalars.prefix(64).map { allowed.contains($0) ? $0 : "_" }))
     }
 
+    /// Prometheus' API envelope; `warnings` as Prometheus puts them (absent when there are none).
     struct Envelope<Data: Encodable>: Encodable {
         var status = "success"
         let data: Data

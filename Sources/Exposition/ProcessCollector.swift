@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// The standard `process_*` metrics of the running process, read from /proc/self at scrape time
 /// (the same set and meaning as the Go client's process collector).
@@ -64,16 +65,6 @@ public struct ProcessCollector: Collector {
     }
 
     static func readFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<count])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        SmallFile.read(path, limit: 1 << 20)
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SystemSupport
 
 /// The kernel's symbols from `/proc/kallsyms`, read once (it needs CAP_SYSLOG to show addresses, so
 /// the agent reads it before dropping capabilities) and parsed at the first lookup (parsing 100,000+
@@ -15,7 +16,7 @@ public final class KernelSymbols: Sendable {
 
     /// Reads `/proc/kallsyms` (or `path`); text symbols only. Empty when addresses are hidden.
     public init(path: String = "/proc/kallsyms") {
-        text = Mutex(FileText.readBytes(path, limit: 256 << 20))
+        text = Mutex(SmallFile.readBytes(path, limit: 256 << 20))
     }
 
     public var count: Int { parsed().starts.count }

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// One line of `/proc/PID/maps`: an address range of a process and what is mapped there.
 public struct Mapping: Sendable, Equatable {
@@ -42,7 +43,7 @@ public struct ProcessMaps: Sendable {
 
     /// Reads `/proc/PID/maps` now. Throws when the process is gone or not readable.
     public init(pid: Int32) throws {
-        guard let text = FileText.read("/proc/\(pid)/maps", limit: Self.maxTextBytes), !text.isEmpty else {
+        guard let text = SmallFile.read("/proc/\(pid)/maps", limit: Self.maxTextBytes), !text.isEmpty else {
             throw StackError.processGone(pid: pid)
         }
         self.init(pid: pid, text: text)
@@ -98,29 +99,5 @@ public enum StackError: Error, Sendable, CustomStringConvertible {
         case let .processGone(pid): "process \(pid) is gone (or its maps are not readable)"
         case let .unreadableFile(path, reason): "cannot read \(path): \(reason)"
         }
-    }
-}
-
-/// Whole small files (procfs ones report size 0, so they are read until EOF).
-enum FileText {
-    static func read(_ path: String, limit: Int) -> String? {
-        guard let bytes = readBytes(path, limit: limit) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    static func readBytes(_ path: String, limit: Int, from offset: Int = 0) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 { return nil }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < limit {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return bytes
     }
 }

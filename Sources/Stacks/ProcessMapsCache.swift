@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// The executable mappings of processes seen in captures, for kernels whose capture records carry
 /// none (no VMA iterator): read from /proc/PID/maps when a record arrives, remembered per process
 /// and refreshed while it lives, so a process that exits right after a later syscall is still
@@ -47,8 +49,6 @@ final class ProcessMapsCache {
         }
     }
 
-    var count: Int { entries.count }
-
     private func remember(_ pid: Int32, _ fresh: (startTime: UInt64, maps: ProcessMaps)) {
         entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
         // Over count or over the name budget: the processes gone longest (then any other) go first.
@@ -67,7 +67,7 @@ final class ProcessMapsCache {
 
     /// Field 22 of /proc/PID/stat (after the comm, which may hold spaces and parentheses).
     static func startTime(_ pid: Int32) -> UInt64? {
-        guard let text = FileText.read("/proc/\(pid)/stat", limit: 4096), let close = text.lastIndex(of: ")") else { return nil }
+        guard let text = SmallFile.read("/proc/\(pid)/stat", limit: 4096), let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         return fields.count > 19 ? UInt64(fields[19]) : nil
     }

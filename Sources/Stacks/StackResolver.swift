@@ -39,9 +39,6 @@ public final class StackResolver {
         mapsCache.refresh()
     }
 
-    /// Processes whose maps are remembered.
-    public var rememberedProcesses: Int { mapsCache.count }
-
     /// Names kernel return addresses.
     public func kernelStack(_ addresses: [UInt64]) -> [StackFrame] {
         symbolizer.kernelFrames(addresses)

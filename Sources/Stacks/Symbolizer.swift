@@ -1,5 +1,6 @@
 import CElfUtils
 import Glibc
+import SystemSupport
 
 /// Names the frames of captured stacks: user frames from ELF symbols (with C++ names demangled) or
 /// a JIT's perf map, kernel frames from kallsyms. Unresolved frames keep their module and offset.
@@ -36,7 +37,7 @@ public final class Symbolizer {
     }
 
     static func namespacePID(_ pid: Int32) -> Int32? {
-        guard let status = FileText.read("/proc/\(pid)/status", limit: 1 << 16) else { return nil }
+        guard let status = SmallFile.read("/proc/\(pid)/status", limit: 1 << 16) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("NSpid:") {
             return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.flatMap { Int32($0) }
         }

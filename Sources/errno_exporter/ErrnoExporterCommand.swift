@@ -1,8 +1,5 @@
 import ArgumentParser
 import ErrnoAgent
-import ErrnoConfig
-import ErrnoKernel
-import ErrnoServer
 import Logging
 
 /// The `errno_exporter` command: parses flags and sets up logging; `Agent` does the rest (on the
@@ -34,20 +31,18 @@ struct ErrnoExporterCommand: ParsableCommand {
     var enableLifecycle = false
 
     @Option(name: .customLong("web.max-requests"), help: "Scrapes served at once; more get 503.")
-    var maxRequests = 40
+    var maxRequests = AgentOptions.defaultMaxRequests
 
     @Option(name: .customLong("web.max-connections"), help: "Connections open at once; more are closed as they are accepted.")
-    var maxConnections = 512
+    var maxConnections = AgentOptions.defaultMaxConnections
 
     @Option(name: .customLong("web.idle-timeout"), help: "Seconds before a connection that sends nothing is closed.")
-    var idleTimeoutSeconds = 60.0
+    var idleTimeoutSeconds = AgentOptions.defaultIdleTimeoutSeconds
 
     @Option(
         name: .customLong("capabilities.keep"),
         help: "Capabilities kept after the BPF programs are attached, comma-separated, or 'all' to keep every one. CAP_BPF is needed for map reads.")
-    var keepCapabilities = Self.defaultKeep
-
-    static let defaultKeep = Capabilities.defaultKeep.joined(separator: ",")
+    var keepCapabilities = AgentOptions.defaultCapabilitiesKeep
 
     @Option(
         name: .customLong("kernel.disable-feature"),
@@ -58,67 +53,50 @@ struct ErrnoExporterCommand: ParsableCommand {
     var logLevel: LogLevelOption = .info
 
     @Option(name: .customLong("log.format"), help: "Output format of log messages: logfmt or json.")
-    var logFormat: LogFormat = .logfmt
+    var logFormat: LineLogHandler.Format = .logfmt
 
     @Flag(name: .customLong("version"), help: "Show version, revision and libbpf version, then exit.")
     var showVersion = false
 
     func validate() throws {
-        guard maxRequests >= 1 else { throw ValidationError("--web.max-requests must be at least 1") }
-        guard maxConnections >= 1 else { throw ValidationError("--web.max-connections must be at least 1") }
-        guard idleTimeoutSeconds > 0 else { throw ValidationError("--web.idle-timeout must be positive") }
-        guard telemetryPath.hasPrefix("/"), telemetryPath.count > 1, !["/-/healthy", "/-/ready"].contains(telemetryPath) else {
-            throw ValidationError("--web.telemetry-path must start with '/' and not be '/', '/-/healthy' or '/-/ready'")
+        do {
+            _ = try options()
+        } catch let error as AgentOptions.Invalid {
+            throw ValidationError(error.description)
         }
-        for feature in disabledFeatures where KernelFeatures.Feature(rawValue: feature) == nil {
-            throw ValidationError("--kernel.disable-feature: unknown feature \"\(feature)\"; features: \(KernelFeatures.Feature.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        for address in listenAddresses {
-            do { _ = try ListenAddress(parsing: address) } catch { throw ValidationError("--web.listen-address: \(error)") }
-        }
+    }
+
+    /// The agent's options from the flags.
+    func options() throws -> AgentOptions {
+        var options = try AgentOptions(
+            configFile: configFile, listenAddresses: listenAddresses, capabilitiesKeep: keepCapabilities, disabledFeatures: disabledFeatures)
+        try options.setTelemetryPath(telemetryPath)
+        try options.setLimits(maxRequests: maxRequests, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds)
+        options.webConfigFile = webConfigFile
+        options.enableLifecycle = enableLifecycle
+        return options
     }
 
     func run() throws {
         if showVersion {
-            print(BuildInfo.summary)
+            print(Agent.versionSummary)
             return
         }
-        let logger = LogSetup.bootstrap(level: logLevel.level, format: logFormat)
+        let logger = LineLogHandler.bootstrap(level: logLevel.level, format: logFormat)
         do {
-            try runAgent(logger: logger)
+            if configCheck {
+                print(try Agent.check(try options(), logger: logger))
+            } else {
+                try Agent.run(try options(), logger: logger)
+            }
         } catch let error as ExitCode {
             throw error
         } catch {
-            logger.error("\(Self.oneLine(error))")
+            logger.error("\(Agent.describe(error))")
             throw ExitCode.failure
         }
     }
-
-    private func runAgent(logger: Logger) throws {
-        if configCheck {
-            print(try Agent.check(configFile: configFile, disabled: Set(disabledFeatures.compactMap(KernelFeatures.Feature.init)), logger: logger))
-            return
-        }
-        var options = AgentOptions(configFile: configFile, addresses: try listenAddresses.map { try ListenAddress(parsing: $0) })
-        options.telemetryPath = telemetryPath
-        options.webConfigFile = webConfigFile
-        options.enableLifecycle = enableLifecycle
-        options.limits.maxConcurrentScrapes = maxRequests
-        options.limits.maxConnections = maxConnections
-        options.limits.idleTimeout = .milliseconds(Int64(idleTimeoutSeconds * 1000))
-        options.keepCapabilities = keepCapabilities == "all" ? nil : keepCapabilities.split(separator: ",").map(String.init)
-        options.keepIsDefault = keepCapabilities == Self.defaultKeep
-        options.disabledFeatures = Set(disabledFeatures.compactMap(KernelFeatures.Feature.init))
-        try Agent.run(options, logger: logger)
-    }
-
-    /// Multi-line errors (a config with several issues) stay readable: one issue per line.
-    static func oneLine(_ error: any Error) -> String {
-        if let error = error as? ConfigError { return "invalid config:\n" + error.description }
-        return "\(error)"
-    }
 }
-
 /// `--log.level` values.
 enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
     case debug, info, warn, error
@@ -132,3 +110,5 @@ enum LogLevelOption: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+extension LineLogHandler.Format: ExpressibleByArgument {}

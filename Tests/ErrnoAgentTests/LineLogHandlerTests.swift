@@ -1,3 +1,4 @@
+import SystemSupport
 import Testing
 
 @testable import ErrnoAgent
@@ -16,10 +17,10 @@ import Testing
         let hostile = "x\r\n\u{1b}[2Jlevel=error msg=\"forged\"\u{85}\u{2028}\u{7f}"
         let value = LineLogHandler.logfmtValue(hostile)
         #expect(value == #""x\r\n\u001b[2Jlevel=error msg=\"forged\"\u0085\u2028\u007f""#)
-        #expect(!value.unicodeScalars.contains { LineLogHandler.isControl($0) })
+        #expect(!value.unicodeScalars.contains { $0.isControlCharacter })
         // U+0600 merges with a following character into one grapheme: escaping goes by scalar.
         #expect(LineLogHandler.logfmtValue("\u{600}\n") == #""\#u{600}\n""#)
-        #expect(!LineLogHandler.jsonString("a\u{0}\u{85}b").unicodeScalars.contains { LineLogHandler.isControl($0) })
+        #expect(!LineLogHandler.jsonString("a\u{0}\u{85}b").unicodeScalars.contains { $0.isControlCharacter })
     }
 
     @Test func longValuesAreCutAndMarked() {

@@ -41,7 +41,7 @@ import Testing
             PathFailure(syscall: 257, errno: 2, comm: "ps", path: [UInt8](repeating: 0x61, count: 300), truncated: true, count: 1),
         ]
         kernel.setCounters(counters)
-        let rewriter = try PathRewriter([(regex: "^/proc/[0-9]+/", replacement: "/proc/<pid>/")])
+        let rewriter = try PathRewriter([Config.RewriteRule(regex: "^/proc/[0-9]+/", replacement: "/proc/<pid>/")])
         let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: rewriter, syscalls: SyscallNamesForTests.x86)
         let paths = try Self.family(try metrics.collect(), "errno_path_failures_total")
         #expect(Self.value(paths, ["syscall": "openat", "path": "/proc/<pid>/status", "errno": "ENOENT", "comm": "ps"]) == 5)

@@ -11,7 +11,6 @@ public final class FakeKernel: KernelAccess {
         var applied: [KernelSettings] = []
         var windows: [String: ArmingWindow] = [:]
         var triggerNames: [String] = []
-        var asyncRefreshes = 0
     }
 
     private let state = Mutex(State())
@@ -58,5 +57,5 @@ public final class FakeKernel: KernelAccess {
         state.withLock { state in state.triggerNames.enumerated().filter { set >> UInt64($0.offset) & 1 == 1 }.map(\.element) }
     }
 
-    public func refreshAsyncProbes() { state.withLock { $0.asyncRefreshes += 1 } }
+    public func refreshAsyncProbes() {}
 }
