@@ -38,3 +38,13 @@ import Testing
         #expect(capture.folded == "node;JS:~loadConfig;[submitted];main;open_64_x;do_sys_openat2_[k] 1\n")
     }
 }
+
+@Suite struct FoldedNameTests {
+    @Test func noMarkOrSeparatorSmugglesALineOrAFrameIntoAFlameGraph() {
+        // U+0600 merges a following \r\n or ; into one grapheme: replacement goes by scalar.
+        let hostile = "f\u{600}\r\n" + "evil;stack 1000000\u{600};x\u{85}\u{2028}"
+        let folded = Capture.foldedName(hostile)
+        #expect(!folded.unicodeScalars.contains { $0 == ";" || $0 == "\n" || $0 == "\r" || $0.value == 0x85 || $0.value == 0x2028 })
+        #expect(folded == "f\u{600}__evil_stack 1000000\u{600}_x__")
+    }
+}

@@ -69,4 +69,23 @@ import Testing
         #expect(triggers.arming("on-alert") == nil)
         #expect(try triggers.statuses().map(\.name) == ["always"])
     }
+
+    @Test func aTriggerNamedManyTimesIsArmedOnce() throws {
+        let (kernel, triggers) = try Self.directory()
+        let named = Array(repeating: "on-alert", count: 80_000).joined(separator: ",")
+        let outcome = try triggers.arm([Self.alert([FiringAlert.triggerLabel: named]), Self.alert([FiringAlert.triggerLabel: "on-alert"])], logger: Self.logger)
+        #expect(outcome.armed.count == 1)
+        #expect(kernel.windows.count == 1)
+        #expect(try triggers.statuses().first { $0.name == "on-alert" }?.notifications == 1)
+    }
+
+    @Test func unknownNamesAreListedWithinBounds() throws {
+        let (_, triggers) = try Self.directory()
+        let named = (0..<5_000).map { "nope\($0)" + String(repeating: "x", count: 200) }.joined(separator: ",")
+        #expect {
+            try triggers.arm([Self.alert([FiringAlert.triggerLabel: named])], logger: Self.logger)
+        } throws: { error in
+            "\(error)".utf8.count < 2_000 && "\(error)".contains("and 4990 more")
+        }
+    }
 }

@@ -202,4 +202,24 @@ import Testing
             }
         }
     }
+
+    @Test func downloadNamesAndHeadersCarryNothingAClientInjects() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            let uri = "/api/v1/captures?format=pprof&trigger=a%22%3B%20filename*%3DUTF-8%27%27evil.sh%0D%0AX-Injected:%201"
+            try await client.execute(uri: uri, method: .get) { response in
+                let disposition = response.headers[.contentDisposition] ?? ""
+                #expect(disposition == #"attachment; filename="captures-a___filename__UTF-8__evil.sh__X-Injected__1.pb.gz""#, "\(disposition)")
+                #expect(response.headers[.init("X-Injected")!] == nil)
+                #expect(response.headers[.init("X-Content-Type-Options")!] == "nosniff")
+            }
+        }
+    }
+
+    @Test func unknownUsersCostWhatKnownOnesDo() {
+        let cheap = "$2y$05$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"
+        let dear = "$2y$12$CCCCCCCCCCCCCCCCCCCCC.VGOzA784oUp/Z0DY336zx7pLYAy0lwK"
+        #expect(BasicAuthentication.costliest([cheap, dear]) == dear)
+        #expect(BasicAuthentication.cost(dear) == 12)
+    }
 }

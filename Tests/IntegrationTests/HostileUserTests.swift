@@ -95,4 +95,35 @@ struct HostileUserTests {
         #expect(try await agent.get("/-/healthy").status == 200)
         #expect(try agent.stop() == 0)
     }
+
+    @Test func aStackPointerAtTheTopOfTheAddressSpaceCrashesNothing() async throws {
+        try requireRoot()
+        let (directory, agent) = try Self.setUp("stack")
+        try await Self.asNobody("exec \(try FixtureProgram.path("deep_fp")) --hostile-stack \(directory)/top")
+        let capture = try #require(try await agent.waitForCaptures(trigger: "stack").first)
+        #expect(capture.unwind.end != "outermost", "nothing can be unwound from there: \(capture.unwind)")
+        #expect(capture.user_stack.count <= 2)
+        #expect(try await agent.get("/-/healthy").status == 200)
+        #expect(try agent.stop() == 0)
+    }
+
+    @Test func connectionsBeyondTheCapAreClosedAndCapturesGoOn() async throws {
+        try requireRoot()
+        let directory = uniqueDirectory("errno-hostile")
+        let agent = try AgentProcess(
+            config: "triggers:\n  - {name: busy, path_prefix: \(directory)/, max_per_minute: 0}\n", arguments: ["--web.max-connections=20"])
+        var idle = try (0..<60).map { _ in try LimitsTests.RawConnection(agent.address) }
+        // The connections beyond the cap are closed as they are accepted; those within it stay.
+        let closed = idle.filter { $0.readUntilClosed(timeout: 0.05).closed }.count
+        #expect(closed >= 40, "\(closed) of 60 closed")
+        // Meanwhile the capture thread still has the descriptors it needs to read ELF files.
+        try await runFixture(try FixtureProgram.path("deep_fp"), path: "\(directory)/saturated")
+        idle.removeAll()
+        let capture = try #require(try await agent.waitForCaptures(trigger: "busy").first)
+        #expect(Array(capture.symbols.dropFirst().prefix(4)) == TriggerTests.chain, "\(capture.symbols)")
+        let scrape = try await agent.scrape()
+        #expect((scrape.value("errno_exporter_http_connections_refused_total") ?? 0) >= 40)
+        #expect(agent.stderr.text.components(separatedBy: "connection refused: too many open connections").count == 2, "logged once")
+        #expect(try agent.stop() == 0)
+    }
 }
