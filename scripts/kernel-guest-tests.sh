@@ -3,7 +3,8 @@
 # linux-image-6.1.0-*-amd64 from Debian's archive, unpacked under .build/kernels (never installed
 # into /boot) — booted under QEMU (TCG: /dev/kvm here is a nested software hypervisor QEMU cannot
 # use) by virtme-ng, which shares this machine's root file system read-only with the guest, so the
-# built agent, the test bundle, node and gcc are there as they are here. The guest writes the test
+# built agent, the test bundle, node and gcc are there as they are here (the checkout is shared
+# explicitly too: the guest's /tmp is a fresh tmpfs, and a checkout may live there). The guest writes the test
 # output and exit code into a shared directory (vng --exec's own exit code is 255 here: no udevd,
 # no virtio-serial port). Fails loudly when the guest does not boot or does not report.
 #
@@ -54,7 +55,7 @@ chmod +x "$shared/run.sh"
 echo "kernel-guest-tests: booting $version under QEMU (TCG) for: $filter"
 started=$(date +%s)
 timeout "$timeout_seconds" "$vng" --run "$root/boot/vmlinuz-$version" --busybox /bin/busybox --force-9p --disable-kvm \
-	--cpus 2 --memory 4G --rwdir "$shared" --exec "$shared/run.sh" > "$shared/vng.log" 2>&1 || true
+	--cpus 2 --memory 4G --rwdir "$shared" --rwdir "$PWD" --exec "$shared/run.sh" > "$shared/vng.log" 2>&1 || true
 [ -f "$shared/tests.log" ] && sed 's/\x1b\[[0-9;]*m//g' "$shared/tests.log"
 if [ ! -f "$shared/rc" ]; then
 	echo "kernel-guest-tests: the $version guest did not report (boot failure or timeout after ${timeout_seconds}s); its console:" >&2

@@ -34,6 +34,7 @@ struct HostileUserTests {
     @Test func aFifoForAPerfMapHangsNothing() async throws {
         try requireRoot()
         let (directory, agent) = try Self.setUp("fifo")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try await Self.asNobody("mkfifo /tmp/perf-$$.map && exec cat \(directory)/victim")
         let first = try #require(try await agent.waitForCaptures(trigger: "fifo").first)
         try? FileManager.default.removeItem(atPath: "/tmp/perf-\(first.pid).map")
@@ -47,6 +48,7 @@ struct HostileUserTests {
     @Test func aPerfMapLinkedToARootOnlyFileIsNotRead() async throws {
         try requireRoot()
         let (directory, agent) = try Self.setUp("link")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let secretDirectory = uniqueDirectory("errno-secret")
         try FileManager.default.createDirectory(atPath: secretDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: secretDirectory) }
@@ -69,6 +71,7 @@ struct HostileUserTests {
     @Test func aHostileFileNameIsShownAsText() async throws {
         try requireRoot()
         let (directory, agent) = try Self.setUp("name")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         // U+0600 merges with the next character into one grapheme: escaping must go by scalar.
         try await Self.asNobody("exec cat '\(directory)/\u{600}<img src=x onerror=alert(1)>\u{600}\"'")
         #expect(try await agent.waitForCaptures(trigger: "name").count == 1)
@@ -83,6 +86,7 @@ struct HostileUserTests {
     @Test func hugeSparsePerfMapsStayWithinTheMemoryBound() async throws {
         try requireRoot()
         let (directory, agent) = try Self.setUp("sparse")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         for index in 0..<4 {
             // 100 GB of nothing, and a map full of long names: both are read only up to their bounds.
             try await Self.asNobody(index % 2 == 0
@@ -99,6 +103,7 @@ struct HostileUserTests {
     @Test func aStackPointerAtTheTopOfTheAddressSpaceCrashesNothing() async throws {
         try requireRoot()
         let (directory, agent) = try Self.setUp("stack")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try await Self.asNobody("exec \(try FixtureProgram.path("deep_fp")) --hostile-stack \(directory)/top")
         let capture = try #require(try await agent.waitForCaptures(trigger: "stack").first)
         #expect(capture.unwind.end != "outermost", "nothing can be unwound from there: \(capture.unwind)")
