@@ -114,3 +114,49 @@ import Testing
         #expect(map.symbol(at: 0x2001)?.name == "JS:~g x.js:2:1", "an over-long line is skipped, not joined to the next")
     }
 }
+
+/// ELF files crafted the way a hostile user would: bytes of a real fixture build patched.
+@Suite struct CraftedElfTests {
+    static func patched(_ build: String, _ patch: (inout [UInt8]) throws -> Void) throws -> String {
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: try FixtureProgram.path(build))))
+        try patch(&bytes)
+        let path = NSTemporaryDirectory() + "errno-crafted-\(UUID().uuidString.prefix(8))"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o755])
+        return path
+    }
+
+    /// Offsets of the Elf64_Sym entries whose st_value is `address` (st_value at +8, st_size at +16).
+    static func symbolEntries(_ bytes: [UInt8], address: UInt64) -> [Int] {
+        stride(from: 0, to: bytes.count - 24, by: 8).filter { offset in
+            bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) } == address
+                && bytes[offset + 4] & 0xF == 2  // STT_FUNC
+        }
+    }
+
+    @Test func aSymbolAsLargeAsTheAddressSpaceOverflowsNothing() throws {
+        let address = try #require(try FixtureProgram.symbols("deep_fp")["open_config"])
+        let path = try Self.patched("deep_fp") { bytes in
+            let entries = Self.symbolEntries(bytes, address: address)
+            try #require(!entries.isEmpty)
+            for offset in entries { withUnsafeBytes(of: UInt64.max) { bytes.replaceSubrange(offset + 16..<offset + 24, with: $0) } }
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let image = try ElfImage(path: path)
+        #expect(image.symbol(at: address)?.name == "open_config")
+        for probe: UInt64 in [address + 1, .max, .max - 1] { _ = image.symbol(at: probe) }
+    }
+
+    @Test func aDebugLinkThatIsAPathIsNotFollowed() throws {
+        let genuine = try ElfImage(path: try FixtureProgram.path("deep_linked"))
+        #expect(genuine.debugFile != nil, "the fixture's own link works")
+        let link = Array("deep_linked.debug".utf8)
+        let path = try Self.patched("deep_linked") { bytes in
+            let escape = Array("../../../../etc/x".utf8)
+            try #require(escape.count == link.count)
+            let at = try #require((0...(bytes.count - link.count)).first { Array(bytes[$0..<$0 + link.count]) == link })
+            bytes.replaceSubrange(at..<at + link.count, with: escape)
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(try ElfImage(path: path).debugFile == nil)
+    }
+}
