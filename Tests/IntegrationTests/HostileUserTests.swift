@@ -124,6 +124,9 @@ struct HostileUserTests {
         // Meanwhile the capture thread still has the descriptors it needs to read ELF files.
         try await runFixture(try FixtureProgram.path("deep_fp"), path: "\(directory)/saturated")
         idle.removeAll()
+        // The server frees the slots as it sees the closes: a new request succeeds within moments.
+        let deadline = Date().addingTimeInterval(10 * testTimeScale)
+        while Date() < deadline, (try? await agent.get("/-/healthy").status) != 200 { try await Task.sleep(for: .milliseconds(100)) }
         let capture = try #require(try await agent.waitForCaptures(trigger: "busy").first)
         #expect(Array(capture.symbols.dropFirst().prefix(4)) == TriggerTests.chain, "\(capture.symbols)")
         let scrape = try await agent.scrape()
