@@ -105,6 +105,27 @@ final class AgentProcess: @unchecked Sendable {
         return try waitForExit().status
     }
 
+    /// The peers (client address:port) of the agent's established connections whose request bytes
+    /// the agent has read off the socket (bytes received, none left queued), from `ss`: once a peer
+    /// is here, the agent's HTTP server has the request in progress.
+    func peersWithRequestsRead() throws -> Set<String> {
+        guard let port = address.split(separator: ":").last else { return [] }
+        let listing = try FixtureProgram.run("ss -tniH state established '( sport = :\(port) )'")
+        var peers = Set<String>()
+        var socket: [Substring] = []
+        for line in listing.split(separator: "\n") {
+            if !line.first!.isWhitespace {
+                socket = line.split(separator: " ")
+                continue
+            }
+            guard socket.count >= 4, socket[0] == "0",
+                  let received = line.split(separator: " ").first(where: { $0.hasPrefix("bytes_received:") }),
+                  (Int(received.dropFirst("bytes_received:".count)) ?? 0) > 0 else { continue }
+            peers.insert(String(socket[3]))
+        }
+        return peers
+    }
+
     func get(_ path: String, headers: [String: String] = [:]) async throws -> (status: Int, body: String, headers: [String: String]) {
         try await send("GET", path, headers: headers)
     }

@@ -181,7 +181,7 @@ struct PrivilegeAndShutdownTests {
         let agent = try AgentProcess(config: "paths:\n  max_series: 40000\nfilters:\n  comms: [\(comm)]\n")
         try shell("\(Products.load) --comm \(comm) --distinct-paths 20000 /nonexistent/errno-slow/p")
         let held = try bpfObjectIDs(heldBy: agent.process.processIdentifier)
-        // curl has the request on the wire within milliseconds; building 20,000 series takes far longer.
+        let earlier = try agent.peersWithRequestsRead()
         let body = NSTemporaryDirectory() + "errno-slow-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: body) }
         let curl = Process()
@@ -190,7 +190,13 @@ struct PrivilegeAndShutdownTests {
         let status = Pipe()
         curl.standardOutput = status
         try curl.run()
-        usleep(40_000)
+        // SIGTERM once the agent has read curl's request (a loaded machine may take long to start curl);
+        // building 20,000 series takes far longer than that.
+        let deadline = Date().addingTimeInterval(20 * testTimeScale)
+        while try agent.peersWithRequestsRead().subtracting(earlier).isEmpty {
+            try #require(Date() < deadline && curl.isRunning, "curl's request never reached the agent")
+            usleep(2_000)
+        }
         kill(agent.process.processIdentifier, SIGTERM)
         curl.waitUntilExit()
         let code = String(decoding: status.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -199,8 +205,8 @@ struct PrivilegeAndShutdownTests {
         #expect(response.contains("process_virtual_memory_max_bytes"), "the scrape completed")
         #expect(response.split(separator: "\n").filter { $0.hasPrefix("errno_path_failures_total{") }.count == 20000)
         #expect(try agent.waitForExit().status == 0)
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline, held.programs.contains(where: { kernelHas("prog", $0) }) { usleep(50_000) }
+        let detached = Date().addingTimeInterval(5)
+        while Date() < detached, held.programs.contains(where: { kernelHas("prog", $0) }) { usleep(50_000) }
         #expect(!held.links.contains { kernelHas("link", $0) })
         #expect(!held.programs.contains { kernelHas("prog", $0) })
     }
