@@ -136,11 +136,58 @@ public struct Config: Sendable, Equatable {
         public static let bufferBytesRange = 0...(1 << 30)
     }
 
+    /// Alerts pulled from Alertmanager (fleet mode): the peers polled, how often, which alerts are
+    /// this node's, and how to reach the peers (as Prometheus' `alertmanager_config` says it).
+    public struct Alerts: Sendable, Equatable {
+        /// TLS towards the peers: `tls_config` as Prometheus has it (the server name is the URL's host).
+        public struct TLS: Sendable, Equatable {
+            public var caFile: String?
+            public var certFile: String?
+            public var keyFile: String?
+            public var insecureSkipVerify = false
+
+            public init() {}
+        }
+
+        /// Credentials sent to the peers: `basic_auth` or `authorization` (files are read at each poll).
+        public enum Credentials: Sendable, Equatable {
+            case basic(username: String, password: Secret)
+            case authorization(type: String, credentials: Secret)
+        }
+
+        /// A secret written in the config or kept in a file beside it.
+        public enum Secret: Sendable, Equatable {
+            case inline(String)
+            case file(String)
+        }
+
+        /// Every peer of the Alertmanager cluster (peers do not replicate alerts), with any path prefix.
+        public var alertmanagerURLs: [String] = []
+        public var pollIntervalSeconds = 5
+        /// Per request; at most the poll interval.
+        public var timeoutSeconds = 5
+        /// `instance` label values that mean this node; empty: derived from the listen addresses and
+        /// the host name (see `AlertIdentity`).
+        public var instances: [String] = []
+        /// Whether alerts without an `instance` label (fleet-wide) arm triggers here.
+        public var fleetWide = true
+        /// Further matchers every alert must satisfy (Alertmanager's syntax, also sent as `filter`).
+        public var matchers: [AlertMatcher] = []
+        public var tls = TLS()
+        public var credentials: Credentials?
+
+        public init() {}
+
+        public static let pollIntervalRange = 1...3600
+        public static let maxPeers = 16
+    }
+
     public var syscalls = Syscalls()
     public var paths = Paths()
     public var filters = Filters()
     public var triggers: [Trigger] = []
     public var captures = Captures()
+    public var alerts = Alerts()
 
     public init() {}
 

@@ -64,8 +64,9 @@ public enum ConfigLoader {
         let reader = NodeReader(file: file)
         var config = Config()
         if let root, !reader.isNull(root) {
-            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters", "triggers", "captures"]) { key, value, path in
+            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters", "triggers", "captures", "alerts"]) { key, value, path in
                 switch key {
+                case "alerts": config.alerts = AlertsReader.read(value, path, reader, configFile: file)
                 case "syscalls": readSyscalls(value, path, reader, &config.syscalls)
                 case "paths": readPaths(value, path, reader, &config.paths)
                 case "triggers": config.triggers = TriggerReader.read(value, path, reader)

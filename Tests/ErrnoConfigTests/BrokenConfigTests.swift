@@ -6,7 +6,7 @@ import Testing
 /// path, and what is wrong (with a hint where one helps).
 @Suite struct BrokenConfigTests {
     static let cases: [(yaml: String, expected: [String])] = [
-        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters, triggers, captures"#]),
+        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters, triggers, captures, alerts"#]),
         ("sycalls: {}\n", [#"c.yml:1:1: sycalls: unknown key; did you mean "syscalls"?"#]),
         ("syscalls:\n  max_serie: 5\n", [#"c.yml:2:3: syscalls.max_serie: unknown key; did you mean "max_series"?"#]),
         ("syscalls:\n  max_series: lots\n", ["c.yml:2:15: syscalls.max_series: expected an integer"]),
@@ -56,6 +56,23 @@ import Testing
         ("captures:\n  user_stack_bytes: 100\n", ["c.yml:2:21: captures.user_stack_bytes: 100 is out of range 1024...65536"]),
         ("captures:\n  user_stack_bytes: 4100\n", ["c.yml:2:21: captures.user_stack_bytes: must be a multiple of 8"]),
         ("captures:\n  keep: 0\n", ["c.yml:2:9: captures.keep: 0 is out of range 1...100000"]),
+        ("alerts:\n  alertmanager_urls: [am-1:9093]\n", [#"c.yml:2:23: alerts.alertmanager_urls[0]: "am-1:9093" is not an http:// or https:// URL with a host"#]),
+        ("alerts:\n  alertmanager_urls: ['http://u:p@am-1:9093']\n", ["c.yml:2:23: alerts.alertmanager_urls[0]: credentials do not go in the URL; use basic_auth or authorization"]),
+        ("alerts:\n  alertmanager_urls: ['http://am:9093/?x=1']\n", ["c.yml:2:23: alerts.alertmanager_urls[0]: an Alertmanager URL has no query or fragment (a path prefix is fine)"]),
+        ("alerts:\n  alertmanager_urls: ['http://am:9093', 'http://am:9093']\n", ["c.yml:2:22: alerts.alertmanager_urls: a peer is listed twice"]),
+        ("alerts:\n  poll_interval: 0s\n", ["c.yml:2:18: alerts.poll_interval: expected a duration from 1s to 1h, like 5s or 1m"]),
+        ("alerts:\n  poll_interval: 5s\n  timeout: 10s\n", ["c.yml:2:3: alerts.timeout: the timeout (10s) must not exceed poll_interval (5s)"]),
+        ("alerts:\n  matchers: ['instance']\n", [#"c.yml:2:14: alerts.matchers[0]: "instance" is not a matcher like instance="host:9717" (operators =, !=, =~, !~)"#]),
+        ("alerts:\n  matchers: ['instance=~\"(\"']\n", [#"c.yml:2:14: alerts.matchers[0]: invalid regular expression "(""#]),
+        ("alerts:\n  matchers: ['1x=\"a\"']\n", [#"c.yml:2:14: alerts.matchers[0]: "1x" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)"#]),
+        ("alerts:\n  basic_auth: {username: a}\n", ["c.yml:2:15: alerts.basic_auth: needs a username (without ':') and one of password, password_file"]),
+        ("alerts:\n  authorization: {credentials_file: /nonexistent/token}\n", [
+            "c.yml:2:37: alerts.authorization.credentials_file: cannot read /nonexistent/token",
+            "c.yml:2:18: alerts.authorization: needs one of credentials, credentials_file (and a type without spaces, Bearer by default)",
+        ]),
+        ("alerts:\n  basic_auth: {username: a, password: b}\n  authorization: {credentials: c}\n", ["c.yml:2:3: alerts: basic_auth and authorization are exclusive"]),
+        ("alerts:\n  tls_config: {cert_file: /etc/hostname}\n", ["c.yml:2:15: alerts.tls_config: cert_file and key_file go together (a client certificate and its key)"]),
+        ("alerts:\n  tls_config: {server_name: x}\n", [#"c.yml:2:16: alerts.tls_config.server_name: unknown key; known keys: ca_file, cert_file, key_file, insecure_skip_verify"#]),
         // Several problems: all of them, in file order.
         ("syscalls:\n  max_series: x\npaths:\n  syscalls: [nope]\nfilters:\n  pids: [-4]\n", [
             "c.yml:2:15: syscalls.max_series: expected an integer",

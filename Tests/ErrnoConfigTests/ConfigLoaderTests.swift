@@ -86,7 +86,7 @@ import Testing
         #expect(issues("syscalls:\n  max_series: 0\n").first?.message == "0 is out of range 1...1000000")
         #expect(issues("syscalls:\n  max_series: \"12\"\n").first?.message == "expected an integer")
         #expect(issues("syscalls: [1, 2]\n").first?.message == "expected a mapping of labels, max_series, exclude_errnos")
-        #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters, triggers, captures")
+        #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters, triggers, captures, alerts")
     }
 
     @Test func syntaxErrorsAndDuplicateKeysHaveLocations() {
@@ -105,5 +105,62 @@ import Testing
         } catch {
             #expect("\(error)".contains("/nonexistent/errno_exporter.yml: cannot read the config file"))
         }
+    }
+}
+
+/// The `alerts:` section (fleet mode) and its matchers.
+@Suite struct AlertsConfigTests {
+    @Test func theAlertsSectionReadsEveryKey() throws {
+        let token = NSTemporaryDirectory() + "errno-token-\(UUID().uuidString)"
+        try "t0ken\n".write(toFile: token, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: token) }
+        let config = try ConfigLoader.parse("""
+            alerts:
+              alertmanager_urls: [http://am-1:9093, 'https://am-2:9093/prefix']
+              poll_interval: 10s
+              timeout: 3s
+              instances: [web-1:9717]
+              fleet_wide: false
+              matchers: ['cluster="eu-1"', 'env!~"dev|test"']
+              tls_config: {insecure_skip_verify: true}
+              authorization: {credentials_file: \(token)}
+            """, file: "/etc/errno_exporter/config.yml")
+        let alerts = config.alerts
+        #expect(alerts.alertmanagerURLs == ["http://am-1:9093", "https://am-2:9093/prefix"])
+        #expect(alerts.pollIntervalSeconds == 10 && alerts.timeoutSeconds == 3)
+        #expect(alerts.instances == ["web-1:9717"] && !alerts.fleetWide)
+        #expect(alerts.matchers.map(\.description) == [#"cluster="eu-1""#, #"env!~"dev|test""#])
+        #expect(alerts.tls.insecureSkipVerify)
+        #expect(alerts.credentials == .authorization(type: "Bearer", credentials: .file(token)))
+    }
+
+    @Test func theTimeoutDefaultsToThePollIntervalUpToTenSeconds() throws {
+        #expect(try ConfigLoader.parse("alerts:\n  poll_interval: 2s\n", file: "c.yml").alerts.timeoutSeconds == 2)
+        #expect(try ConfigLoader.parse("alerts:\n  poll_interval: 1m\n", file: "c.yml").alerts.timeoutSeconds == 10)
+        #expect(try ConfigLoader.parse("", file: "c.yml").alerts == Config.Alerts())
+    }
+
+    @Test func relativeSecretFilesAreRelativeToTheConfigFile() throws {
+        let directory = NSTemporaryDirectory() + "errno-config-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "pw".write(toFile: "\(directory)/am.password", atomically: true, encoding: .utf8)
+        let config = try ConfigLoader.parse("alerts:\n  basic_auth: {username: agent, password_file: am.password}\n", file: "\(directory)/config.yml")
+        #expect(config.alerts.credentials == .basic(username: "agent", password: .file("\(directory)/am.password")))
+    }
+
+    @Test func matchersMatchAsAlertmanagerDoes() throws {
+        let regex = try AlertMatcher(parsing: #"instance =~ "web-1(:9717)?|""#)
+        #expect(regex.matches(["instance": "web-1"]) && regex.matches(["instance": "web-1:9717"]))
+        #expect(regex.matches([:]), "a missing label is the empty value")
+        #expect(!regex.matches(["instance": "web-10"]), "anchored at both ends")
+        let notEqual = try AlertMatcher(parsing: "env!=prod")
+        #expect(notEqual.matches(["env": "dev"]) && !notEqual.matches(["env": "prod"]))
+        let quoted = try AlertMatcher(parsing: #"summary="say \"hi\"\n""#)
+        #expect(quoted.value == "say \"hi\"\n")
+        #expect(quoted.description == #"summary="say \"hi\"\n""#)
+        #expect(try AlertMatcher(parsing: quoted.description) == quoted, "description parses back")
+        #expect(throws: AlertMatcherError.self) { try AlertMatcher(parsing: #"a="unclosed"#) }
+        #expect(throws: AlertMatcherError.self) { try AlertMatcher(parsing: String(repeating: "a", count: 5000) + "=b") }
     }
 }
