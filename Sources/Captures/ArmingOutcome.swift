@@ -21,3 +21,21 @@ public struct ArmingOutcome: Sendable {
     /// Alerts without the trigger label, and resolved alerts.
     public var ignored = 0
 }
+
+/// What one poll of Alertmanager did with the alerts it saw for the first time (alerts seen again
+/// only extend their armings).
+public struct PollArmingOutcome: Sendable {
+    public enum Result: String, Sendable, CaseIterable {
+        /// Armed at least one `on_alert` trigger.
+        case armed
+        /// Named only triggers that are armed always.
+        case alwaysArmed = "always_armed"
+        /// Named a trigger this agent does not have.
+        case unknownTrigger = "unknown_trigger"
+        /// A `comm` or `pid` label that is not one.
+        case invalid
+    }
+
+    /// New alerts by what they did.
+    public var new: [Result: Int] = [:]
+}

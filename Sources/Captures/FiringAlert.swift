@@ -1,5 +1,5 @@
 /// An alert as far as arming triggers needs it (from Alertmanager's webhook, or its API).
-public struct FiringAlert: Sendable {
+public struct FiringAlert: Sendable, Equatable {
     /// False for a resolved alert: it arms nothing (its window runs out).
     public var firing: Bool
     public var labels: [String: String]
@@ -13,4 +13,9 @@ public struct FiringAlert: Sendable {
 
     /// The label naming the trigger(s) an alert arms (comma-separated for several).
     public static let triggerLabel = "errno_exporter_trigger"
+
+    /// What tells this alert from others: Alertmanager's fingerprint, or else its labels.
+    public var identity: String {
+        fingerprint ?? labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1F}")
+    }
 }

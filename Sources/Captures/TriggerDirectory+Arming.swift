@@ -5,10 +5,19 @@ import Logging
 import SystemSupport
 
 extension TriggerDirectory {
-    /// Arms triggers from alerts: every firing alert labelled `errno_exporter_trigger=NAME` arms NAME
-    /// for its `arm_for`, extended (never shortened) by repeated notifications; resolved alerts leave
-    /// the window to run out. Optional `comm` and `pid` labels narrow what the arming captures. The
-    /// batch is checked whole (`ArmingError`) before anything changes.
+    /// What one firing alert asks for: the armings it plans, the always-armed and the unknown
+    /// triggers it names.
+    struct AlertRequest {
+        var armings: [(trigger: String, arming: Arming)] = []
+        var alwaysArmed: [String] = []
+        var unknown: [String] = []
+    }
+
+    /// Arms triggers from a webhook notification: every firing alert labelled
+    /// `errno_exporter_trigger=NAME` arms NAME for its `arm_for`, extended (never shortened) by
+    /// repeated notifications; resolved alerts leave the window to run out. Optional `comm` and `pid`
+    /// labels narrow what the arming captures. The batch is checked whole (`ArmingError`) before
+    /// anything changes.
     public func arm(_ alerts: [FiringAlert], logger: Logger) throws -> ArmingOutcome {
         let triggers = configs
         var outcome = ArmingOutcome()
@@ -18,65 +27,124 @@ extension TriggerDirectory {
         var unknown: Set<String> = []
         let now = Date(), monotonic = MonotonicClock.nanoseconds()
         for alert in alerts {
-            guard alert.firing, let named = alert.labels[FiringAlert.triggerLabel] else {
+            guard let request = try request(alert, triggers: triggers, source: .webhook, now: now, monotonic: monotonic) else {
                 outcome.ignored += 1
                 continue
             }
-            let comm = alert.labels["comm"].flatMap { $0.isEmpty ? nil : $0 }
-            if let comm, !KernelLimits.isComm(comm) {
-                throw ArmingError(description: "alert label comm=\"\(comm)\" is not a comm (1 to \(KernelLimits.commBytes) bytes)")
-            }
-            var pid: UInt32?
-            if let text = alert.labels["pid"], !text.isEmpty {
-                guard let value = UInt32(text), KernelLimits.pids.contains(value) else {
-                    throw ArmingError(description: "alert label pid=\"\(text)\" is not a process id")
-                }
-                pid = value
-            }
-            for name in named.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-                guard let trigger = triggers[name] else {
-                    unknown.insert(name)
-                    continue
-                }
-                guard trigger.armed == .onAlert else {
-                    if !outcome.alwaysArmed.contains(name) { outcome.alwaysArmed.append(name) }
-                    continue
-                }
-                let window = ArmingWindow(untilMonotonicNanoseconds: monotonic + UInt64(trigger.armForSeconds) * 1_000_000_000, comm: comm, pid: pid)
+            unknown.formUnion(request.unknown)
+            for name in request.alwaysArmed where !outcome.alwaysArmed.contains(name) { outcome.alwaysArmed.append(name) }
+            for (name, arming) in request.armings {
                 if plans[name] == nil { order.append(name) }
-                plans[name] = Arming(
-                    window: window, until: now.addingTimeInterval(Double(trigger.armForSeconds)), alert: alert.labels["alertname"] ?? "",
-                    fingerprint: alert.fingerprint)
+                plans[name] = arming
             }
         }
-        guard unknown.isEmpty else {
-            let named = unknown.sorted().prefix(10).map { "\"\($0.prefix(64))\"" }.joined(separator: ", ")
-            let more = unknown.count > 10 ? " and \(unknown.count - 10) more" : ""
-            throw ArmingError(
-                description: "no trigger named \(named)\(more) (nothing was armed); triggers: \(triggers.keys.sorted().joined(separator: ", "))")
-        }
+        guard unknown.isEmpty else { throw Self.unknownTriggers(unknown, known: triggers.keys) }
         for name in order {
             guard let arming = plans[name] else { continue }
-            let armed = try arm(name, arming)
-            logger.info(
-                "trigger armed by an alert",
-                metadata: ["trigger": "\(name)", "until": "\(RFC3339.format(armed.until))", "alert": "\(armed.alert)",
-                           "comm": "\(armed.window.comm ?? "any")", "pid": "\(armed.window.pid.map(String.init) ?? "any")"])
+            let armed = try arm(name, arming, notification: true)
+            log(name, armed, logger: logger)
             outcome.armed.append(.init(trigger: name, until: armed.until, alert: armed.alert))
         }
         return outcome
     }
 
+    /// Arms triggers from one poll of Alertmanager: `alerts` are the firing alerts meant for this node,
+    /// each taken on its own — one that names an unknown trigger or carries a bad `comm` or `pid`
+    /// label arms nothing and is reported, the others arm. Every poll extends the windows of the
+    /// alerts still firing (never shortening one); alerts whose `identity` is not in `seenBefore`
+    /// are new: they are logged and counted as notifications.
+    public func arm(polled alerts: [(alert: FiringAlert, peers: [String])], seenBefore: Set<String>, logger: Logger) -> PollArmingOutcome {
+        let triggers = configs
+        var outcome = PollArmingOutcome()
+        let now = Date(), monotonic = MonotonicClock.nanoseconds()
+        for (alert, peers) in alerts {
+            let isNew = !seenBefore.contains(alert.identity)
+            do {
+                guard let request = try request(alert, triggers: triggers, source: .poll(peers: peers), now: now, monotonic: monotonic) else { continue }
+                if !request.unknown.isEmpty {
+                    if isNew {
+                        outcome.new[.unknownTrigger, default: 0] += 1
+                        logger.warning(
+                            "polled alert names no trigger of this agent; it arms nothing here",
+                            metadata: ["alert": "\(alert.labels["alertname"] ?? "")", "error": "\(Self.unknownTriggers(Set(request.unknown), known: triggers.keys))"])
+                    }
+                    continue
+                }
+                if request.armings.isEmpty {
+                    if isNew { outcome.new[.alwaysArmed, default: 0] += 1 }
+                    continue
+                }
+                for (name, arming) in request.armings {
+                    let armed = try arm(name, arming, notification: isNew)
+                    if isNew { log(name, armed, logger: logger) }
+                }
+                if isNew { outcome.new[.armed, default: 0] += 1 }
+            } catch {
+                if isNew {
+                    outcome.new[.invalid, default: 0] += 1
+                    logger.warning("polled alert refused; it arms nothing", metadata: ["alert": "\(alert.labels["alertname"] ?? "")", "error": "\(error)"])
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// What `alert` asks for; nil for a resolved alert or one without the trigger label. Throws for a
+    /// `comm` or `pid` label that is not one.
+    func request(_ alert: FiringAlert, triggers: [String: Config.Trigger], source: ArmingSource, now: Date, monotonic: UInt64) throws -> AlertRequest? {
+        guard alert.firing, let named = alert.labels[FiringAlert.triggerLabel] else { return nil }
+        let comm = alert.labels["comm"].flatMap { $0.isEmpty ? nil : $0 }
+        if let comm, !KernelLimits.isComm(comm) {
+            throw ArmingError(description: "alert label comm=\"\(comm.prefix(64))\" is not a comm (1 to \(KernelLimits.commBytes) bytes)")
+        }
+        var pid: UInt32?
+        if let text = alert.labels["pid"], !text.isEmpty {
+            guard let value = UInt32(text), KernelLimits.pids.contains(value) else {
+                throw ArmingError(description: "alert label pid=\"\(text.prefix(64))\" is not a process id")
+            }
+            pid = value
+        }
+        var request = AlertRequest()
+        for name in named.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard let trigger = triggers[name] else {
+                request.unknown.append(name)
+                continue
+            }
+            guard trigger.armed == .onAlert else {
+                if !request.alwaysArmed.contains(name) { request.alwaysArmed.append(name) }
+                continue
+            }
+            let window = ArmingWindow(untilMonotonicNanoseconds: monotonic + UInt64(trigger.armForSeconds) * 1_000_000_000, comm: comm, pid: pid)
+            request.armings.append((name, Arming(
+                window: window, until: now.addingTimeInterval(Double(trigger.armForSeconds)), alert: alert.labels["alertname"] ?? "",
+                fingerprint: alert.fingerprint, source: source)))
+        }
+        return request
+    }
+
+    static func unknownTriggers(_ unknown: Set<String>, known: some Collection<String>) -> ArmingError {
+        let named = unknown.sorted().prefix(10).map { "\"\($0.prefix(64))\"" }.joined(separator: ", ")
+        let more = unknown.count > 10 ? " and \(unknown.count - 10) more" : ""
+        return ArmingError(description: "no trigger named \(named)\(more) (nothing was armed); triggers: \(known.sorted().joined(separator: ", "))")
+    }
+
+    private func log(_ name: String, _ armed: Arming, logger: Logger) {
+        logger.info(
+            "trigger armed by an alert",
+            metadata: ["trigger": "\(name)", "until": "\(RFC3339.format(armed.until))", "alert": "\(armed.alert)", "via": "\(armed.source)",
+                       "comm": "\(armed.window.comm ?? "any")", "pid": "\(armed.window.pid.map(String.init) ?? "any")"])
+    }
+
     /// Arms `name` as `arming` says, extending (never shortening) a window already open; returns the
-    /// arming in force.
-    private func arm(_ name: String, _ arming: Arming) throws -> Arming {
+    /// arming in force. `notification`: counts as one more arming notification.
+    private func arm(_ name: String, _ arming: Arming, notification: Bool) throws -> Arming {
         var effective = arming
         if let current = self.arming(name), current.window.untilMonotonicNanoseconds > arming.window.untilMonotonicNanoseconds {
             effective.window.untilMonotonicNanoseconds = current.window.untilMonotonicNanoseconds
             effective.until = current.until
         }
         guard try kernel.arm(name, effective.window) else { throw ArmingError(description: "no trigger named \(name)") }
-        record(effective, for: name)
+        record(effective, for: name, notification: notification)
         return effective
     }
 }

@@ -41,11 +41,11 @@ public final class TriggerDirectory: Sendable {
 
     public func arming(_ name: String) -> Arming? { state.withLock { $0.armings[name] } }
 
-    /// Records `arming` (one more notification for the trigger).
-    func record(_ arming: Arming, for name: String) {
+    /// Records `arming` (and, with `notification`, one more notification for the trigger).
+    func record(_ arming: Arming, for name: String, notification: Bool) {
         state.withLock { state in
             state.armings[name] = arming
-            state.notifications[name, default: 0] += 1
+            if notification { state.notifications[name, default: 0] += 1 }
         }
     }
 

@@ -94,7 +94,7 @@ enum APIModels {
 
         enum CodingKeys: String, CodingKey {
             case name, paths, pathPrefixes = "path_prefixes", comm, result, stacks, maxPerMinute = "max_per_minute", arming = "armed_mode"
-            case armed, armedUntil = "armed_until", armedBy = "armed_by", armedFor = "armed_for", armForSeconds = "arm_for_seconds", notifications
+            case armed, armedUntil = "armed_until", armedBy = "armed_by", armedVia = "armed_via", armedFor = "armed_for", armForSeconds = "arm_for_seconds", notifications
             case matches, captures, rateLimited = "rate_limited", ringBufferFull = "ring_buffer_full"
         }
 
@@ -117,6 +117,7 @@ enum APIModels {
             let arming = trigger.armed == .always ? nil : status.arming
             try container.encodeIfPresent(status.armedUntil, forKey: .armedUntil)
             try container.encodeIfPresent(status.armedBy, forKey: .armedBy)
+            try container.encodeIfPresent(arming.map { "\($0.source)" }, forKey: .armedVia)
             if let window = arming?.window, window.comm != nil || window.pid != nil {
                 var nested = container.nestedContainer(keyedBy: ArmedForKeys.self, forKey: .armedFor)
                 try nested.encodeIfPresent(window.comm, forKey: .comm)

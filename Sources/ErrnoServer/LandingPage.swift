@@ -77,7 +77,7 @@ struct LandingPage {
     static func state(_ trigger: TriggerStatus) -> String {
         if trigger.config.armed == .always { return "armed (always)" }
         guard trigger.armed, let until = trigger.armedUntil else { return "disarmed (on_alert)" + (trigger.armedUntil.map { "; last armed until \($0)" } ?? "") }
-        return "armed until \(until) by \(trigger.armedBy ?? "an alert")"
+        return "armed until \(until) by \(trigger.armedBy ?? "an alert") via \(trigger.arming.map { "\($0.source)" } ?? "webhook")"
     }
 
     private var captureSection: String {

@@ -89,3 +89,55 @@ import Testing
         }
     }
 }
+
+/// Polled alerts arm alert by alert: a bad one is reported and the others still arm; an alert seen
+/// again only extends its window.
+@Suite struct PolledArmingTests {
+    static let peers = ["http://am-1:9093"]
+
+    static func polled(_ labels: [String: String], fingerprint: String) -> (alert: FiringAlert, peers: [String]) {
+        (FiringAlert(firing: true, labels: labels, fingerprint: fingerprint), peers)
+    }
+
+    @Test func badAlertsAreReportedAndTheOthersArm() throws {
+        let (kernel, triggers) = try TriggerArmingTests.directory()
+        let outcome = triggers.arm(
+            polled: [
+                Self.polled(["alertname": "Unknown", FiringAlert.triggerLabel: "nope"], fingerprint: "a"),
+                Self.polled([FiringAlert.triggerLabel: "on-alert", "pid": "-1"], fingerprint: "b"),
+                Self.polled([FiringAlert.triggerLabel: "always"], fingerprint: "c"),
+                Self.polled(["alertname": "Good", FiringAlert.triggerLabel: "on-alert", "comm": "node"], fingerprint: "d"),
+            ], seenBefore: [], logger: TriggerArmingTests.logger)
+        #expect(outcome.new == [.unknownTrigger: 1, .invalid: 1, .alwaysArmed: 1, .armed: 1])
+        #expect(kernel.windows["on-alert"]?.comm == "node")
+        let status = try #require(try triggers.statuses().first { $0.name == "on-alert" })
+        #expect(status.armed && status.notifications == 1 && status.arming?.alert == "Good")
+        #expect(status.arming?.source == .poll(peers: Self.peers))
+        #expect("\(status.arming!.source)" == "poll http://am-1:9093")
+    }
+
+    @Test func anAlertSeenAgainExtendsItsWindowWithoutCountingANotification() throws {
+        let (kernel, triggers) = try TriggerArmingTests.directory()
+        let alert = Self.polled(["alertname": "A", FiringAlert.triggerLabel: "on-alert"], fingerprint: "f")
+        _ = triggers.arm(polled: [alert], seenBefore: [], logger: TriggerArmingTests.logger)
+        let first = try #require(kernel.windows["on-alert"]).untilMonotonicNanoseconds
+        let again = triggers.arm(polled: [alert], seenBefore: ["f"], logger: TriggerArmingTests.logger)
+        #expect(again.new.isEmpty)
+        #expect(try #require(kernel.windows["on-alert"]).untilMonotonicNanoseconds >= first)
+        #expect(try triggers.statuses().first { $0.name == "on-alert" }?.notifications == 1)
+    }
+
+    @Test func aPollNeverShortensAWebhooksLongerWindow() throws {
+        let (kernel, triggers) = try TriggerArmingTests.directory()
+        _ = try triggers.arm([TriggerArmingTests.alert([FiringAlert.triggerLabel: "on-alert"])], logger: TriggerArmingTests.logger)
+        var longer = try #require(kernel.windows["on-alert"])
+        longer.untilMonotonicNanoseconds += 3_600_000_000_000
+        _ = try kernel.arm("on-alert", longer)
+        let stored = try #require(triggers.arming("on-alert"))
+        var extended = stored
+        extended.window = longer
+        triggers.record(extended, for: "on-alert", notification: false)
+        _ = triggers.arm(polled: [Self.polled([FiringAlert.triggerLabel: "on-alert"], fingerprint: "x")], seenBefore: [], logger: TriggerArmingTests.logger)
+        #expect(kernel.windows["on-alert"]?.untilMonotonicNanoseconds == longer.untilMonotonicNanoseconds)
+    }
+}
