@@ -13,6 +13,7 @@ let strict: [SwiftSetting] = [
 //   ErrnoConfig   → ErrnoKernel (limits; builds KernelOptions, KernelSettings, TriggerSpecs), KernelNames
 //   ErrnoMetrics  → ErrnoKernel, ErrnoConfig, Exposition, KernelNames
 //   Captures      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames, Stacks, CPprof
+//   AlertPolling  → Captures, ErrnoConfig, Exposition, SystemSupport, AsyncHTTPClient (fleet mode: polls Alertmanager)
 //   ErrnoServer   → Captures, ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
 //                   Exposition, Stacks, CCrypt, Hummingbird
 //   ErrnoAgent    → everything above: wiring, reload, services, options, logging
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
@@ -80,6 +82,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // Fleet mode: firing alerts polled from every Alertmanager peer, this node's armed.
+        .target(
+            name: "AlertPolling",
+            dependencies: [
+                "Captures", "ErrnoConfig", "Exposition", "SystemSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         // HTTP: routes, statuses, JSON shapes, the webhook's decoding, the landing page; web config.
         .target(
             name: "ErrnoServer",
@@ -99,7 +113,7 @@ let package = Package(
         .target(
             name: "ErrnoAgent",
             dependencies: [
-                "BPFKit", "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
+                "AlertPolling", "BPFKit", "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
                 "SystemSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -128,6 +142,7 @@ let package = Package(
         .testTarget(name: "ErrnoKernelTests", dependencies: ["ErrnoKernel", "BPFKit", "CErrnoBPF", "CLibBPF", "KernelNames", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel"], swiftSettings: strict),
         .testTarget(name: "ErrnoMetricsTests", dependencies: ["ErrnoMetrics", "ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames", "KernelFakes"], swiftSettings: strict),
+        .testTarget(name: "AlertPollingTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "CapturesTests", dependencies: ["Captures", "ErrnoKernel", "ErrnoConfig", "Stacks", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ErrnoServerTests",

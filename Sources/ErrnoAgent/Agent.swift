@@ -1,3 +1,4 @@
+import AlertPolling
 import Captures
 import Dispatch
 import ErrnoConfig
@@ -48,9 +49,11 @@ public enum Agent {
             isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
             limits: options.limits, authentication: authentication, tls: tls,
             captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), connections: connections, logger: logger)
+        let poller = parts.poller
         let services: [any Service] =
-            [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)] + (try server.services())
-            + [ReloadOnHangup(reloader: parts.reloader)]
+            [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
+            + (try server.services(onListening: { poller.listening(on: $0) }))
+            + [ReloadOnHangup(reloader: parts.reloader), AlertPollService(poller: poller, listeners: options.addresses.count)]
         try waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
@@ -96,12 +99,14 @@ public enum Agent {
         return "\(error)"
     }
 
-    /// Every part built on the kernel handle: the capture path, the metrics, the webhook, the reloader.
+    /// Every part built on the kernel handle: the capture path, the metrics, the webhook, the
+    /// Alertmanager poller, the reloader.
     struct Parts {
         let store: CaptureStore
         let triggers: TriggerDirectory
         let consumer: CaptureConsumer
         let webhook: AlertWebhook
+        let poller: AlertmanagerPoller
         let reloader: ConfigReloader
         let gatherer: Gatherer
 
@@ -114,10 +119,12 @@ public enum Agent {
             let rewriter = try PathRewriter(config.paths.rewrite)
             let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: rewriter, exemplars: { Self.exemplars(store) })
             webhook = AlertWebhook(triggers: triggers, logger: logger)
+            poller = AlertmanagerPoller(settings: config.alerts, triggers: triggers, logger: logger)
             reloader = ConfigReloader(
-                path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, logger: logger)
+                path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, poller: poller,
+                logger: logger)
             gatherer = Gatherer(
-                collectors: [metrics, triggers, consumer, webhook, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
+                collectors: [metrics, triggers, consumer, webhook, poller, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
                 durationMetricName: "errno_exporter_scrape_duration_seconds")
         }
 

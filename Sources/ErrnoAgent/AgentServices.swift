@@ -1,3 +1,4 @@
+import AlertPolling
 import Captures
 import ErrnoKernel
 import ServiceLifecycle
@@ -22,7 +23,7 @@ struct AsyncProbeRefresh: Service {
 
     func run() async throws {
         // Cancelled on graceful shutdown, and when another service fails (a port in use).
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 kernel.refreshAsyncProbes()
                 try? await Task.sleep(for: .seconds(2))
@@ -39,6 +40,20 @@ struct ReloadOnHangup: Service {
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             try? reloader.reload()
+        }
+    }
+}
+
+/// Polls the configured Alertmanager peers (fleet mode) from start to shutdown; idle while the config
+/// names none.
+struct AlertPollService: Service {
+    let poller: AlertmanagerPoller
+    /// Listen addresses the server binds: the first poll waits for them (they identify this node).
+    let listeners: Int
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await poller.run(listeners: listeners)
         }
     }
 }

@@ -1,3 +1,4 @@
+import AlertPolling
 import Captures
 import ErrnoConfig
 import ErrnoKernel
@@ -23,19 +24,21 @@ public final class ConfigReloader: Collector {
     private let metrics: FailureMetrics
     private let triggers: TriggerDirectory
     private let captures: CaptureStore
+    private let poller: AlertmanagerPoller
     private let logger: Logger
     private let state: Mutex<State>
 
     /// `config` is the one the agent started with, already applied everywhere.
     public init(
         path: String, config: Config, kernel: any KernelAccess, metrics: FailureMetrics, triggers: TriggerDirectory, captures: CaptureStore,
-        logger: Logger
+        poller: AlertmanagerPoller, logger: Logger
     ) {
         self.path = path
         self.kernel = kernel
         self.metrics = metrics
         self.triggers = triggers
         self.captures = captures
+        self.poller = poller
         self.logger = logger
         state = Mutex(State(config: config, lastSuccessTime: Date().timeIntervalSince1970))
     }
@@ -52,6 +55,7 @@ public final class ConfigReloader: Collector {
                 triggers.replace(new.triggers)
                 metrics.reconfigure(new, rewriter: rewriter)
                 captures.resize(new.captures.keep)
+                poller.reconfigure(new.alerts)
                 state.config = new
                 state.lastSuccessful = true
                 state.lastSuccessTime = Date().timeIntervalSince1970

@@ -1,0 +1,154 @@
+import Captures
+import ErrnoConfig
+import Foundation
+import Logging
+import Synchronization
+
+/// Fleet mode: every `poll_interval` asks each configured Alertmanager peer for its firing
+/// `errno_exporter_trigger` alerts (peers do not replicate alerts, so the answers are united and a
+/// dead peer is skipped), keeps those meant for this node (`AlertIdentity`) and arms their triggers
+/// through the trigger directory — the webhook's semantics, alert by alert. The first poll runs at
+/// start, so what fired while the agent was down arms at once. Counts polls, peers and alerts
+/// (`AlertmanagerPoller+Metrics.swift`).
+public final class AlertmanagerPoller: Sendable {
+    struct PeerState {
+        var polls: [String: UInt64] = [:]
+        var up = false
+        var lastSuccess: Double = 0
+    }
+
+    struct State {
+        var settings: Config.Alerts
+        var boundAddresses: [String] = []
+        /// Identities of the alerts the last successful poll saw for this node.
+        var seen: Set<String> = []
+        var peers: [String: PeerState] = [:]
+        var thisNode = 0
+        var otherNodes = 0
+        var newAlerts: [PollArmingOutcome.Result: UInt64] = [:]
+    }
+
+    private let triggers: TriggerDirectory
+    private let logger: Logger
+    let state: Mutex<State>
+
+    public init(settings: Config.Alerts, triggers: TriggerDirectory, logger: Logger) {
+        self.triggers = triggers
+        self.logger = logger
+        state = Mutex(State(settings: settings))
+    }
+
+    /// Takes a reloaded config's `alerts` section; it applies from the next poll.
+    public func reconfigure(_ settings: Config.Alerts) {
+        state.withLock { state in
+            state.settings = settings
+            state.peers = state.peers.filter { settings.alertmanagerURLs.contains($0.key) }
+        }
+    }
+
+    /// A listen address the server bound (port 0 resolved): part of how Prometheus names this node.
+    public func listening(on address: String) {
+        state.withLock { $0.boundAddresses.append(address) }
+    }
+
+    /// Polls until cancelled. `listeners`: the listen addresses the server binds; the first poll
+    /// waits (at most a few seconds) until they are bound, since they say which alerts are this node's.
+    public func run(listeners: Int) async {
+        let bound = ContinuousClock.now.advanced(by: .seconds(5))
+        while !Task.isCancelled, ContinuousClock.now < bound, state.withLock({ $0.boundAddresses.count }) < listeners {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        var peers: AlertmanagerPeers?
+        while !Task.isCancelled {
+            let settings = state.withLock { $0.settings }
+            if peers?.settings != settings {
+                await peers?.shutdown()
+                peers = nil
+                if !settings.alertmanagerURLs.isEmpty {
+                    do {
+                        peers = try AlertmanagerPeers(settings)
+                    } catch {
+                        logger.error("cannot set up TLS for Alertmanager; not polling", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            if let peers { await poll(peers) }
+            try? await Task.sleep(for: .seconds(settings.pollIntervalSeconds))
+        }
+        await peers?.shutdown()
+    }
+
+    /// One poll: every peer at once, each bounded by the timeout; the union of the answers armed.
+    func poll(_ peers: AlertmanagerPeers) async {
+        let settings = peers.settings
+        let answers = await withTaskGroup(of: (String, Result<[FiringAlert], PollFailure>).self) { group in
+            for peer in settings.alertmanagerURLs {
+                group.addTask { (peer, await Self.bounded(seconds: settings.timeoutSeconds) { await peers.alerts(from: peer) }) }
+            }
+            var answers: [(String, Result<[FiringAlert], PollFailure>)] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        var united: [String: (alert: FiringAlert, peers: [String])] = [:]
+        var answered = false
+        for (peer, answer) in answers.sorted(by: { $0.0 < $1.0 }) {
+            switch answer {
+            case .success(let alerts):
+                answered = true
+                for alert in alerts { united[alert.identity, default: (alert, [])].peers.append(peer) }
+            case .failure(let failure):
+                let wasUp = state.withLock { $0.peers[peer]?.up ?? true }
+                if wasUp { logger.warning("Alertmanager peer not polled; the other peers still are", metadata: ["peer": "\(peer)", "error": "\(failure)"]) }
+            }
+            record(peer, answer)
+        }
+        guard answered else { return }
+        let (identity, seenBefore) = state.withLock { (AlertIdentity(settings, boundAddresses: $0.boundAddresses), $0.seen) }
+        let mine = united.values.filter { identity.isThisNodes($0.alert.labels) }.sorted { $0.alert.identity < $1.alert.identity }
+        let outcome = triggers.arm(polled: mine.map { ($0.alert, $0.peers) }, seenBefore: seenBefore, logger: logger)
+        state.withLock { state in
+            state.seen = Set(mine.map(\.alert.identity))
+            state.thisNode = mine.count
+            state.otherNodes = united.count - mine.count
+            for (result, count) in outcome.new { state.newAlerts[result, default: 0] += UInt64(count) }
+        }
+    }
+
+    private func record(_ peer: String, _ answer: Result<[FiringAlert], PollFailure>) {
+        state.withLock { state in
+            var peerState = state.peers[peer] ?? PeerState()
+            switch answer {
+            case .success:
+                peerState.polls["success", default: 0] += 1
+                peerState.up = true
+                peerState.lastSuccess = Date().timeIntervalSince1970
+            case .failure(let failure):
+                peerState.polls[failure.outcome, default: 0] += 1
+                peerState.up = false
+            }
+            state.peers[peer] = peerState
+        }
+    }
+
+    /// `work`, cancelled and failed when it takes longer than `seconds` (a peer trickling its answer).
+    static func bounded(
+        seconds: Int, _ work: @escaping @Sendable () async -> Result<[FiringAlert], PollFailure>
+    ) async -> Result<[FiringAlert], PollFailure> {
+        await withTaskGroup(of: Result<[FiringAlert], PollFailure>?.self) { group in
+            group.addTask { await work() }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return Task.isCancelled ? nil : .failure(.unreachable("no complete answer within \(seconds)s"))
+            }
+            var result: Result<[FiringAlert], PollFailure> = .failure(.unreachable("cancelled"))
+            for await answer in group {
+                if let answer {
+                    result = answer
+                    group.cancelAll()
+                    break
+                }
+            }
+            return result
+        }
+    }
+}
