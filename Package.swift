@@ -155,7 +155,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig", "SystemSupport"], swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
-        .testTarget(name: "FuzzTests", dependencies: ["ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),
+        .testTarget(name: "FuzzTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["errno_exporter", "errno-load", "Exposition", "FixtureSupport", .product(name: "Yams", package: "Yams")],

@@ -60,6 +60,7 @@ public final class AlertmanagerPoller: Sendable {
         }
         var peers: AlertmanagerPeers?
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             let settings = state.withLock { $0.settings }
             if peers?.settings != settings {
                 await peers?.shutdown()
@@ -73,7 +74,8 @@ public final class AlertmanagerPoller: Sendable {
                 }
             }
             if let peers { await poll(peers) }
-            try? await Task.sleep(for: .seconds(settings.pollIntervalSeconds))
+            // Every interval from the last start: a dead peer's timeout does not stretch it.
+            try? await Task.sleep(until: started.advanced(by: .seconds(settings.pollIntervalSeconds)))
         }
         await peers?.shutdown()
     }
@@ -91,10 +93,14 @@ public final class AlertmanagerPoller: Sendable {
         }
         var united: [String: (alert: FiringAlert, peers: [String])] = [:]
         var answered = false
-        for (peer, answer) in answers.sorted(by: { $0.0 < $1.0 }) {
+        let order = Dictionary(uniqueKeysWithValues: settings.alertmanagerURLs.enumerated().map { ($1, $0) })
+        for (peer, answer) in answers.sorted(by: { order[$0.0, default: 0] < order[$1.0, default: 0] }) {
             switch answer {
             case .success(let alerts):
                 answered = true
+                if state.withLock({ $0.peers[peer].map { !$0.up } ?? false }) {
+                    logger.info("Alertmanager peer polled again", metadata: ["peer": "\(peer)"])
+                }
                 for alert in alerts { united[alert.identity, default: (alert, [])].peers.append(peer) }
             case .failure(let failure):
                 let wasUp = state.withLock { $0.peers[peer]?.up ?? true }

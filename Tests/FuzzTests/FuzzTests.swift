@@ -2,6 +2,8 @@ import ErrnoConfig
 import Foundation
 import Testing
 
+@testable import AlertPolling
+import Captures
 @testable import ErrnoServer
 import KernelNames
 @testable import Exposition
@@ -71,6 +73,29 @@ import KernelNames
                 #expect(!error.description.isEmpty)
             } catch {
                 Issue.record("an error that is not a WebhookError: \(error)")
+            }
+        }
+        #expect(runs > 100)
+    }
+
+    /// Alertmanager's API answers (fleet mode) are as hostile as webhook bodies: every input is read
+    /// within bounds or refused with a reason.
+    @Test func alertmanagerAnswerDecoder() {
+        let valid = #"[{"annotations":{},"endsAt":"2026-11-30T09:00:00Z","fingerprint":"2d4b","receivers":[{"name":"null"}],"#
+            + #""startsAt":"2026-11-30T08:00:00Z","status":{"inhibitedBy":[],"silencedBy":[],"state":"active"},"updatedAt":"2026-11-30T08:00:01Z","#
+            + #""labels":{"alertname":"A","errno_exporter_trigger":"t","instance":"h:9717","comm":"node"}}]"#
+        let corpus = [valid, "[]", #"[{"labels":{},"status":{"state":"suppressed"}}]"#, "[[[[[[[[]]]]]]]]", #"[{"labels":{"a":1}}]"#, "\u{0}"]
+            .map { Array($0.utf8) }
+        var fuzzer = Fuzzer()
+        let runs = fuzzer.run(corpus: corpus) { input in
+            do {
+                let alerts = try AlertmanagerAlerts.decode(input)
+                #expect(alerts.count <= AlertmanagerAlerts.maxAlerts)
+                #expect(alerts.allSatisfy { $0.firing && $0.labels.count <= AlertmanagerAlerts.maxLabels })
+            } catch let error as AlertmanagerResponseError {
+                #expect(!error.description.isEmpty)
+            } catch {
+                Issue.record("an error that is not an AlertmanagerResponseError: \(error)")
             }
         }
         #expect(runs > 100)

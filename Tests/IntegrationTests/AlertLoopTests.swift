@@ -3,17 +3,32 @@ import Foundation
 import Glibc
 import Testing
 
-/// Debian's prometheus-alertmanager on a free loopback port, with the given config.
+/// Debian's prometheus-alertmanager on a free loopback port, with the given config; alone, or a peer
+/// of a cluster (gossip on `cluster.listen`, joining the peers at `cluster.peers`).
 final class AlertmanagerServer {
     private let server: LoopbackServer
     var port: Int { server.port }
+    var url: String { "http://127.0.0.1:\(port)" }
 
-    init(config: String) throws {
+    init(config: String, cluster: (listen: Int, peers: [Int])? = nil) throws {
+        let clusterArguments = cluster.map { cluster in
+            ["--cluster.listen-address=127.0.0.1:\(cluster.listen)"] + cluster.peers.map { "--cluster.peer=127.0.0.1:\($0)" }
+        } ?? ["--cluster.listen-address="]
         server = try LoopbackServer("/usr/bin/prometheus-alertmanager", files: ["alertmanager.yml": config]) { directory, port in
             ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data", "--web.listen-address=127.0.0.1:\(port)",
-             "--cluster.listen-address=", "--log.level=warn"]
+             "--log.level=warn"] + clusterArguments
         }
     }
+
+    /// Posts an alert through the API (as Prometheus would), with `labels`.
+    func post(labels: [String: String]) throws {
+        let body = try JSONSerialization.data(withJSONObject: [["labels": labels]])
+        let answer = try shell("curl -sf -XPOST -H 'Content-Type: application/json' --data-binary @- \(url)/api/v2/alerts", input: String(decoding: body, as: UTF8.self))
+        try #require(answer.status == 0, "posting an alert failed: \(answer.output)")
+    }
+
+    /// Stops the peer (SIGTERM) and waits for it.
+    func kill() { server.stop() }
 }
 
 /// The loop users want, with the shipped Prometheus, rules and Alertmanager configs: a trigger's path
@@ -82,7 +97,7 @@ struct AlertLoopTests {
             triggers:
               - {name: watched, path: \(watched), armed: on_alert, arm_for: 2m, max_per_minute: 0}
             """)
-        let alertmanagerConfig = try Self.shipped("config/alertmanager/alertmanager.yml")
+        let alertmanagerConfig = try Self.shipped("config/alertmanager/alertmanager-webhook.yml")
             .replacingOccurrences(of: "http://localhost:9717/", with: "http://\(agent.address)/")
             .replacingOccurrences(of: #"instance = "localhost:9717""#, with: #"instance = "\#(agent.address)""#)
             .replacingOccurrences(of: "group_wait: 10s", with: "group_wait: 1s")

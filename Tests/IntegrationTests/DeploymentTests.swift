@@ -29,8 +29,10 @@ struct DeploymentTests {
         #expect(rules.status == 0 && rules.output.contains("SUCCESS: 11 rules found"), "\(rules.output)")
         let prometheus = try shell("promtool check config \(config.appendingPathComponent("prometheus/prometheus.yml").path)")
         #expect(prometheus.status == 0, "\(prometheus.output)")
-        let alertmanager = try shell("amtool check-config \(config.appendingPathComponent("alertmanager/alertmanager.yml").path)")
-        #expect(alertmanager.status == 0 && alertmanager.output.contains("SUCCESS"), "\(alertmanager.output)")
+        for file in ["alertmanager.yml", "alertmanager-webhook.yml"] {
+            let alertmanager = try shell("amtool check-config \(config.appendingPathComponent("alertmanager/\(file)").path)")
+            #expect(alertmanager.status == 0 && alertmanager.output.contains("SUCCESS"), "\(file): \(alertmanager.output)")
+        }
     }
 
     @Test func theDashboardIsWhatItsGeneratorWrites() throws {

@@ -34,11 +34,16 @@ final class LoopbackServer {
         throw AgentError("\(executable) did not become ready")
     }
 
-    deinit {
+    /// Stops the server (SIGTERM) and waits for it to exit.
+    func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
+    }
+
+    deinit {
+        stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
