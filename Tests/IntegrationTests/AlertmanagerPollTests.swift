@@ -142,7 +142,7 @@ struct AlertmanagerPollTests {
 
 /// Hostile peers (Tests/Fixtures/hostile_alertmanager.py): oversized, deeply nested, mistyped, failing
 /// and trickling answers are refused or time out and are counted; scrapes stay fast; the one good
-/// alert among bad ones still arms.
+/// alert among bad ones still arms. The peers arrive by a reload.
 @Suite(.timeLimit(.minutes(2)))
 struct HostileAlertmanagerTests {
     @Test func hostileAnswersAreRefusedCountedAndNeverBlockTheAgent() async throws {
@@ -159,13 +159,16 @@ struct HostileAlertmanagerTests {
             server.waitUntilExit()
         }
         let peers = ["huge", "deep", "types", "status", "slow", "mixed"].map { "http://127.0.0.1:\(port)/\($0)" }
-        let agent = try AgentProcess(config: """
-            triggers:
-              - {name: watched, path: /nonexistent/errno-hostile-am, armed: on_alert}
+        let triggers = "triggers:\n  - {name: watched, path: /nonexistent/errno-hostile-am, armed: on_alert}\n"
+        let agent = try AgentProcess(config: triggers, arguments: ["--web.enable-lifecycle"])
+        #expect(try await agent.scrape().matching("errno_exporter_alertmanager_polls_total", [:]).isEmpty, "no peers, no polling")
+        // A reload brings the peers in.
+        try (triggers + """
             alerts:
               alertmanager_urls: [\(peers.map { "'\($0)'" }.joined(separator: ", "))]
               poll_interval: 2s
-            """)
+            """).write(toFile: agent.configPath, atomically: true, encoding: .utf8)
+        #expect(try await agent.send("POST", "/-/reload").status == 200)
         let armed = try await AlertmanagerPollTests.waitUntil(30) {
             try await agent.scrape().value("errno_exporter_alertmanager_polls_total", ["peer": peers[4], "outcome": "error"]) ?? 0 >= 1
         }
