@@ -8,7 +8,9 @@ import Glibc
 public struct AlertIdentity: Sendable, Equatable {
     /// `instance` values that mean this node.
     public let instances: Set<String>
+    /// Whether alerts without an `instance` label are this node's too.
     public let fleetWide: Bool
+    /// What every alert must also satisfy.
     public let matchers: [AlertMatcher]
 
     public init(instances: Set<String>, fleetWide: Bool, matchers: [AlertMatcher]) {
@@ -26,7 +28,8 @@ public struct AlertIdentity: Sendable, Equatable {
         self.init(instances: instances, fleetWide: alerts.fleetWide, matchers: alerts.matchers)
     }
 
-    public func isThisNodes(_ labels: [String: String]) -> Bool {
+    /// Whether an alert with `labels` is meant for this node.
+    public func isForThisNode(_ labels: [String: String]) -> Bool {
         guard matchers.allSatisfy({ $0.matches(labels) }) else { return false }
         guard let instance = labels["instance"], !instance.isEmpty else { return fleetWide }
         return instances.contains(instance)

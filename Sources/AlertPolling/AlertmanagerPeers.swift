@@ -47,7 +47,12 @@ final class AlertmanagerPeers: Sendable {
         let body: ByteBuffer
         do {
             let response = try await client.execute(request, timeout: .seconds(Int64(settings.timeoutSeconds)))
-            guard response.status == .ok else { return .failure(.unreachable("HTTP \(response.status.code) \(response.status.reasonPhrase)")) }
+            guard response.status == .ok else {
+                // Alertmanager says why (a filter it cannot parse, say): the first line of its answer.
+                let reason = (try? await response.body.collect(upTo: 4096)).map { String(buffer: $0) } ?? ""
+                let line = reason.split(whereSeparator: \.isNewline).first.map { ": " + $0.prefix(300) } ?? ""
+                return .failure(.unreachable("HTTP \(response.status.code) \(response.status.reasonPhrase)\(line)"))
+            }
             body = try await response.body.collect(upTo: AlertmanagerAlerts.maxBytes)
         } catch is NIOTooManyBytesError {
             return .failure(.refused("the answer is over \(AlertmanagerAlerts.maxBytes) bytes"))
@@ -93,16 +98,25 @@ final class AlertmanagerPeers: Sendable {
     }
 }
 
+/// How one poll of one peer went (the `outcome` label of `errno_exporter_alertmanager_polls_total`).
+enum PollOutcome: String, CaseIterable {
+    case success
+    /// Unreachable, too slow, or not 200.
+    case error
+    /// An answer too large, malformed or outsized.
+    case refused
+}
+
 /// Why a peer gave no alerts: it could not be asked or did not answer 200 (`unreachable`), or its
 /// answer was refused (`refused`: too large, malformed, outsized).
 enum PollFailure: Error, CustomStringConvertible {
     case unreachable(String)
     case refused(String)
 
-    var outcome: String {
+    var outcome: PollOutcome {
         switch self {
-        case .unreachable: "error"
-        case .refused: "refused"
+        case .unreachable: .error
+        case .refused: .refused
         }
     }
 

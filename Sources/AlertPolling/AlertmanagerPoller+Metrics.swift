@@ -17,8 +17,8 @@ extension AlertmanagerPoller: Collector {
                 help: "Polls of an Alertmanager peer for firing errno_exporter_trigger alerts, by outcome (error: unreachable or not 200; refused: an answer too large or malformed).",
                 type: .counter,
                 samples: peers.flatMap { peer in
-                    ["success", "error", "refused"].map {
-                        Sample(labels: [Label("peer", peer), Label("outcome", $0)], value: Double(state.peers[peer]?.polls[$0] ?? 0))
+                    PollOutcome.allCases.map {
+                        Sample(labels: [Label("peer", peer), Label("outcome", $0.rawValue)], value: Double(state.peers[peer]?.polls[$0] ?? 0))
                     }
                 }),
             MetricFamily(
@@ -30,7 +30,7 @@ extension AlertmanagerPoller: Collector {
                 type: .gauge, samples: peers.map { Sample(labels: [Label("peer", $0)], value: state.peers[$0]?.lastSuccess ?? 0) }),
             MetricFamily(
                 name: "errno_exporter_alertmanager_alerts",
-                help: "Firing errno_exporter_trigger alerts the last poll saw across the peers: meant for this node, or for others.",
+                help: "Firing errno_exporter_trigger alerts across the peers at the last poll any peer answered: meant for this node, or for others.",
                 type: .gauge,
                 samples: [
                     Sample(labels: [Label("node", "this")], value: Double(state.thisNode)),

@@ -12,13 +12,15 @@ import Synchronization
 /// (`AlertmanagerPoller+Metrics.swift`).
 public final class AlertmanagerPoller: Sendable {
     struct PeerState {
-        var polls: [String: UInt64] = [:]
+        var polls: [PollOutcome: UInt64] = [:]
         var up = false
         var lastSuccess: Double = 0
     }
 
     struct State {
         var settings: Config.Alerts
+        /// Bumped by every reload: a sleeping poll loop wakes within a second to take it.
+        var generation = 0
         var boundAddresses: [String] = []
         /// Identities of the alerts the last successful poll saw for this node.
         var seen: Set<String> = []
@@ -38,10 +40,13 @@ public final class AlertmanagerPoller: Sendable {
         state = Mutex(State(settings: settings))
     }
 
-    /// Takes a reloaded config's `alerts` section; it applies from the next poll.
+    /// Takes a reloaded config's `alerts` section; the next poll (within a second) uses it. Every
+    /// firing alert counts as new again: a reload may have added the trigger it names.
     public func reconfigure(_ settings: Config.Alerts) {
         state.withLock { state in
             state.settings = settings
+            state.generation += 1
+            state.seen = []
             state.peers = state.peers.filter { settings.alertmanagerURLs.contains($0.key) }
         }
     }
@@ -59,23 +64,29 @@ public final class AlertmanagerPoller: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         var peers: AlertmanagerPeers?
+        var refusedSettings: Config.Alerts?
         while !Task.isCancelled {
             let started = ContinuousClock.now
-            let settings = state.withLock { $0.settings }
-            if peers?.settings != settings {
+            let (settings, generation) = state.withLock { ($0.settings, $0.generation) }
+            if peers?.settings != settings, refusedSettings != settings {
                 await peers?.shutdown()
                 peers = nil
                 if !settings.alertmanagerURLs.isEmpty {
                     do {
                         peers = try AlertmanagerPeers(settings)
                     } catch {
-                        logger.error("cannot set up TLS for Alertmanager; not polling", metadata: ["error": "\(error)"])
+                        refusedSettings = settings
+                        logger.error("cannot set up TLS for Alertmanager; not polling until a reload fixes it", metadata: ["error": "\(error)"])
                     }
                 }
             }
             if let peers { await poll(peers) }
-            // Every interval from the last start: a dead peer's timeout does not stretch it.
-            try? await Task.sleep(until: started.advanced(by: .seconds(settings.pollIntervalSeconds)))
+            // Every interval from the last start (a dead peer's timeout does not stretch it), or
+            // sooner after a reload.
+            let next = started.advanced(by: .seconds(settings.pollIntervalSeconds))
+            while !Task.isCancelled, ContinuousClock.now < next, state.withLock({ $0.generation }) == generation {
+                try? await Task.sleep(until: min(next, ContinuousClock.now.advanced(by: .seconds(1))))
+            }
         }
         await peers?.shutdown()
     }
@@ -92,7 +103,7 @@ public final class AlertmanagerPoller: Sendable {
             return answers
         }
         var united: [String: (alert: FiringAlert, peers: [String])] = [:]
-        var answered = false
+        var answered = false, allAnswered = true
         let order = Dictionary(uniqueKeysWithValues: settings.alertmanagerURLs.enumerated().map { ($1, $0) })
         for (peer, answer) in answers.sorted(by: { order[$0.0, default: 0] < order[$1.0, default: 0] }) {
             switch answer {
@@ -103,6 +114,7 @@ public final class AlertmanagerPoller: Sendable {
                 }
                 for alert in alerts { united[alert.identity, default: (alert, [])].peers.append(peer) }
             case .failure(let failure):
+                allAnswered = false
                 let wasUp = state.withLock { $0.peers[peer]?.up ?? true }
                 if wasUp { logger.warning("Alertmanager peer not polled; the other peers still are", metadata: ["peer": "\(peer)", "error": "\(failure)"]) }
             }
@@ -110,10 +122,11 @@ public final class AlertmanagerPoller: Sendable {
         }
         guard answered else { return }
         let (identity, seenBefore) = state.withLock { (AlertIdentity(settings, boundAddresses: $0.boundAddresses), $0.seen) }
-        let mine = united.values.filter { identity.isThisNodes($0.alert.labels) }.sorted { $0.alert.identity < $1.alert.identity }
+        let mine = united.values.filter { identity.isForThisNode($0.alert.labels) }.sorted { $0.alert.identity < $1.alert.identity }
         let outcome = triggers.arm(polled: mine.map { ($0.alert, $0.peers) }, seenBefore: seenBefore, logger: logger)
         state.withLock { state in
-            state.seen = Set(mine.map(\.alert.identity))
+            // An alert only a silent peer listed is not forgotten: it is not new when the peer is back.
+            state.seen = Set(mine.map(\.alert.identity)).union(allAnswered ? [] : seenBefore)
             state.thisNode = mine.count
             state.otherNodes = united.count - mine.count
             for (result, count) in outcome.new { state.newAlerts[result, default: 0] += UInt64(count) }
@@ -125,7 +138,7 @@ public final class AlertmanagerPoller: Sendable {
             var peerState = state.peers[peer] ?? PeerState()
             switch answer {
             case .success:
-                peerState.polls["success", default: 0] += 1
+                peerState.polls[.success, default: 0] += 1
                 peerState.up = true
                 peerState.lastSuccess = Date().timeIntervalSince1970
             case .failure(let failure):

@@ -25,6 +25,7 @@ public struct ArmingOutcome: Sendable {
 /// What one poll of Alertmanager did with the alerts it saw for the first time (alerts seen again
 /// only extend their armings).
 public struct PollArmingOutcome: Sendable {
+    /// What a new alert did (the `outcome` label of `errno_exporter_alertmanager_new_alerts_total`).
     public enum Result: String, Sendable, CaseIterable {
         /// Armed at least one `on_alert` trigger.
         case armed

@@ -14,8 +14,9 @@ public struct FiringAlert: Sendable, Equatable {
     /// The label naming the trigger(s) an alert arms (comma-separated for several).
     public static let triggerLabel = "errno_exporter_trigger"
 
-    /// What tells this alert from others: Alertmanager's fingerprint, or else its labels.
+    /// What tells this alert from others: its labels (what Alertmanager's fingerprint hashes; the
+    /// fingerprint itself comes from a peer and is only shown, never trusted to tell alerts apart).
     public var identity: String {
-        fingerprint ?? labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1F}")
+        labels.sorted { $0.key < $1.key }.map { "\($0.key.count):\($0.key)=\($0.value.count):\($0.value)" }.joined(separator: ",")
     }
 }

@@ -21,7 +21,8 @@ extension TriggerDirectory {
     public func arm(_ alerts: [FiringAlert], logger: Logger) throws -> ArmingOutcome {
         let triggers = configs
         var outcome = ArmingOutcome()
-        // One arming per trigger however many alerts (or repeats in one label) name it: the last.
+        // One arming per trigger however many alerts (or repeats in one label) name it: the last
+        // alert's, narrowed only by what all of them share.
         var plans: [String: Arming] = [:]
         var order: [String] = []
         var unknown: Set<String> = []
@@ -34,14 +35,15 @@ extension TriggerDirectory {
             unknown.formUnion(request.unknown)
             for name in request.alwaysArmed where !outcome.alwaysArmed.contains(name) { outcome.alwaysArmed.append(name) }
             for (name, arming) in request.armings {
-                if plans[name] == nil { order.append(name) }
-                plans[name] = arming
+                var planned = arming
+                if let earlier = plans[name] { planned.window = earlier.window.merged(with: arming.window) } else { order.append(name) }
+                plans[name] = planned
             }
         }
         guard unknown.isEmpty else { throw Self.unknownTriggers(unknown, known: triggers.keys) }
         for name in order {
             guard let arming = plans[name] else { continue }
-            let armed = try arm(name, arming, notification: true)
+            let armed = try extendArming(name, arming, notification: true)
             log(name, armed, logger: logger)
             outcome.armed.append(.init(trigger: name, until: armed.until, alert: armed.alert))
         }
@@ -52,38 +54,55 @@ extension TriggerDirectory {
     /// each taken on its own — one that names an unknown trigger or carries a bad `comm` or `pid`
     /// label arms nothing and is reported, the others arm. Every poll extends the windows of the
     /// alerts still firing (never shortening one); alerts whose `identity` is not in `seenBefore`
-    /// are new: they are logged and counted as notifications.
+    /// are new: they are logged and counted as notifications. Several alerts arming one trigger
+    /// arm it once, narrowed only by what they all share (`ArmingWindow.merged`).
     public func arm(polled alerts: [(alert: FiringAlert, peers: [String])], seenBefore: Set<String>, logger: Logger) -> PollArmingOutcome {
         let triggers = configs
         var outcome = PollArmingOutcome()
         let now = Date(), monotonic = MonotonicClock.nanoseconds()
+        var plans: [String: (arming: Arming, isNew: Bool)] = [:]
+        var order: [String] = []
         for (alert, peers) in alerts {
             let isNew = !seenBefore.contains(alert.identity)
+            let request: AlertRequest
             do {
-                guard let request = try request(alert, triggers: triggers, source: .poll(peers: peers), now: now, monotonic: monotonic) else { continue }
-                if !request.unknown.isEmpty {
-                    if isNew {
-                        outcome.new[.unknownTrigger, default: 0] += 1
-                        logger.warning(
-                            "polled alert names no trigger of this agent; it arms nothing here",
-                            metadata: ["alert": "\(alert.labels["alertname"] ?? "")", "error": "\(Self.unknownTriggers(Set(request.unknown), known: triggers.keys))"])
-                    }
-                    continue
-                }
-                if request.armings.isEmpty {
-                    if isNew { outcome.new[.alwaysArmed, default: 0] += 1 }
-                    continue
-                }
-                for (name, arming) in request.armings {
-                    let armed = try arm(name, arming, notification: isNew)
-                    if isNew { log(name, armed, logger: logger) }
-                }
-                if isNew { outcome.new[.armed, default: 0] += 1 }
+                guard let asked = try self.request(alert, triggers: triggers, source: .poll(peers: peers), now: now, monotonic: monotonic) else { continue }
+                request = asked
             } catch {
                 if isNew {
                     outcome.new[.invalid, default: 0] += 1
                     logger.warning("polled alert refused; it arms nothing", metadata: ["alert": "\(alert.labels["alertname"] ?? "")", "error": "\(error)"])
                 }
+                continue
+            }
+            if !request.unknown.isEmpty {
+                if isNew {
+                    outcome.new[.unknownTrigger, default: 0] += 1
+                    logger.warning(
+                        "polled alert names a trigger this agent does not have; it arms nothing here",
+                        metadata: ["alert": "\(alert.labels["alertname"] ?? "")", "error": "\(Self.unknownTriggers(Set(request.unknown), known: triggers.keys))"])
+                }
+                continue
+            }
+            if isNew { outcome.new[request.armings.isEmpty ? .alwaysArmed : .armed, default: 0] += 1 }
+            for (name, arming) in request.armings {
+                if let planned = plans[name] {
+                    var merged = planned.arming
+                    merged.window = planned.arming.window.merged(with: arming.window)
+                    plans[name] = (merged, planned.isNew || isNew)
+                } else {
+                    order.append(name)
+                    plans[name] = (arming, isNew)
+                }
+            }
+        }
+        for name in order {
+            guard let (arming, isNew) = plans[name] else { continue }
+            do {
+                let armed = try extendArming(name, arming, notification: isNew)
+                if isNew { log(name, armed, logger: logger) }
+            } catch {
+                logger.error("arming a trigger failed", metadata: ["trigger": "\(name)", "error": "\(error)"])
             }
         }
         return outcome
@@ -105,13 +124,16 @@ extension TriggerDirectory {
             pid = value
         }
         var request = AlertRequest()
-        for name in named.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        var names = named.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        var distinct = Set<String>()
+        names.removeAll { !distinct.insert($0).inserted }
+        for name in names {
             guard let trigger = triggers[name] else {
                 request.unknown.append(name)
                 continue
             }
             guard trigger.armed == .onAlert else {
-                if !request.alwaysArmed.contains(name) { request.alwaysArmed.append(name) }
+                request.alwaysArmed.append(name)
                 continue
             }
             let window = ArmingWindow(untilMonotonicNanoseconds: monotonic + UInt64(trigger.armForSeconds) * 1_000_000_000, comm: comm, pid: pid)
@@ -133,18 +155,5 @@ extension TriggerDirectory {
             "trigger armed by an alert",
             metadata: ["trigger": "\(name)", "until": "\(RFC3339.format(armed.until))", "alert": "\(armed.alert)", "via": "\(armed.source)",
                        "comm": "\(armed.window.comm ?? "any")", "pid": "\(armed.window.pid.map(String.init) ?? "any")"])
-    }
-
-    /// Arms `name` as `arming` says, extending (never shortening) a window already open; returns the
-    /// arming in force. `notification`: counts as one more arming notification.
-    private func arm(_ name: String, _ arming: Arming, notification: Bool) throws -> Arming {
-        var effective = arming
-        if let current = self.arming(name), current.window.untilMonotonicNanoseconds > arming.window.untilMonotonicNanoseconds {
-            effective.window.untilMonotonicNanoseconds = current.window.untilMonotonicNanoseconds
-            effective.until = current.until
-        }
-        guard try kernel.arm(name, effective.window) else { throw ArmingError(description: "no trigger named \(name)") }
-        record(effective, for: name, notification: notification)
-        return effective
     }
 }

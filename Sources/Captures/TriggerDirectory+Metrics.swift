@@ -21,7 +21,7 @@ extension TriggerDirectory: Collector {
                 name: "errno_trigger_armed", help: "Whether a trigger captures now: 1 for armed: always, and for on_alert while an alert's window is open.",
                 type: .gauge, samples: samples { $0.armed ? 1 : 0 }),
             MetricFamily(
-                name: "errno_trigger_arming_notifications_total", help: "Firing Alertmanager notifications that armed an on_alert trigger (/api/v1/alerts).",
+                name: "errno_trigger_arming_notifications_total", help: "Alerts that armed an on_alert trigger: firing webhook notifications (/api/v1/alerts) and alerts a poll of Alertmanager saw first.",
                 type: .counter, samples: samples { Double($0.notifications) }),
         ]
     }

@@ -49,6 +49,23 @@ public final class TriggerDirectory: Sendable {
         }
     }
 
+    /// Arms `name` in the kernel as `arming` says, extending (never shortening) a window already
+    /// open, and records it — all under the lock, so a webhook and a poll arming at once cannot
+    /// shorten each other's window. Returns the arming in force.
+    func extendArming(_ name: String, _ arming: Arming, notification: Bool) throws -> Arming {
+        try state.withLock { state in
+            var effective = arming
+            if let current = state.armings[name], current.window.untilMonotonicNanoseconds > arming.window.untilMonotonicNanoseconds {
+                effective.window.untilMonotonicNanoseconds = current.window.untilMonotonicNanoseconds
+                effective.until = current.until
+            }
+            guard try kernel.arm(name, effective.window) else { throw ArmingError(description: "no trigger named \(name)") }
+            state.armings[name] = effective
+            if notification { state.notifications[name, default: 0] += 1 }
+            return effective
+        }
+    }
+
     /// What the running kernel offers.
     public var kernelFeatures: KernelFeatures { kernel.features }
 

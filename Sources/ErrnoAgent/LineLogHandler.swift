@@ -51,16 +51,7 @@ public struct LineLogHandler: LogHandler {
         }
     }
 
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = time_t(now.tv_sec)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
-    }
+    static func timestamp() -> String { RFC3339.format(Date(), fractionDigits: 3) }
 
     /// Longest value a log line carries (paths, stacks and frame names come from other users'
     /// processes); a longer one is cut and marked.

@@ -4,6 +4,7 @@ import Foundation
 /// `name!~"regex"` — for picking which polled alerts are this node's. As in Alertmanager, a regex
 /// matches the whole value, and a label the alert lacks has the empty value.
 public struct AlertMatcher: Sendable, Equatable, CustomStringConvertible {
+    /// How the label's value is compared: equal, not equal, matches the regex, does not match it.
     public enum Operator: String, Sendable, CaseIterable {
         case equal = "=", notEqual = "!=", matches = "=~", notMatches = "!~"
     }
@@ -33,7 +34,7 @@ public struct AlertMatcher: Sendable, Equatable, CustomStringConvertible {
             regex = nil
         case .matches, .notMatches:
             do {
-                regex = Regex(expression: try NSRegularExpression(pattern: "^(?:\(value))$", options: [.dotMatchesLineSeparators]))
+                regex = Regex(expression: try NSRegularExpression(pattern: "\\A(?:\(value))\\z", options: [.dotMatchesLineSeparators]))
             } catch {
                 throw AlertMatcherError("invalid regular expression \"\(value)\"")
             }

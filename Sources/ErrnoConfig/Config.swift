@@ -178,7 +178,9 @@ public struct Config: Sendable, Equatable {
 
         public init() {}
 
+        /// Seconds a poll interval (and a timeout) may be.
         public static let pollIntervalRange = 1...3600
+        /// Alertmanager peers a config may list.
         public static let maxPeers = 16
     }
 

@@ -16,13 +16,13 @@ import Testing
 
     @Test func anAlertIsThisNodesByInstanceOrFleetWide() throws {
         let identity = AlertIdentity(instances: ["node-7:9717"], fleetWide: true, matchers: [try AlertMatcher(parsing: #"cluster="eu""#)])
-        #expect(identity.isThisNodes(["instance": "node-7:9717", "cluster": "eu"]))
-        #expect(!identity.isThisNodes(["instance": "node-8:9717", "cluster": "eu"]))
-        #expect(identity.isThisNodes(["cluster": "eu"]), "no instance: fleet-wide")
-        #expect(!identity.isThisNodes(["instance": "node-7:9717", "cluster": "us"]), "every matcher must hold")
+        #expect(identity.isForThisNode(["instance": "node-7:9717", "cluster": "eu"]))
+        #expect(!identity.isForThisNode(["instance": "node-8:9717", "cluster": "eu"]))
+        #expect(identity.isForThisNode(["cluster": "eu"]), "no instance: fleet-wide")
+        #expect(!identity.isForThisNode(["instance": "node-7:9717", "cluster": "us"]), "every matcher must hold")
         let local = AlertIdentity(instances: ["node-7:9717"], fleetWide: false, matchers: [])
-        #expect(!local.isThisNodes(["alertname": "A"]))
-        #expect(!local.isThisNodes(["instance": ""]))
+        #expect(!local.isForThisNode(["alertname": "A"]))
+        #expect(!local.isForThisNode(["instance": ""]))
     }
 
     @Test func theConfigsInstancesReplaceTheDerivedOnes() {

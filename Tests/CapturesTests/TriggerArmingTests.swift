@@ -121,7 +121,7 @@ import Testing
         let alert = Self.polled(["alertname": "A", FiringAlert.triggerLabel: "on-alert"], fingerprint: "f")
         _ = triggers.arm(polled: [alert], seenBefore: [], logger: TriggerArmingTests.logger)
         let first = try #require(kernel.windows["on-alert"]).untilMonotonicNanoseconds
-        let again = triggers.arm(polled: [alert], seenBefore: ["f"], logger: TriggerArmingTests.logger)
+        let again = triggers.arm(polled: [alert], seenBefore: [alert.alert.identity], logger: TriggerArmingTests.logger)
         #expect(again.new.isEmpty)
         #expect(try #require(kernel.windows["on-alert"]).untilMonotonicNanoseconds >= first)
         #expect(try triggers.statuses().first { $0.name == "on-alert" }?.notifications == 1)
@@ -139,5 +139,27 @@ import Testing
         triggers.record(extended, for: "on-alert", notification: false)
         _ = triggers.arm(polled: [Self.polled([FiringAlert.triggerLabel: "on-alert"], fingerprint: "x")], seenBefore: [], logger: TriggerArmingTests.logger)
         #expect(kernel.windows["on-alert"]?.untilMonotonicNanoseconds == longer.untilMonotonicNanoseconds)
+    }
+
+    @Test func alertsArmingOneTriggerNarrowItOnlyByWhatTheyShare() throws {
+        let (kernel, triggers) = try TriggerArmingTests.directory()
+        _ = triggers.arm(
+            polled: [
+                Self.polled(["alertname": "A", FiringAlert.triggerLabel: "on-alert", "comm": "nginx"], fingerprint: "a"),
+                Self.polled(["alertname": "B", FiringAlert.triggerLabel: "on-alert", "comm": "nginx", "pid": "42"], fingerprint: "b"),
+            ], seenBefore: [], logger: TriggerArmingTests.logger)
+        #expect(kernel.windows["on-alert"]?.comm == "nginx" && kernel.windows["on-alert"]?.pid == nil)
+        #expect(try triggers.statuses().first { $0.name == "on-alert" }?.notifications == 1, "one arming for the poll")
+        _ = try triggers.arm(
+            [TriggerArmingTests.alert([FiringAlert.triggerLabel: "on-alert", "comm": "a"]), TriggerArmingTests.alert([FiringAlert.triggerLabel: "on-alert", "comm": "b"])],
+            logger: TriggerArmingTests.logger)
+        #expect(kernel.windows["on-alert"]?.comm == nil, "a webhook batch merges the same way")
+    }
+
+    @Test func aPeerCannotHideAnAlertBehindAnotherOnesFingerprint() {
+        let honest = FiringAlert(firing: true, labels: ["alertname": "A", "instance": "me:9717"], fingerprint: "f")
+        let forged = FiringAlert(firing: true, labels: ["alertname": "A", "instance": "elsewhere:9717"], fingerprint: "f")
+        #expect(honest.identity != forged.identity)
+        #expect(FiringAlert(firing: true, labels: ["a": "b,c=d"], fingerprint: nil).identity != FiringAlert(firing: true, labels: ["a": "b", "c": "d"], fingerprint: nil).identity)
     }
 }

@@ -154,6 +154,7 @@ import Testing
         #expect(regex.matches(["instance": "web-1"]) && regex.matches(["instance": "web-1:9717"]))
         #expect(regex.matches([:]), "a missing label is the empty value")
         #expect(!regex.matches(["instance": "web-10"]), "anchored at both ends")
+        #expect(!regex.matches(["instance": "web-1\n"]), "no final newline slips past the end anchor")
         let notEqual = try AlertMatcher(parsing: "env!=prod")
         #expect(notEqual.matches(["env": "dev"]) && !notEqual.matches(["env": "prod"]))
         let quoted = try AlertMatcher(parsing: #"summary="say \"hi\"\n""#)
