@@ -8,22 +8,33 @@ import Testing
 final class AlertmanagerServer {
     private let server: LoopbackServer
     var port: Int { server.port }
-    var url: String { "http://127.0.0.1:\(port)" }
 
-    init(config: String, cluster: (listen: Int, peers: [Int])? = nil) throws {
+    let scheme: String
+    let curlOptions: String
+
+    /// `webConfig`: an exporter-toolkit web config (TLS, basic auth); `curlOptions` let curl through it.
+    init(config: String, cluster: (listen: Int, peers: [Int])? = nil, webConfig: String? = nil, curlOptions: String = "") throws {
         let clusterArguments = cluster.map { cluster in
             ["--cluster.listen-address=127.0.0.1:\(cluster.listen)"] + cluster.peers.map { "--cluster.peer=127.0.0.1:\($0)" }
         } ?? ["--cluster.listen-address="]
-        server = try LoopbackServer("/usr/bin/prometheus-alertmanager", files: ["alertmanager.yml": config]) { directory, port in
+        let scheme = webConfig?.contains("tls_server_config") == true ? "https" : "http"
+        self.scheme = scheme
+        self.curlOptions = curlOptions
+        var files = ["alertmanager.yml": config]
+        if let webConfig { files["web.yml"] = webConfig }
+        server = try LoopbackServer("/usr/bin/prometheus-alertmanager", files: files, scheme: scheme, curlOptions: curlOptions) { directory, port in
             ["--config.file=\(directory)/alertmanager.yml", "--storage.path=\(directory)/data", "--web.listen-address=127.0.0.1:\(port)",
-             "--log.level=warn"] + clusterArguments
+             "--log.level=warn"] + clusterArguments + (webConfig == nil ? [] : ["--web.config.file=\(directory)/web.yml"])
         }
     }
+
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// Posts an alert through the API (as Prometheus would), with `labels`.
     func post(labels: [String: String]) throws {
         let body = try JSONSerialization.data(withJSONObject: [["labels": labels]])
-        let answer = try shell("curl -sf -XPOST -H 'Content-Type: application/json' --data-binary @- \(url)/api/v2/alerts", input: String(decoding: body, as: UTF8.self))
+        let answer = try shell(
+            "curl -sf \(curlOptions) -XPOST -H 'Content-Type: application/json' --data-binary @- \(url)/api/v2/alerts", input: String(decoding: body, as: UTF8.self))
         try #require(answer.status == 0, "posting an alert failed: \(answer.output)")
     }
 

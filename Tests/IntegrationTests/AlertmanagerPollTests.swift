@@ -192,3 +192,50 @@ struct HostileAlertmanagerTests {
         #expect(try agent.stop() == 0)
     }
 }
+
+/// Peers behind TLS with client certificates and basic auth, as Prometheus' alertmanager_config
+/// reaches them: the right credentials poll and arm, wrong ones are counted errors with the reason.
+@Suite(.timeLimit(.minutes(2)))
+struct AlertmanagerTLSPollTests {
+    @Test func tlsClientCertificatesAndBasicAuthReachThePeer() async throws {
+        try requireRoot()
+        let pki = try TLSTests.PKI()
+        let webConfig = """
+            tls_server_config:
+              cert_file: \(pki.path("server.pem"))
+              key_file: \(pki.path("server.key"))
+              client_auth_type: RequireAndVerifyClientCert
+              client_ca_file: \(pki.path("ca.pem"))
+            basic_auth_users:
+              agent: '\(try BasicAuthTests.bcrypt("agent", "am-s3cret"))'
+            """
+        let client = "--cacert \(pki.path("ca.pem")) --cert \(pki.path("client.pem")) --key \(pki.path("client.key")) -u agent:am-s3cret"
+        let peer = try AlertmanagerServer(
+            config: try AlertLoopTests.shipped("config/alertmanager/alertmanager.yml"), webConfig: webConfig, curlOptions: client)
+        try peer.post(labels: ["alertname": "Investigate", "errno_exporter_trigger": "watched"])
+        try "am-s3cret\n".write(toFile: pki.path("am.password"), atomically: true, encoding: .utf8)
+        try "wrong\n".write(toFile: pki.path("wrong.password"), atomically: true, encoding: .utf8)
+        func agent(password: String) throws -> AgentProcess {
+            try AgentProcess(config: """
+                triggers:
+                  - {name: watched, path: /nonexistent/errno-tls-am, armed: on_alert}
+                alerts:
+                  alertmanager_urls: ['\(peer.url)']
+                  poll_interval: 1s
+                  tls_config: {ca_file: \(pki.path("ca.pem")), cert_file: \(pki.path("client.pem")), key_file: \(pki.path("client.key"))}
+                  basic_auth: {username: agent, password_file: \(pki.path(password))}
+                """)
+        }
+        let right = try agent(password: "am.password"), wrong = try agent(password: "wrong.password")
+        let armed = try await AlertmanagerPollTests.waitUntil(30) { try await AlertmanagerPollTests.isArmed(right) }
+        try #require(armed != nil, "not armed over TLS; output:\n\(right.stderr.text.suffix(2000))")
+        #expect(try await right.scrape().value("errno_exporter_alertmanager_peer_up", ["peer": peer.url]) == 1)
+        let refused = try await AlertmanagerPollTests.waitUntil(30) {
+            try await wrong.scrape().value("errno_exporter_alertmanager_polls_total", ["peer": peer.url, "outcome": "error"]) ?? 0 >= 1
+        }
+        #expect(refused != nil)
+        #expect(try await !AlertmanagerPollTests.isArmed(wrong))
+        #expect(wrong.stderr.text.contains("HTTP 401"), "\(wrong.stderr.text.suffix(1000))")
+        #expect(try right.stop() == 0 && wrong.stop() == 0)
+    }
+}

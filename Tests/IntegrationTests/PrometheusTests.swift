@@ -15,8 +15,9 @@ final class LoopbackServer {
     let port: Int
 
     /// Writes `files` (the config first among them) into a new directory, starts `executable` with
-    /// the arguments `arguments(directory, port)` returns, and waits, bounded, for its `/-/ready`.
-    init(_ executable: String, files: [String: String], arguments: (String, Int) -> [String]) throws {
+    /// the arguments `arguments(directory, port)` returns, and waits, bounded, for its `/-/ready`
+    /// (over `scheme`, with `curlOptions` such as credentials).
+    init(_ executable: String, files: [String: String], scheme: String = "http", curlOptions: String = "", arguments: (String, Int) -> [String]) throws {
         directory = NSTemporaryDirectory() + "errno-\(URL(fileURLWithPath: executable).lastPathComponent)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
@@ -28,7 +29,7 @@ final class LoopbackServer {
         try process.run()
         let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline {
-            if (try? shell("curl -sf http://127.0.0.1:\(port)/-/ready").status) == 0 { return }
+            if (try? shell("curl -sf \(curlOptions) \(scheme)://127.0.0.1:\(port)/-/ready").status) == 0 { return }
             usleep(100_000)
         }
         throw AgentError("\(executable) did not become ready")
