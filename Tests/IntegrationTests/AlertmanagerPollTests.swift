@@ -143,7 +143,7 @@ struct AlertmanagerPollTests {
 /// Hostile peers (Tests/Fixtures/hostile_alertmanager.py): oversized, deeply nested, mistyped, failing
 /// and trickling answers are refused or time out and are counted; scrapes stay fast; the one good
 /// alert among bad ones still arms. The peers arrive by a reload.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct HostileAlertmanagerTests {
     @Test func hostileAnswersAreRefusedCountedAndNeverBlockTheAgent() async throws {
         try requireRoot()
@@ -173,10 +173,10 @@ struct HostileAlertmanagerTests {
             try await agent.scrape().value("errno_exporter_alertmanager_polls_total", ["peer": peers[4], "outcome": "error"]) ?? 0 >= 1
         }
         try #require(armed != nil, "the trickling peer was never given up on; output:\n\(agent.stderr.text.suffix(2000))")
-        // Scrapes answer at once while a poll waits on the trickling peer.
-        let before = Date()
+        // Scrapes are built at once while a poll waits on the trickling peer (always: it holds every
+        // poll for the whole timeout).
         let scrape = try await agent.scrape()
-        #expect(Date().timeIntervalSince(before) < 1 * testTimeScale)
+        #expect(try #require(scrape.value("errno_exporter_scrape_duration_seconds")) < 0.5 * testTimeScale)
         for peer in peers[0...2] {
             #expect((scrape.value("errno_exporter_alertmanager_polls_total", ["peer": peer, "outcome": "refused"]) ?? 0) >= 1, "\(peer)")
             #expect(scrape.value("errno_exporter_alertmanager_peer_up", ["peer": peer]) == 0)
@@ -195,7 +195,7 @@ struct HostileAlertmanagerTests {
 
 /// Peers behind TLS with client certificates and basic auth, as Prometheus' alertmanager_config
 /// reaches them: the right credentials poll and arm, wrong ones are counted errors with the reason.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct AlertmanagerTLSPollTests {
     @Test func tlsClientCertificatesAndBasicAuthReachThePeer() async throws {
         try requireRoot()
