@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel"], swiftSettings: strict),
         .testTarget(name: "ErrnoMetricsTests", dependencies: ["ErrnoMetrics", "ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames", "KernelFakes"], swiftSettings: strict),
         .testTarget(name: "AlertPollingTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "CapturesTests", dependencies: ["Captures", "ErrnoKernel", "ErrnoConfig", "Stacks", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "CapturesTests", dependencies: ["Captures", "ErrnoKernel", "ErrnoConfig", "Stacks", "SystemSupport", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "ErrnoServerTests",
             dependencies: [

@@ -64,23 +64,25 @@ public final class AlertmanagerPoller: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         var peers: AlertmanagerPeers?
-        var refusedSettings: Config.Alerts?
+        // The reload the client was made for: every reload makes a new one (certificate files may
+        // have changed in place), and a refused TLS setup is retried only then.
+        var madeFor: Int?
         while !Task.isCancelled {
             let started = ContinuousClock.now
             let (settings, generation) = state.withLock { ($0.settings, $0.generation) }
-            if peers?.settings != settings, refusedSettings != settings {
+            if madeFor != generation {
+                madeFor = generation
                 await peers?.shutdown()
                 peers = nil
                 if !settings.alertmanagerURLs.isEmpty {
                     do {
                         peers = try AlertmanagerPeers(settings)
                     } catch {
-                        refusedSettings = settings
                         logger.error("cannot set up TLS for Alertmanager; not polling until a reload fixes it", metadata: ["error": "\(error)"])
                     }
                 }
             }
-            if let peers { await poll(peers) }
+            if let peers { await poll(peers, generation: generation) }
             // Every interval from the last start (a dead peer's timeout does not stretch it), or
             // sooner after a reload.
             let next = started.advanced(by: .seconds(settings.pollIntervalSeconds))
@@ -91,8 +93,9 @@ public final class AlertmanagerPoller: Sendable {
         await peers?.shutdown()
     }
 
-    /// One poll: every peer at once, each bounded by the timeout; the union of the answers armed.
-    func poll(_ peers: AlertmanagerPeers) async {
+    /// One poll: every peer at once, each bounded by the timeout; the union of the answers armed —
+    /// unless a reload (a newer `generation`) came meanwhile: the next poll uses its settings.
+    func poll(_ peers: AlertmanagerPeers, generation: Int) async {
         let settings = peers.settings
         let answers = await withTaskGroup(of: (String, Result<[FiringAlert], PollFailure>).self) { group in
             for peer in settings.alertmanagerURLs {
@@ -120,11 +123,13 @@ public final class AlertmanagerPoller: Sendable {
             }
             record(peer, answer)
         }
-        guard answered else { return }
-        let (identity, seenBefore) = state.withLock { (AlertIdentity(settings, boundAddresses: $0.boundAddresses), $0.seen) }
+        let (boundAddresses, seenBefore, current) = state.withLock { ($0.boundAddresses, $0.seen, $0.generation) }
+        guard answered, current == generation else { return }
+        let identity = AlertIdentity(settings, boundAddresses: boundAddresses)
         let mine = united.values.filter { identity.isForThisNode($0.alert.labels) }.sorted { $0.alert.identity < $1.alert.identity }
         let outcome = triggers.arm(polled: mine.map { ($0.alert, $0.peers) }, seenBefore: seenBefore, logger: logger)
         state.withLock { state in
+            guard state.generation == generation else { return }
             // An alert only a silent peer listed is not forgotten: it is not new when the peer is back.
             state.seen = Set(mine.map(\.alert.identity)).union(allAnswered ? [] : seenBefore)
             state.thisNode = mine.count

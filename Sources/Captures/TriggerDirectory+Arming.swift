@@ -21,9 +21,9 @@ extension TriggerDirectory {
     public func arm(_ alerts: [FiringAlert], logger: Logger) throws -> ArmingOutcome {
         let triggers = configs
         var outcome = ArmingOutcome()
-        // One arming per trigger however many alerts (or repeats in one label) name it: the last
-        // alert's, narrowed only by what all of them share.
-        var plans: [String: Arming] = [:]
+        // One arming per trigger however many alerts (or repeats in one label) name it, with each
+        // alert's window.
+        var plans: [String: (arming: Arming, windows: [String: ArmingWindow])] = [:]
         var order: [String] = []
         var unknown: Set<String> = []
         let now = Date(), monotonic = MonotonicClock.nanoseconds()
@@ -35,15 +35,15 @@ extension TriggerDirectory {
             unknown.formUnion(request.unknown)
             for name in request.alwaysArmed where !outcome.alwaysArmed.contains(name) { outcome.alwaysArmed.append(name) }
             for (name, arming) in request.armings {
-                var planned = arming
-                if let earlier = plans[name] { planned.window = earlier.window.merged(with: arming.window) } else { order.append(name) }
-                plans[name] = planned
+                if plans[name] == nil { order.append(name) }
+                plans[name, default: (arming, [:])].arming = arming
+                plans[name]?.windows[alert.identity] = arming.window
             }
         }
         guard unknown.isEmpty else { throw Self.unknownTriggers(unknown, known: triggers.keys) }
         for name in order {
-            guard let arming = plans[name] else { continue }
-            let armed = try extendArming(name, arming, notification: true)
+            guard let (arming, windows) = plans[name] else { continue }
+            let armed = try extendArming(name, arming, windows: windows, notification: true)
             log(name, armed, logger: logger)
             outcome.armed.append(.init(trigger: name, until: armed.until, alert: armed.alert))
         }
@@ -55,12 +55,12 @@ extension TriggerDirectory {
     /// label arms nothing and is reported, the others arm. Every poll extends the windows of the
     /// alerts still firing (never shortening one); alerts whose `identity` is not in `seenBefore`
     /// are new: they are logged and counted as notifications. Several alerts arming one trigger
-    /// arm it once, narrowed only by what they all share (`ArmingWindow.merged`).
+    /// arm it once, narrowed only by what their open windows share (`extendArming`).
     public func arm(polled alerts: [(alert: FiringAlert, peers: [String])], seenBefore: Set<String>, logger: Logger) -> PollArmingOutcome {
         let triggers = configs
         var outcome = PollArmingOutcome()
         let now = Date(), monotonic = MonotonicClock.nanoseconds()
-        var plans: [String: (arming: Arming, isNew: Bool)] = [:]
+        var plans: [String: (arming: Arming, windows: [String: ArmingWindow], isNew: Bool)] = [:]
         var order: [String] = []
         for (alert, peers) in alerts {
             let isNew = !seenBefore.contains(alert.identity)
@@ -86,20 +86,16 @@ extension TriggerDirectory {
             }
             if isNew { outcome.new[request.armings.isEmpty ? .alwaysArmed : .armed, default: 0] += 1 }
             for (name, arming) in request.armings {
-                if let planned = plans[name] {
-                    var merged = planned.arming
-                    merged.window = planned.arming.window.merged(with: arming.window)
-                    plans[name] = (merged, planned.isNew || isNew)
-                } else {
-                    order.append(name)
-                    plans[name] = (arming, isNew)
-                }
+                if plans[name] == nil { order.append(name) }
+                plans[name, default: (arming, [:], false)].arming = arming
+                plans[name]?.windows[alert.identity] = arming.window
+                if isNew { plans[name]?.isNew = true }
             }
         }
         for name in order {
-            guard let (arming, isNew) = plans[name] else { continue }
+            guard let (arming, windows, isNew) = plans[name] else { continue }
             do {
-                let armed = try extendArming(name, arming, notification: isNew)
+                let armed = try extendArming(name, arming, windows: windows, notification: isNew)
                 if isNew { log(name, armed, logger: logger) }
             } catch {
                 logger.error("arming a trigger failed", metadata: ["trigger": "\(name)", "error": "\(error)"])

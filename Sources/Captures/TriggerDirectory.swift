@@ -10,9 +10,16 @@ import SystemSupport
 public final class TriggerDirectory: Sendable {
     private struct State {
         var configs: [Config.Trigger]
+        /// By trigger: the arming in force (what the kernel has), as shown.
         var armings: [String: Arming] = [:]
+        /// By trigger, then alert (its labels): each alert's own window. The kernel's window is
+        /// all the open ones merged, so an alert's process stays armed until its own window ends.
+        var alertWindows: [String: [String: ArmingWindow]] = [:]
         var notifications: [String: UInt64] = [:]
     }
+
+    /// Alerts whose windows are kept apart per trigger; beyond it they fold into one for any process.
+    static let maxAlertWindows = 1024
 
     let kernel: any KernelAccess
     private let state: Mutex<State>
@@ -30,6 +37,7 @@ public final class TriggerDirectory: Sendable {
             state.configs = triggers
             let names = Set(triggers.map(\.name))
             state.armings = state.armings.filter { names.contains($0.key) }
+            state.alertWindows = state.alertWindows.filter { names.contains($0.key) }
             state.notifications = state.notifications.filter { names.contains($0.key) }
         }
     }
@@ -41,25 +49,33 @@ public final class TriggerDirectory: Sendable {
 
     public func arming(_ name: String) -> Arming? { state.withLock { $0.armings[name] } }
 
-    /// Records `arming` (and, with `notification`, one more notification for the trigger).
-    func record(_ arming: Arming, for name: String, notification: Bool) {
-        state.withLock { state in
-            state.armings[name] = arming
-            if notification { state.notifications[name, default: 0] += 1 }
-        }
-    }
-
-    /// Arms `name` in the kernel as `arming` says, extending (never shortening) a window already
-    /// open, and records it — all under the lock, so a webhook and a poll arming at once cannot
-    /// shorten each other's window. Returns the arming in force.
-    func extendArming(_ name: String, _ arming: Arming, notification: Bool) throws -> Arming {
+    /// Arms `name` for the alerts in `windows` (alert → its window; `arming` describes the last of
+    /// them) and records it, all under the lock, so a webhook and a poll arming at once cannot undo
+    /// each other. Each alert's window is extended, never shortened; the kernel gets every open
+    /// alert window merged — the latest deadline, narrowed only by the comm and pid they all share —
+    /// so no alert's process drops out while its own window is open. Returns the arming in force.
+    func extendArming(_ name: String, _ arming: Arming, windows: [String: ArmingWindow], notification: Bool) throws -> Arming {
         try state.withLock { state in
+            let now = MonotonicClock.nanoseconds()
+            var open = (state.alertWindows[name] ?? [:]).filter { $0.value.untilMonotonicNanoseconds > now }
+            for (alert, window) in windows {
+                var kept = window
+                if let earlier = open[alert] { kept.untilMonotonicNanoseconds = max(earlier.untilMonotonicNanoseconds, window.untilMonotonicNanoseconds) }
+                open[alert] = kept
+            }
+            if open.count > Self.maxAlertWindows {
+                open = ["": ArmingWindow(untilMonotonicNanoseconds: open.values.map(\.untilMonotonicNanoseconds).max() ?? now)]
+            }
             var effective = arming
-            if let current = state.armings[name], current.window.untilMonotonicNanoseconds > arming.window.untilMonotonicNanoseconds {
-                effective.window.untilMonotonicNanoseconds = current.window.untilMonotonicNanoseconds
-                effective.until = current.until
+            if let first = open.values.first {
+                effective.window = open.values.reduce(first) { $0.merged(with: $1) }
+                let later = effective.window.untilMonotonicNanoseconds &- arming.window.untilMonotonicNanoseconds
+                if effective.window.untilMonotonicNanoseconds > arming.window.untilMonotonicNanoseconds {
+                    effective.until = arming.until.addingTimeInterval(Double(later) / 1e9)
+                }
             }
             guard try kernel.arm(name, effective.window) else { throw ArmingError(description: "no trigger named \(name)") }
+            state.alertWindows[name] = open
             state.armings[name] = effective
             if notification { state.notifications[name, default: 0] += 1 }
             return effective

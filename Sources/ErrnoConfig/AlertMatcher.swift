@@ -33,6 +33,11 @@ public struct AlertMatcher: Sendable, Equatable, CustomStringConvertible {
         case .equal, .notEqual:
             regex = nil
         case .matches, .notMatches:
+            // What ICU would take but Alertmanager's RE2 refuses (every poll would get a 400).
+            let unsupported = ["(?=", "(?!", "(?<=", "(?<!", "(?>", "*+", "++", "?+", "}+"] + (1...9).map { "\\\($0)" }
+            if let construct = unsupported.first(where: { value.contains($0) }) {
+                throw AlertMatcherError("\"\(construct)\" in \"\(value)\": Alertmanager's regular expressions (RE2) have no lookaround, backreferences or possessive quantifiers")
+            }
             do {
                 regex = Regex(expression: try NSRegularExpression(pattern: "\\A(?:\(value))\\z", options: [.dotMatchesLineSeparators]))
             } catch {

@@ -129,7 +129,10 @@ public enum DurationText {
                 digits += 1
                 if digits > 9 { return nil }
             } else if let unit = units[character], digits > 0 {
-                total += number * unit
+                let (part, overflowed) = number.multipliedReportingOverflow(by: unit)
+                let (sum, overflowedSum) = total.addingReportingOverflow(part)
+                if overflowed || overflowedSum { return nil }
+                total = sum
                 number = 0
                 digits = 0
             } else {

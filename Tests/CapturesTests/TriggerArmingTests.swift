@@ -2,6 +2,8 @@ import ErrnoConfig
 import ErrnoKernel
 import KernelFakes
 import Logging
+import Foundation
+import SystemSupport
 import Testing
 
 @testable import Captures
@@ -127,18 +129,35 @@ import Testing
         #expect(try triggers.statuses().first { $0.name == "on-alert" }?.notifications == 1)
     }
 
-    @Test func aPollNeverShortensAWebhooksLongerWindow() throws {
+    @Test func aPollNeverShortensALongerWindow() throws {
         let (kernel, triggers) = try TriggerArmingTests.directory()
-        _ = try triggers.arm([TriggerArmingTests.alert([FiringAlert.triggerLabel: "on-alert"])], logger: TriggerArmingTests.logger)
-        var longer = try #require(kernel.windows["on-alert"])
-        longer.untilMonotonicNanoseconds += 3_600_000_000_000
-        _ = try kernel.arm("on-alert", longer)
-        let stored = try #require(triggers.arming("on-alert"))
-        var extended = stored
-        extended.window = longer
-        triggers.record(extended, for: "on-alert", notification: false)
+        let far = MonotonicClock.nanoseconds() + 3_600_000_000_000
+        let arming = Arming(window: ArmingWindow(untilMonotonicNanoseconds: far), until: Date().addingTimeInterval(3600), alert: "Long", fingerprint: nil, source: .webhook)
+        _ = try triggers.extendArming("on-alert", arming, windows: ["long": arming.window], notification: true)
         _ = triggers.arm(polled: [Self.polled([FiringAlert.triggerLabel: "on-alert"], fingerprint: "x")], seenBefore: [], logger: TriggerArmingTests.logger)
-        #expect(kernel.windows["on-alert"]?.untilMonotonicNanoseconds == longer.untilMonotonicNanoseconds)
+        #expect(kernel.windows["on-alert"]?.untilMonotonicNanoseconds == far)
+    }
+
+    @Test func anOpenWindowKeepsItsProcessArmedUntilItEnds() throws {
+        let (kernel, triggers) = try TriggerArmingTests.directory()
+        let soon = MonotonicClock.nanoseconds() + 50_000_000
+        let short = Arming(window: ArmingWindow(untilMonotonicNanoseconds: soon, comm: "a"), until: Date(), alert: "A", fingerprint: nil, source: .webhook)
+        _ = try triggers.extendArming("on-alert", short, windows: ["a": short.window], notification: true)
+        let b = Self.polled(["alertname": "B", FiringAlert.triggerLabel: "on-alert", "comm": "b"], fingerprint: "b")
+        _ = triggers.arm(polled: [b], seenBefore: [], logger: TriggerArmingTests.logger)
+        #expect(kernel.windows["on-alert"]?.comm == nil, "a's window is open: both comms")
+        usleep(100_000)
+        _ = triggers.arm(polled: [b], seenBefore: [b.alert.identity], logger: TriggerArmingTests.logger)
+        #expect(kernel.windows["on-alert"]?.comm == "b", "a's window ended: b's alone")
+    }
+
+    @Test func manyAlertsFoldIntoOneWindowForAnyProcess() throws {
+        let (kernel, triggers) = try TriggerArmingTests.directory()
+        let alerts = (0...TriggerDirectory.maxAlertWindows).map {
+            Self.polled(["alertname": "A\($0)", FiringAlert.triggerLabel: "on-alert", "pid": "\($0 + 1)"], fingerprint: "\($0)")
+        }
+        _ = triggers.arm(polled: alerts, seenBefore: [], logger: TriggerArmingTests.logger)
+        #expect(kernel.windows["on-alert"]?.pid == nil && kernel.windows["on-alert"]?.comm == nil)
     }
 
     @Test func alertsArmingOneTriggerNarrowItOnlyByWhatTheyShare() throws {

@@ -162,6 +162,19 @@ import Testing
         #expect(quoted.description == #"summary="say \"hi\"\n""#)
         #expect(try AlertMatcher(parsing: quoted.description) == quoted, "description parses back")
         #expect(throws: AlertMatcherError.self) { try AlertMatcher(parsing: #"a="unclosed"#) }
+        for re2Refuses in [#"a=~"x(?=y)""#, #"a=~"(x)\\1""#, #"a=~"x*+""#, #"a=~"(?<!x)y""#] {
+            #expect(throws: AlertMatcherError.self, "\(re2Refuses)") { try AlertMatcher(parsing: re2Refuses) }
+        }
         #expect(throws: AlertMatcherError.self) { try AlertMatcher(parsing: String(repeating: "a", count: 5000) + "=b") }
+    }
+}
+
+/// Durations as Prometheus writes them, bounded.
+@Suite struct DurationTextTests {
+    @Test func durationsAddUpAndOverflowIsRefused() {
+        #expect(DurationText.seconds("1h30m") == 5400)
+        #expect(DurationText.seconds("7d") == 604_800)
+        #expect(DurationText.seconds(String(repeating: "999999999w", count: 20_000)) == nil, "an overflowing sum is not a duration")
+        #expect(DurationText.seconds("10") == nil && DurationText.seconds("m") == nil)
     }
 }
