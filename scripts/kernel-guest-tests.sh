@@ -9,8 +9,9 @@
 # no virtio-serial port). Fails loudly when the guest does not boot or does not report.
 #
 #   GUEST_TESTS   test filter (a regular expression over suite and test names)
-#   GUEST_SKIP    tests not run there (default: the two whose assertions are wall-clock windows
-#                 or a browser, which an emulated CPU ~20x slower cannot honour)
+#   GUEST_SKIP    tests not run there (default: two that test no kernel behaviour and need a fast
+#                 CPU — a 20,000-series scrape in flight at SIGTERM, and a browser — which an
+#                 emulated CPU ~20x slower cannot give)
 #   GUEST_TIMEOUT seconds for boot + tests (default 1800)
 # Tests run one at a time in the guest: two emulated CPUs shared by thirty agents would turn every
 # bounded wait into a timeout.
