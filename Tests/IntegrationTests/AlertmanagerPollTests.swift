@@ -138,7 +138,10 @@ struct AlertmanagerPollTests {
         let listening = try #require(Self.logTime(late.stderr.text, "msg=listening"))
         let armedAt = try #require(Self.logTime(late.stderr.text, "msg=\"trigger armed by an alert\""))
         #expect(armedAt.timeIntervalSince(listening) < 2 * testTimeScale, "armed \(armedAt.timeIntervalSince(listening))s after listening")
-        #expect(try await late.scrape().value("errno_exporter_alertmanager_new_alerts_total", ["outcome": "armed"]) == 1)
+        let counted = try await Self.waitUntil(10) {
+            try await late.scrape().value("errno_exporter_alertmanager_new_alerts_total", ["outcome": "armed"]) == 1
+        }
+        #expect(counted != nil, "the alert counts as new once")
 
         // An armed agent captures its path's next failure, with the alert's comm.
         try await offPool { try runLoad(comm: comm, paths: [PathPlan("openat", 1, a.watched)]) }
@@ -181,8 +184,11 @@ struct HostileAlertmanagerTests {
               poll_interval: 2s
             """).write(toFile: agent.configPath, atomically: true, encoding: .utf8)
         #expect(try await agent.send("POST", "/-/reload").status == 200)
+        // A poll records every peer, then arms, then counts new alerts: wait for its last step.
         let armed = try await AlertmanagerPollTests.waitUntil(30) {
-            try await agent.scrape().value("errno_exporter_alertmanager_polls_total", ["peer": peers[4], "outcome": "error"]) ?? 0 >= 1
+            let scrape = try await agent.scrape()
+            return scrape.value("errno_exporter_alertmanager_polls_total", ["peer": peers[4], "outcome": "error"]) ?? 0 >= 1
+                && scrape.value("errno_exporter_alertmanager_new_alerts_total", ["outcome": "armed"]) == 1
         }
         try #require(armed != nil, "the trickling peer was never given up on; output:\n\(agent.stderr.text.suffix(2000))")
         // Scrapes are built at once while a poll waits on the trickling peer (always: it holds every
