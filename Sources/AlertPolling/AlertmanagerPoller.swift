@@ -126,12 +126,13 @@ public final class AlertmanagerPoller: Sendable {
         let (boundAddresses, seenBefore, current) = state.withLock { ($0.boundAddresses, $0.seen, $0.generation) }
         guard answered, current == generation else { return }
         let identity = AlertIdentity(settings, boundAddresses: boundAddresses)
-        let mine = united.values.filter { identity.isForThisNode($0.alert.labels) }.sorted { $0.alert.identity < $1.alert.identity }
-        let outcome = triggers.arm(polled: mine.map { ($0.alert, $0.peers) }, seenBefore: seenBefore, logger: logger)
+        // Keyed by identity already: sorted by key, so no alert's identity is built again.
+        let mine = united.filter { identity.isForThisNode($0.value.alert.labels) }.sorted { $0.key < $1.key }
+        let outcome = triggers.arm(polled: mine.map { ($0.value.alert, $0.value.peers) }, seenBefore: seenBefore, logger: logger)
         state.withLock { state in
             guard state.generation == generation else { return }
             // An alert only a silent peer listed is not forgotten: it is not new when the peer is back.
-            state.seen = Set(mine.map(\.alert.identity)).union(allAnswered ? [] : seenBefore)
+            state.seen = Set(mine.map(\.key)).union(allAnswered ? [] : seenBefore)
             state.thisNode = mine.count
             state.otherNodes = united.count - mine.count
             for (result, count) in outcome.new { state.newAlerts[result, default: 0] += UInt64(count) }
