@@ -4,7 +4,7 @@ import Glibc
 import Testing
 
 /// HTTP endpoints, startup failures with one clear line, and a shutdown that leaves nothing behind.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct AgentLifecycleTests {
     @Test func healthReadyLandingAndUnknownPaths() async throws {
         try requireRoot()

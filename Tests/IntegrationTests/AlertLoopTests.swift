@@ -45,7 +45,7 @@ final class AlertmanagerServer {
 /// The loop users want, with the shipped Prometheus, rules and Alertmanager configs: a trigger's path
 /// fails → the rule fires → Alertmanager posts to the agent → the trigger arms → the next failure is
 /// captured with its stack. And every expression in the shipped rules and dashboard returns data.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(5)))
 struct AlertLoopTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

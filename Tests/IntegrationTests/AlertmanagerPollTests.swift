@@ -90,9 +90,15 @@ struct AlertmanagerPollTests {
         let bArmed = try await Self.waitUntil(60) { try await Self.isArmed(b.agent) }
         try #require(bArmed != nil, "b was not armed; its output:\n\(b.agent.stderr.text.suffix(2000))")
         mark("b armed")
-        let bTriggers = try await b.agent.get("/api/v1/triggers").body
+        // Prometheus sends the alert to both peers one after the other, so the poll that armed B may
+        // have found it on one peer only; every poll re-extends the arming, and says who reported it.
+        var bTriggers = ""
+        let viaBoth = try await Self.waitUntil(20) {
+            bTriggers = try await b.agent.get("/api/v1/triggers").body
+            return bTriggers.contains(#""armed_via":"poll \#(first.url),\#(second.url)""#)
+        }
+        #expect(viaBoth != nil, "Prometheus sent it to both peers: \(bTriggers)")
         #expect(bTriggers.contains(#""armed_by":"ErrnoTriggerPathFailing"#), "\(bTriggers)")
-        #expect(bTriggers.contains(#""armed_via":"poll \#(first.url),\#(second.url)""#), "Prometheus sent it to both peers: \(bTriggers)")
         try await offPool { usleep(UInt32(3_000_000 * testTimeScale)) }  // three more polls
         for node in [a, c] {
             let scrape = try await node.agent.scrape()
@@ -158,7 +164,7 @@ struct AlertmanagerPollTests {
 /// Hostile peers (Tests/Fixtures/hostile_alertmanager.py): oversized, deeply nested, mistyped, failing
 /// and trickling answers are refused or time out and are counted; scrapes stay fast; the one good
 /// alert among bad ones still arms. The peers arrive by a reload.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(5)))
 struct HostileAlertmanagerTests {
     @Test func hostileAnswersAreRefusedCountedAndNeverBlockTheAgent() async throws {
         try requireRoot()
@@ -192,9 +198,18 @@ struct HostileAlertmanagerTests {
         }
         try #require(armed != nil, "the trickling peer was never given up on; output:\n\(agent.stderr.text.suffix(2000))")
         // Scrapes are built at once while a poll waits on the trickling peer (always: it holds every
-        // poll for the whole timeout).
-        let scrape = try await agent.scrape()
-        #expect(try #require(scrape.value("errno_exporter_scrape_duration_seconds")) < 0.5 * testTimeScale)
+        // poll for the whole timeout, 2 s). A scrape that waited on polls would take a second on
+        // average; the median of five, 300 ms apart, stays clear of one busy moment on a loaded host.
+        var durations: [Double] = []
+        var scrape = try await agent.scrape()
+        for round in 0..<5 {
+            if round > 0 {
+                try await offPool { usleep(300_000) }
+                scrape = try await agent.scrape()
+            }
+            durations.append(try #require(scrape.value("errno_exporter_scrape_duration_seconds")))
+        }
+        #expect(durations.sorted()[2] < 0.5 * testTimeScale, "scrape durations: \(durations)")
         for peer in peers[0...2] {
             #expect((scrape.value("errno_exporter_alertmanager_polls_total", ["peer": peer, "outcome": "refused"]) ?? 0) >= 1, "\(peer)")
             #expect(scrape.value("errno_exporter_alertmanager_peer_up", ["peer": peer]) == 0)
@@ -213,7 +228,7 @@ struct HostileAlertmanagerTests {
 
 /// Peers behind TLS with client certificates and basic auth, as Prometheus' alertmanager_config
 /// reaches them: the right credentials poll and arm, wrong ones are counted errors with the reason.
-@Suite(.timeLimit(.minutes(4)))
+@Suite(.timeLimit(.minutes(5)))
 struct AlertmanagerTLSPollTests {
     @Test func tlsClientCertificatesAndBasicAuthReachThePeer() async throws {
         try requireRoot()

@@ -4,7 +4,7 @@ import Testing
 
 /// --web.config.file basic auth: every route, htpasswd -B hashes, rotation without restart, and a
 /// real Prometheus with basic_auth.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct BasicAuthTests {
     static func bcrypt(_ user: String, _ password: String) throws -> String {
         let line = try shell("htpasswd -nbB \(user) \(password)").output.trimmingCharacters(in: .whitespacesAndNewlines)

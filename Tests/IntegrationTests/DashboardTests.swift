@@ -4,7 +4,7 @@ import Testing
 
 /// The shipped Grafana dashboard: every query is valid PromQL (promtool) and names only metrics
 /// the real agent exposes.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct DashboardTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

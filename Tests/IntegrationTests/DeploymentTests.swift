@@ -4,7 +4,7 @@ import Testing
 import Yams
 
 /// The shipped deployment files, checked by the tools that consume them.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct DeploymentTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// /metrics in every format a scraper asks for: same values in each, gzip when asked.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct ExpositionFormatTests {
     @Test func textOpenMetricsAndGzipCarryTheSameValues() async throws {
         try requireRoot()
@@ -39,7 +39,7 @@ struct ExpositionFormatTests {
 }
 
 /// The protobuf exposition, checked by protoc and by a Prometheus that asks for it.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct ProtobufExpositionTests {
     static let protoRoot = "/usr/share/gocode/src/github.com/prometheus/client_model"
 

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The agent against real failing syscalls: counts move by exactly what the helpers did.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct FailureCountingTests {
     static let failures = "errno_syscall_failures_total"
 

@@ -4,7 +4,7 @@ import Testing
 
 /// What the agent says about the kernel it runs on, checked against the kernel itself: on this
 /// machine's kernel and, through scripts/kernel-guest-tests.sh, in Debian 12's 6.1 kernel.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct GuestKernelTests {
     @Test func theFeatureGaugesAndLogLinesMatchTheKernel() async throws {
         try requireRoot()

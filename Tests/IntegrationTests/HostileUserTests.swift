@@ -5,7 +5,7 @@ import Testing
 /// Attacks an unprivileged local user can make on the root agent, made as `nobody` against a running
 /// agent whose trigger anyone can fire: the agent stays healthy, reads nothing it should not, shows
 /// what it read as text, and stays within its memory bounds.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct HostileUserTests {
     /// A directory anyone may open paths under, and an agent with a prefix trigger on it.
     static func setUp(_ name: String) throws -> (directory: String, agent: AgentProcess) {

@@ -4,7 +4,7 @@ import Glibc
 import Testing
 
 /// Hostile and slow clients: they cost the agent a bounded amount and cannot stall it.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct LimitsTests {
     /// A raw TCP connection to the agent.
     final class RawConnection {

@@ -5,7 +5,7 @@ import Testing
 
 /// The lab's case: nodey swallows an ENOENT on /etc/nodey.conf and answers "An error occurred";
 /// the agent shows the failing open, by path, errno and comm, counted exactly.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct NodeyTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

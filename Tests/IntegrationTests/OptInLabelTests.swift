@@ -5,7 +5,7 @@ import Testing
 
 /// The opt-in pid and cgroup labels: their values, and switching them by reload without any
 /// counter going down.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct OptInLabelTests {
     static let failures = "errno_syscall_failures_total"
     static let paths = "errno_path_failures_total"

@@ -4,7 +4,7 @@ import Testing
 
 /// errno_path_failures_total against real failing path syscalls: exact counts per (syscall, path,
 /// errno, comm), truncation, overflow, rewrites, and the in-kernel filters.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct PathFailureTests {
     static let paths = "errno_path_failures_total"
     static let failures = "errno_syscall_failures_total"

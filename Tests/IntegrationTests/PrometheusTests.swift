@@ -122,7 +122,7 @@ func freeLoopbackPort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct PrometheusTests {
     @Test func hostileFileNamesArriveAsTheirDocumentedLabels() async throws {
         try requireRoot()

@@ -5,7 +5,7 @@ import Testing
 
 /// Hot reload: filters change in the running program, counters keep their values, a broken config
 /// leaves the old one in force, and nothing is lost while reloading under load.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct ReloadTests {
     static let failures = "errno_syscall_failures_total"
 
@@ -124,7 +124,7 @@ struct ReloadTests {
 }
 
 /// Least privilege and shutdown.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct PrivilegeAndShutdownTests {
     /// The capability sets of every thread of `pid` (capabilities are per thread), as masks.
     func capabilities(of pid: Int32) throws -> [[String: UInt64]] {

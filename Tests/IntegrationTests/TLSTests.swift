@@ -4,7 +4,7 @@ import Testing
 
 /// tls_server_config: HTTPS only, client certificates, certificate rotation without restart, and a
 /// real Prometheus with tls_config. Certificates come from openssl, made fresh per test.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct TLSTests {
     /// A CA, a server certificate for 127.0.0.1 and a client certificate, in a scratch directory.
     final class PKI {

@@ -5,7 +5,7 @@ import Testing
 
 /// Stack-capture triggers against the real kernel: matching in the kernel, complete user stacks
 /// (CFI, frame pointers, stripped binaries, processes that exit at once), rate limits, the API.
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(5)))
 struct TriggerTests {
     static let chain = ["open_config", "load_settings", "start_service", "main"]
 

@@ -4,7 +4,7 @@ import Testing
 
 /// /api/v1/alerts on its own: what arms a trigger, what narrows it, and hostile payloads that must
 /// change nothing.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(5)))
 struct WebhookTests {
     static func notification(_ alerts: String, version: String = "4") -> String {
         #"{"version":"\#(version)","groupKey":"{}:{}","status":"firing","receiver":"errno","groupLabels":{},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am","alerts":[\#(alerts)]}"#
