@@ -62,17 +62,16 @@ struct Fuzzer {
         return .seconds(now.tv_sec) + .nanoseconds(now.tv_nsec)
     }
 
-    /// Runs `body` on mutated inputs until the time budget is spent; returns how many ran.
+    /// Runs `body` on mutated inputs until the time budget is spent; returns how many ran. The budget
+    /// is this thread's CPU time, like each input's limit: a loaded machine may not run it for a while.
     @discardableResult
     mutating func run(corpus: [[UInt8]], _ body: ([UInt8]) throws -> Void) rethrows -> Int {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(Self.seconds)
+        let budgetEnd = Self.threadCPUTime() + .seconds(Self.seconds)
         var runs = 0
         var input = corpus[0]
-        while clock.now < deadline {
+        while Self.threadCPUTime() < budgetEnd {
             input = below(8) == 0 ? corpus[below(corpus.count)] : mutate(input, corpus: corpus)
             if input.count > 64 * 1024 { input = corpus[below(corpus.count)] }
-            // CPU time of this thread, not wall time: a loaded machine may not run it for a while.
             let start = Self.threadCPUTime()
             try body(input)
             let took = Self.threadCPUTime() - start

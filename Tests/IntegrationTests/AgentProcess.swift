@@ -90,7 +90,7 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     /// Waits for the process to exit by itself; returns its status and everything it printed.
-    func waitForExit(timeout: Double = 30) throws -> (status: Int32, output: String) {
+    func waitForExit(timeout: Double = 60) throws -> (status: Int32, output: String) {
         let deadline = Date().addingTimeInterval(timeout * testTimeScale)
         while process.isRunning && Date() < deadline { usleep(20_000) }
         guard !process.isRunning else { throw AgentError("agent still running after \(timeout)s; output:\n\(stderr.text)") }

@@ -47,8 +47,9 @@ struct LimitsTests {
 
     @Test func stalledHalfRequestsNeitherBlockScrapesNorLinger() async throws {
         try requireRoot()
-        // A long idle timeout: the scrape must succeed while all 100 stalled clients are still connected.
-        let patient = try AgentProcess(config: "filters:\n  comms: [\(uniqueComm("el_stall_"))]\n", arguments: ["--web.idle-timeout=60"])
+        // A long idle timeout (longer than a loaded host may keep this test waiting): the scrape must
+        // succeed while all 100 stalled clients are still connected.
+        let patient = try AgentProcess(config: "filters:\n  comms: [\(uniqueComm("el_stall_"))]\n", arguments: ["--web.idle-timeout=600"])
         let stalled = try (0..<100).map { _ in try RawConnection(patient.address) }
         for connection in stalled { connection.send("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ") }
         #expect(try await patient.get("/metrics").status == 200, "scrapes go on while 100 clients stall")
