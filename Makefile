@@ -15,6 +15,8 @@ TEST_PACKAGES := golang-go prometheus prometheus-alertmanager util-linux curl pr
 	qemu-system-x86 busybox-static kmod
 # virtme-ng boots Debian 12's own kernel (6.1) with this machine's root file system for the guest tests.
 VIRTME_NG := virtme-ng==1.42
+# A strict OpenMetrics parser for the exposition tests.
+PROMETHEUS_CLIENT := prometheus-client==0.26.0
 BENCH_PACKAGES := bpftrace bpfcc-tools linux-headers-amd64 python3 prometheus-node-exporter
 
 BPF_CLANG ?= clang-14
@@ -59,6 +61,7 @@ deps:
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
 	@command -v vng >/dev/null || { python3 -m pip install -q $(VIRTME_NG) && { pyenv rehash 2>/dev/null || true; }; }
+	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q $(PROMETHEUS_CLIENT)
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))

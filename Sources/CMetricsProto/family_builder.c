@@ -123,6 +123,46 @@ int errno_family_set_exemplar(errno_family_builder *builder, double value, doubl
 	return 0;
 }
 
+/* `optional google.protobuf.Timestamp created_timestamp = 3;` in upstream's `message Counter`. */
+#define ERRNO_COUNTER_CREATED_TIMESTAMP_FIELD 3
+
+int errno_family_set_created(errno_family_builder *builder, double timestamp)
+{
+	Io__Prometheus__Client__MetricFamily *family = &builder->family;
+	Io__Prometheus__Client__Counter *counter;
+	Google__Protobuf__Timestamp created;
+	ProtobufCMessageUnknownField *field;
+	size_t size;
+
+	if (family->n_metric == 0 || !(counter = family->metric[family->n_metric - 1]->counter) || counter->base.n_unknown_fields)
+		return -1;
+	if (!(timestamp >= 0 && timestamp < 1e15))
+		return -1;
+	google__protobuf__timestamp__init(&created);
+	created.seconds = (int64_t)timestamp;
+	created.nanos = (int32_t)((timestamp - (double)created.seconds) * 1e9);
+	field = calloc(1, sizeof(*field));
+	if (!field)
+		return -1;
+	/* protobuf-c writes an unknown field as its tag and then `data` as is: the data carries the
+	 * length prefix of a length-delimited field itself. A Timestamp is at most 22 bytes. */
+	size = google__protobuf__timestamp__get_packed_size(&created);
+	field->tag = ERRNO_COUNTER_CREATED_TIMESTAMP_FIELD;
+	field->wire_type = PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED;
+	field->len = 1 + size;
+	field->data = malloc(field->len);
+	if (!field->data || size >= 0x80) {
+		free(field->data);
+		free(field);
+		return -1;
+	}
+	field->data[0] = (uint8_t)size;
+	google__protobuf__timestamp__pack(&created, field->data + 1);
+	counter->base.unknown_fields = field;
+	counter->base.n_unknown_fields = 1;
+	return 0;
+}
+
 int errno_family_add_exemplar_label(errno_family_builder *builder, const char *name, const char *value)
 {
 	Io__Prometheus__Client__MetricFamily *family = &builder->family;
@@ -189,6 +229,10 @@ void errno_family_free(errno_family_builder *builder)
 			free_label_pairs(metric->counter->exemplar->label, metric->counter->exemplar->n_label);
 			free(metric->counter->exemplar->timestamp);
 			free(metric->counter->exemplar);
+		}
+		if (metric->counter && metric->counter->base.n_unknown_fields) {
+			free(metric->counter->base.unknown_fields[0].data);
+			free(metric->counter->base.unknown_fields);
 		}
 		free(metric->counter);
 		free(metric->gauge);

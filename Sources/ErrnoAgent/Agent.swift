@@ -34,6 +34,7 @@ public enum Agent {
         let kernel = try prepare(config: config, disabled: options.disabledFeatures, logger: logger)
         // Kernel symbol addresses are hidden without CAP_SYSLOG: read them while it is held.
         let kernelSymbols = KernelSymbols()
+        let countingSince = Date().timeIntervalSince1970
         try kernel.attach()
         kernel.refreshAsyncProbes()  // while every capability is still held
         if let keepMask {
@@ -43,12 +44,14 @@ public enum Agent {
         logger.info("BPF program attached", metadata: ["version": "\(BuildInfo.version)", "revision": "\(BuildInfo.revision)", "libbpf": "\(BuildInfo.libbpfVersion)"])
 
         let connections = ConnectionGate(maxConnections: options.limits.maxConnections, logger: logger)
-        let parts = try Parts(config: config, kernel: kernel, kernelSymbols: kernelSymbols, options: options, extra: [connections], logger: logger)
+        let parts = try Parts(
+            config: config, kernel: kernel, kernelSymbols: kernelSymbols, countingSince: countingSince, options: options, extra: [connections], logger: logger)
         let server = ExporterServer(
             addresses: options.addresses, telemetryPath: options.telemetryPath, gatherer: parts.gatherer,
             isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
             limits: options.limits, authentication: authentication, tls: tls,
-            captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), connections: connections, logger: logger)
+            captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), connections: connections,
+            openMetricsCreatedSamples: options.openMetricsCreatedSamples, logger: logger)
         let poller = parts.poller
         let services: [any Service] =
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
@@ -110,14 +113,18 @@ public enum Agent {
         let reloader: ConfigReloader
         let gatherer: Gatherer
 
-        /// `extra`: collectors of the parts built outside (the HTTP server's).
-        init(config: Config, kernel: KernelHandle, kernelSymbols: KernelSymbols, options: AgentOptions, extra: [any Collector], logger: Logger) throws {
+        /// `extra`: collectors of the parts built outside (the HTTP server's); `countingSince`: a time
+        /// (seconds since the epoch) before the kernel began counting.
+        init(
+            config: Config, kernel: KernelHandle, kernelSymbols: KernelSymbols, countingSince: Double, options: AgentOptions, extra: [any Collector],
+            logger: Logger
+        ) throws {
             let store = CaptureStore(capacity: config.captures.keep)
             self.store = store
             triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
             consumer = CaptureConsumer(kernel: kernel, store: store, resolver: StackResolver(kernelSymbols: kernelSymbols), logger: logger)
             let rewriter = try PathRewriter(config.paths.rewrite)
-            let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: rewriter, exemplars: { Self.exemplars(store) })
+            let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: rewriter, countingSince: countingSince, exemplars: { Self.exemplars(store) })
             webhook = AlertWebhook(triggers: triggers, logger: logger)
             poller = AlertmanagerPoller(settings: config.alerts, triggers: triggers, logger: logger)
             reloader = ConfigReloader(
@@ -125,7 +132,9 @@ public enum Agent {
                 logger: logger)
             gatherer = Gatherer(
                 collectors: [metrics, triggers, consumer, webhook, poller, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
-                durationMetricName: "errno_exporter_scrape_duration_seconds")
+                durationMetricName: "errno_exporter_scrape_duration_seconds",
+                // The process's own counters (CPU time) began with it, the rest with the kernel's.
+                countingSince: min(ProcessCollector.startTime() ?? countingSince, countingSince))
         }
 
         /// The stored captures of failures, oldest first, as the path counter's exemplars.

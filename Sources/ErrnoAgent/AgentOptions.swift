@@ -15,6 +15,8 @@ public struct AgentOptions: Sendable {
     public var webConfigFile: String?
     /// `--web.enable-lifecycle`.
     public var enableLifecycle = false
+    /// Not `--web.disable-openmetrics-created-samples`.
+    public var openMetricsCreatedSamples = true
     var limits = ServerLimits()
     /// `--capabilities.keep`: capability names, nil to keep all; `keepIsDefault` when not given.
     var keepCapabilities: [String]?

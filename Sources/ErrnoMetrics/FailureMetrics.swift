@@ -32,8 +32,8 @@ public final class FailureMetrics: Collector {
         var syscallLabels: OptInLabels
         var pathLabels: OptInLabels
         let cgroups = CgroupNames()
-        var syscallSeries = SeriesIndex()
-        var pathSeries = SeriesIndex()
+        var syscallSeries: SeriesIndex
+        var pathSeries: SeriesIndex
     }
 
     private let kernel: any KernelAccess
@@ -42,12 +42,16 @@ public final class FailureMetrics: Collector {
     /// The latest captures of failures, oldest first (exemplars in OpenMetrics).
     private let exemplars: (@Sendable () -> [FailureExemplar])?
 
+    /// `countingSince`: a time (seconds since the epoch) before the kernel's counting began, the
+    /// created time of the series a first scrape finds.
     public init(
-        kernel: any KernelAccess, config: Config, rewriter: PathRewriter, syscalls: SyscallNames = SyscallNames(),
+        kernel: any KernelAccess, config: Config, rewriter: PathRewriter, countingSince: Double, syscalls: SyscallNames = SyscallNames(),
         exemplars: (@Sendable () -> [FailureExemplar])? = nil
     ) {
         self.kernel = kernel
-        state = Mutex(State(rewriter: rewriter, syscallLabels: config.syscalls.extraLabels, pathLabels: config.paths.extraLabels))
+        state = Mutex(State(
+            rewriter: rewriter, syscallLabels: config.syscalls.extraLabels, pathLabels: config.paths.extraLabels,
+            syscallSeries: SeriesIndex(countingSince: countingSince), pathSeries: SeriesIndex(countingSince: countingSince)))
         self.syscalls = syscalls
         self.exemplars = exemplars
     }
@@ -64,17 +68,21 @@ public final class FailureMetrics: Collector {
     }
 
     public func collect() throws -> [MetricFamily] {
+        let readAt = Date().timeIntervalSince1970
         let counters = try kernel.readCounters()
         let (failures, paths) = state.withLock { state in
             state.cgroups.beginScrape()
-            return (failureFamily(counters.syscallFailures, state: &state), pathFamily(counters.pathFailures, state: &state))
+            return (
+                failureFamily(counters.syscallFailures, readAt: readAt, state: &state),
+                pathFamily(counters.pathFailures, readAt: readAt, state: &state)
+            )
         }
         return [failures, paths] + Self.kernelHealth(counters) + [Self.featureFamily(kernel.features)]
     }
 
-    func failureFamily(_ failures: [SyscallFailure], state: inout State) -> MetricFamily {
+    func failureFamily(_ failures: [SyscallFailure], readAt: Double, state: inout State) -> MetricFamily {
         let shown = state.syscallLabels, cgroups = state.cgroups
-        let samples = state.syscallSeries.samples(failures, key: \.rawKey, count: \.count) { failure in
+        let samples = state.syscallSeries.samples(failures, readAt: readAt, key: \.rawKey, count: \.count) { failure in
             [Label("syscall", syscalls.name(failure.syscallNumber)), Label("errno", ErrnoNames.name(failure.errno)),
              Label("comm", failure.comm.map { LabelValue.encode($0) } ?? LabelValue.other)]
                 + Self.optInLabels(pid: failure.pid, cgroupID: failure.cgroupID, shown, cgroups)
@@ -85,9 +93,9 @@ public final class FailureMetrics: Collector {
             type: .counter, samples: samples)
     }
 
-    func pathFamily(_ failures: [PathFailure], state: inout State) -> MetricFamily {
+    func pathFamily(_ failures: [PathFailure], readAt: Double, state: inout State) -> MetricFamily {
         let shown = state.pathLabels, cgroups = state.cgroups, rewriter = state.rewriter
-        let samples = state.pathSeries.samples(failures, key: \.rawKey, count: \.count) { entry in
+        let samples = state.pathSeries.samples(failures, readAt: readAt, key: \.rawKey, count: \.count) { entry in
             let failure = entry.failure
             return [
                 Label("syscall", syscalls.name(failure.syscallNumber)),

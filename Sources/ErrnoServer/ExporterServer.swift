@@ -30,14 +30,18 @@ public struct ExporterServer: Sendable {
     public let captures: CaptureAPI?
     /// The cap on open connections (`--web.max-connections`); nil: none.
     public let connections: ConnectionGate?
+    /// Whether OpenMetrics expositions carry `_created` samples (`--web.disable-openmetrics-created-samples`).
+    public let openMetricsCreatedSamples: Bool
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
     public init(
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
-        tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, connections: ConnectionGate? = nil, logger: Logger
+        tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, connections: ConnectionGate? = nil, openMetricsCreatedSamples: Bool = true,
+        logger: Logger
     ) {
+        self.openMetricsCreatedSamples = openMetricsCreatedSamples
         self.captures = captures
         self.connections = connections
         self.limits = limits
@@ -95,7 +99,7 @@ public struct ExporterServer: Sendable {
     /// The telemetry path: every collector gathered, encoded as `Accept` asks, gzipped when allowed;
     /// at most `limits.maxConcurrentScrapes` at once.
     private func addMetricsRoute(to router: Router<BasicRequestContext>) {
-        let gatherer = self.gatherer, isReady = self.isReady, logger = self.logger
+        let gatherer = self.gatherer, isReady = self.isReady, logger = self.logger, createdSamples = openMetricsCreatedSamples
         let inFlight = scrapesInFlight, maxScrapes = limits.maxConcurrentScrapes
         router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             guard isReady() else {
@@ -119,7 +123,7 @@ public struct ExporterServer: Sendable {
             headers[.vary] = "Accept, Accept-Encoding"
             var body: ByteBuffer
             do {
-                body = ByteBuffer(bytes: try format.encode(families))
+                body = ByteBuffer(bytes: try format.encode(families, createdSamples: createdSamples))
             } catch {
                 return Self.text(.internalServerError, "encoding the exposition failed: \(error)\n")
             }

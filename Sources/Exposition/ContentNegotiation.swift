@@ -12,18 +12,20 @@ public enum ExpositionFormat: Sendable, Equatable {
         }
     }
 
-    /// The exposition's bytes.
-    public func encode(_ families: [MetricFamily]) throws -> [UInt8] {
+    /// The exposition's bytes; `createdSamples: false` leaves OpenMetrics' `_created` lines out.
+    public func encode(_ families: [MetricFamily], createdSamples: Bool = true) throws -> [UInt8] {
         switch self {
         case .text004: TextFormat.encode(families)
-        case .openMetrics100: OpenMetricsFormat.encode(families)
+        case .openMetrics100: OpenMetricsFormat.encode(families, createdSamples: createdSamples)
         case .protobufDelimited: try ProtobufFormat.encode(families)
         }
     }
 
     /// The format for an `Accept` header (RFC 9110 §12.5.1): the acceptable media range with the
     /// highest q-value that names a format we have; ties go to the earlier range. Anything we do not
-    /// understand, or no header at all, gets text 0.0.4, as the Prometheus clients do.
+    /// understand, or no header at all, gets text 0.0.4, as the Prometheus clients do. Prometheus 3's
+    /// `escaping` parameter changes nothing: every name we expose is a legacy name, the same under
+    /// each escaping scheme.
     public static func negotiate(accept: String?) -> ExpositionFormat {
         guard let accept else { return .text004 }
         var best: (format: ExpositionFormat, quality: Double)?
@@ -51,7 +53,9 @@ public enum ExpositionFormat: Sendable, Equatable {
         case "application/openmetrics-text":
             return version == nil || version == "1.0.0" || version == "0.0.1" ? .openMetrics100 : nil
         case "text/plain":
-            return version == nil || version == "0.0.4" ? .text004 : nil
+            // 1.0.0 (Prometheus 3) differs from 0.0.4 only in allowing UTF-8 metric names, which ours
+            // are not: the same bytes answer both, under 0.0.4's name that every Prometheus reads.
+            return version == nil || version == "0.0.4" || version == "1.0.0" ? .text004 : nil
         case "text/*", "*/*":
             return .text004
         default:

@@ -21,11 +21,15 @@ public struct Sample: Sendable, Equatable {
     public var value: Double
     /// An example event behind the value (OpenMetrics writes it; the text format has no place for it).
     public var exemplar: Exemplar?
+    /// For a counter: seconds since the epoch at which it was known to be zero, so a scraper sees its
+    /// first rise (`_created` in OpenMetrics, `created_timestamp` in protobuf; text 0.0.4 has none).
+    public var created: Double?
 
-    public init(labels: [Label] = [], value: Double, exemplar: Exemplar? = nil) {
+    public init(labels: [Label] = [], value: Double, exemplar: Exemplar? = nil, created: Double? = nil) {
         self.labels = labels
         self.value = value
         self.exemplar = exemplar
+        self.created = created
     }
 }
 

@@ -1,10 +1,12 @@
 /// The OpenMetrics 1.0.0 text format: TYPE lines name the family (a counter's without `_total`),
-/// HELP escapes `\`, newline and `"`, counter samples may carry an exemplar, and the exposition
-/// ends with `# EOF`.
+/// HELP escapes `\`, newline and `"`, counter samples may carry an exemplar and are followed by
+/// their `_created` sample, and the exposition ends with `# EOF`.
 public enum OpenMetricsFormat {
     public static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-    public static func encode(_ families: [MetricFamily]) -> [UInt8] {
+    /// `createdSamples: false` leaves the `_created` lines out (a Prometheus without created-timestamp
+    /// support stores each as a series of its own).
+    public static func encode(_ families: [MetricFamily], createdSamples: Bool = true) -> [UInt8] {
         var out = ExpositionWriter(capacity: families.reduce(16) { $0 + 64 + $1.samples.count * 128 })
         for family in families {
             let name = family.type == .counter && family.name.hasSuffix("_total") ? String(family.name.dropLast(6)) : family.name
@@ -17,7 +19,15 @@ public enum OpenMetricsFormat {
             out.append(" ")
             out.appendEscaped(family.help, quotes: true)
             out.append("\n")
-            for sample in family.samples { out.appendSample(sample, name: family.name, exemplars: family.type == .counter) }
+            guard family.type == .counter else {
+                for sample in family.samples { out.appendSample(sample, name: family.name) }
+                continue
+            }
+            let created = name + "_created"
+            for sample in family.samples {
+                out.appendSample(sample, name: family.name, exemplars: true)
+                if createdSamples, let timestamp = sample.created { out.appendSample(Sample(labels: sample.labels, value: timestamp), name: created, exact: true) }
+            }
         }
         out.append("# EOF\n")
         return out.bytes

@@ -35,6 +35,15 @@ public struct ProcessCollector: Collector {
         return families
     }
 
+    /// When this process started (seconds since the epoch; boot time has whole seconds, so this is
+    /// up to a second early, never late), as `process_start_time_seconds` says.
+    public static func startTime() -> Double? {
+        guard let stat = readFile("/proc/self/stat"), let fields = statFields(stat), let bootTime = bootTime(), let startTicks = Double(fields[19]) else {
+            return nil
+        }
+        return bootTime + startTicks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     private func gauge(_ name: String, _ help: String, _ value: Double) -> MetricFamily {
         MetricFamily(name: name, help: help, type: .gauge, samples: [Sample(value: value)])
     }

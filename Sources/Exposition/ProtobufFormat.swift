@@ -1,7 +1,7 @@
 import CMetricsProto
 
 /// The Prometheus protobuf exposition: length-delimited `io.prometheus.client.MetricFamily` messages,
-/// encoded by protobuf-c; counters carry their exemplar.
+/// encoded by protobuf-c; counters carry their exemplar and created timestamp.
 public enum ProtobufFormat {
     public static let contentType = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 
@@ -16,6 +16,9 @@ public enum ProtobufFormat {
             for sample in family.samples {
                 guard errno_family_add_metric(builder, sample.value) == 0 else { throw OutOfMemory() }
                 for label in sample.labels where errno_family_add_label(builder, label.name, label.value) != 0 {
+                    throw OutOfMemory()
+                }
+                if family.type == .counter, let created = sample.created, errno_family_set_created(builder, created) != 0 {
                     throw OutOfMemory()
                 }
                 if family.type == .counter, let exemplar = sample.exemplar {

@@ -64,11 +64,12 @@ struct ExpositionWriter {
 
     /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample;
     /// with `exemplars` (OpenMetrics), a sample's exemplar follows as ` # {labels} value timestamp`.
-    mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false) {
+    /// `exact` writes a value with millisecond digits (a timestamp) instead of its shortest form.
+    mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false, exact: Bool = false) {
         append(name)
         appendLabels(sample.labels, always: false)
         bytes.append(UInt8(ascii: " "))
-        append(TextFormat.formatValue(sample.value))
+        append(exact ? String(format: "%.3f", sample.value) : TextFormat.formatValue(sample.value))
         if exemplars, let exemplar = sample.exemplar {
             append(" # ")
             appendLabels(exemplar.labels, always: true)

@@ -30,6 +30,11 @@ struct ErrnoExporterCommand: ParsableCommand {
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable POST /-/reload (SIGHUP always reloads).")
     var enableLifecycle = false
 
+    @Flag(
+        name: .customLong("web.disable-openmetrics-created-samples"),
+        help: "Leave _created samples out of OpenMetrics scrapes: a Prometheus without created-timestamp support stores each as a series of its own. Protobuf scrapes keep created_timestamp.")
+    var disableOpenMetricsCreatedSamples = false
+
     @Option(name: .customLong("web.max-requests"), help: "Scrapes served at once; more get 503.")
     var maxRequests = AgentOptions.defaultMaxRequests
 
@@ -74,6 +79,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         try options.setLimits(maxRequests: maxRequests, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds)
         options.webConfigFile = webConfigFile
         options.enableLifecycle = enableLifecycle
+        options.openMetricsCreatedSamples = !disableOpenMetricsCreatedSamples
         return options
     }
 

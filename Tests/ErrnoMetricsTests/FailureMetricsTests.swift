@@ -25,7 +25,7 @@ import Testing
             SyscallFailure(syscall: 257, errno: 2, comm: "bad\n<name", count: 1),
         ]
         kernel.setCounters(counters)
-        let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([]), syscalls: SyscallNamesForTests.x86)
+        let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([]), countingSince: 1_700_000_000, syscalls: SyscallNamesForTests.x86)
         let failures = try Self.family(try metrics.collect(), "errno_syscall_failures_total")
         #expect(Self.value(failures, ["syscall": "openat", "errno": "ENOENT", "comm": "node"]) == 5)
         #expect(Self.value(failures, ["syscall": "openat", "errno": "ENOENT", "comm": #"bad\x0a<name"#]) == 1)
@@ -42,7 +42,7 @@ import Testing
         ]
         kernel.setCounters(counters)
         let rewriter = try PathRewriter([Config.RewriteRule(regex: "^/proc/[0-9]+/", replacement: "/proc/<pid>/")])
-        let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: rewriter, syscalls: SyscallNamesForTests.x86)
+        let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: rewriter, countingSince: 1_700_000_000, syscalls: SyscallNamesForTests.x86)
         let paths = try Self.family(try metrics.collect(), "errno_path_failures_total")
         #expect(Self.value(paths, ["syscall": "openat", "path": "/proc/<pid>/status", "errno": "ENOENT", "comm": "ps"]) == 5)
         let truncated = String(repeating: "a", count: 255) + #"\<truncated>"#
@@ -58,7 +58,7 @@ import Testing
         kernel.setCounters(counters)
         var config = Config()
         config.syscalls.extraLabels.pid = true
-        let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: try PathRewriter([]), syscalls: SyscallNamesForTests.x86)
+        let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: try PathRewriter([]), countingSince: 1_700_000_000, syscalls: SyscallNamesForTests.x86)
         let failures = try Self.family(try metrics.collect(), "errno_syscall_failures_total")
         #expect(Self.value(failures, ["syscall": "open", "errno": "EACCES", "comm": "a", "pid": "77"]) == 1)
         #expect(Self.value(failures, ["syscall": "open", "errno": "EACCES", "comm": "a"]) == 4, "a key counted with the label off keeps its series")
@@ -79,7 +79,7 @@ import Testing
                     exemplar: Exemplar(labels: [Label("capture_id", String(id))], value: 1))
             }
         }
-        let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([]), syscalls: SyscallNamesForTests.x86, exemplars: exemplars)
+        let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([]), countingSince: 1_700_000_000, syscalls: SyscallNamesForTests.x86, exemplars: exemplars)
         let paths = try Self.family(try metrics.collect(), "errno_path_failures_total")
         #expect(paths.samples.first?.exemplar?.labels == [Label("capture_id", "2")])
     }
@@ -93,7 +93,7 @@ import Testing
         counters.triggers = ["a": TriggerCounts(rateLimited: 4), "b": TriggerCounts(rateLimited: 5)]
         counters.maps = [MapUsage(name: "syscall_failures", entries: 10, maxEntries: 100)]
         kernel.setCounters(counters)
-        let families = try FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([])).collect()
+        let families = try FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([]), countingSince: 1_700_000_000).collect()
         let dropped = try Self.family(families, "errno_exporter_dropped_events_total")
         #expect(Self.value(dropped, ["reason": "map_full"]) == 3)
         #expect(Self.value(dropped, ["reason": "ring_buffer_full"]) == 2)

@@ -38,8 +38,8 @@ import Testing
             kernel.setCounters(counters)
             triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
             webhook = AlertWebhook(triggers: triggers, logger: Logger(label: "test"))
-            let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: try PathRewriter([]), syscalls: SyscallNames(.x86_64))
-            gatherer = Gatherer(collectors: [metrics, triggers, webhook], durationMetricName: "errno_exporter_scrape_duration_seconds")
+            let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: try PathRewriter([]), countingSince: 1_700_000_000, syscalls: SyscallNames(.x86_64))
+            gatherer = Gatherer(collectors: [metrics, triggers, webhook], durationMetricName: "errno_exporter_scrape_duration_seconds", countingSince: 1_700_000_000)
             var frame = StackFrame(address: 0x1234, method: .framePointer)
             frame.symbol = "JS:~loadConfig"
             frame.file = "/srv/server.js"
@@ -49,11 +49,12 @@ import Testing
                 path: "/etc/\"nodey\".conf", errno: "ENOENT", result: -2, userStack: [frame]))
         }
 
-        func app(reload: (@Sendable () throws -> Void)? = nil) -> some ApplicationProtocol {
+        func app(reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true) -> some ApplicationProtocol {
             let kernel = self.kernel
             let server = ExporterServer(
                 addresses: [], telemetryPath: "/metrics", gatherer: gatherer, isReady: { kernel.isAttached }, reload: reload,
-                captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook), logger: Logger(label: "test"))
+                captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook), openMetricsCreatedSamples: openMetricsCreatedSamples,
+                logger: Logger(label: "test"))
             return Application(router: server.makeRouter())
         }
     }
@@ -86,11 +87,32 @@ import Testing
             }
             try await client.execute(uri: "/metrics", method: .get, headers: [.accept: "application/openmetrics-text;version=1.0.0"]) { response in
                 #expect(response.headers[.contentType]?.hasPrefix("application/openmetrics-text") == true)
-                #expect(String(buffer: response.body).hasSuffix("# EOF\n"))
+                let body = String(buffer: response.body)
+                #expect(body.hasSuffix("# EOF\n"))
+                // The kernel counted since 1_700_000_000; the first scrape found the series.
+                #expect(body.contains(#"errno_syscall_failures_created{syscall="openat",errno="ENOENT",comm="node"} 1700000000.000"#), "\(body)")
             }
             try await client.execute(uri: "/metrics", method: .get, headers: [.acceptEncoding: "gzip"]) { response in
                 #expect(response.headers[.contentEncoding] == "gzip")
                 #expect(Array(response.body.readableBytesView.prefix(2)) == [0x1F, 0x8B])
+            }
+        }
+    }
+
+    @Test func createdSamplesCanBeLeftOutOfOpenMetricsButNotProtobuf() async throws {
+        let fixture = try Fixture()
+        try await fixture.app(openMetricsCreatedSamples: false).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get, headers: [.accept: "application/openmetrics-text;version=1.0.0"]) { response in
+                let body = String(buffer: response.body)
+                #expect(body.contains(#"errno_syscall_failures_total{syscall="openat",errno="ENOENT",comm="node"} 5"#))
+                #expect(!body.contains("_created"), "\(body)")
+            }
+            let protobuf = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+            try await client.execute(uri: "/metrics", method: .get, headers: [.accept: protobuf]) { response in
+                let bytes = Array(response.body.readableBytesView)
+                // Counter { value (field 1) = 5, created_timestamp (field 3) = { seconds (field 1) = 1_700_000_000 } }
+                let counter: [UInt8] = [0x09] + withUnsafeBytes(of: Double(5).bitPattern.littleEndian, Array.init) + [0x1A, 6, 0x08, 0x80, 0xE2, 0xCF, 0xAA, 0x06]
+                #expect((0...max(bytes.count - counter.count, 0)).contains { Array(bytes[$0..<min($0 + counter.count, bytes.count)]) == counter }, "protobuf keeps created_timestamp")
             }
         }
     }

@@ -24,6 +24,12 @@ import Testing
         ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1", .protobufDelimited),
         ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text", .text004),
         ("application/vnd.google.protobuf", .text004),
+        // What Prometheus 3 sends by default, and with one text protocol preferred.
+        ("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1", .openMetrics100),
+        ("text/plain;version=1.0.0;escaping=allow-utf-8;q=0.9,application/openmetrics-text;version=1.0.0;escaping=underscores;q=0.5", .text004),
+        ("text/plain;version=1.0.0;escaping=values", .text004),
+        ("application/openmetrics-text;version=1.0.0;escaping=dots", .openMetrics100),
+        ("text/plain;version=2.0.0;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5", .openMetrics100),
     ] as [(String?, ExpositionFormat)])
     func acceptHeaders(header: String?, expected: ExpositionFormat) {
         #expect(ExpositionFormat.negotiate(accept: header) == expected)

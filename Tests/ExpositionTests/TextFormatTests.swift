@@ -68,7 +68,7 @@ import Testing
                 Failing(),
                 Fixed(families: [MetricFamily(name: "a", help: "a", type: .gauge, samples: [Sample(value: 2)])]),
             ],
-            durationMetricName: "x_scrape_duration_seconds")
+            durationMetricName: "x_scrape_duration_seconds", countingSince: 1_700_000_000)
         let (families, errors) = gatherer.gather()
         #expect(families.map(\.name) == ["a", "b_total", "x_scrape_duration_seconds"])
         #expect(errors.count == 1)

@@ -22,6 +22,12 @@ int errno_family_add_label(errno_family_builder *family, const char *name, const
  * negative time means none). Returns 0, or -1 when out of memory or the metric is not a counter. */
 int errno_family_set_exemplar(errno_family_builder *family, double value, double timestamp);
 
+/* Gives the counter started last its created timestamp (seconds since the epoch, not negative):
+ * `Counter.created_timestamp`, field ERRNO_COUNTER_CREATED_TIMESTAMP_FIELD of upstream metrics.proto,
+ * which Debian's older copy lacks; it is written as that field's bytes. Returns 0, or -1 when out of
+ * memory, the time is negative or not finite, or the metric is not a counter. */
+int errno_family_set_created(errno_family_builder *family, double timestamp);
+
 /* Adds a label to the exemplar set last. Returns 0, or -1 when out of memory or there is none. */
 int errno_family_add_exemplar_label(errno_family_builder *family, const char *name, const char *value);
 

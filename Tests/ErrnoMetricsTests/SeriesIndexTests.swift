@@ -1,0 +1,47 @@
+import Exposition
+import Testing
+
+@testable import ErrnoMetrics
+
+/// When series are created: a key first seen was zero at the previous read, merged series take the
+/// earliest of their keys, and a change of labels keeps every key's time.
+@Suite struct SeriesIndexTests {
+    struct Entry {
+        var key: UInt8
+        var count: UInt64
+        var series: String
+    }
+
+    static func read(_ index: inout SeriesIndex, at time: Double, _ entries: [Entry]) -> [String: (value: Double, created: Double?)] {
+        let samples = index.samples(entries, readAt: time, key: { [$0.key] }, count: \.count) { [Label("s", $0.series)] }
+        return Dictionary(uniqueKeysWithValues: samples.map { ($0.labels[0].value, ($0.value, $0.created)) })
+    }
+
+    @Test func aSeriesIsCreatedWhenItsKeyWasLastKnownAbsent() {
+        var index = SeriesIndex(countingSince: 50)
+        var series = Self.read(&index, at: 100, [Entry(key: 1, count: 2, series: "a")])
+        #expect(series["a"]?.created == 50, "found by the first read: zero when counting began")
+        series = Self.read(&index, at: 200, [Entry(key: 1, count: 3, series: "a"), Entry(key: 2, count: 1, series: "b")])
+        #expect(series["a"]?.created == 50 && series["a"]?.value == 3)
+        #expect(series["b"]?.created == 100, "absent from the read at 100")
+        // A read that began before the latest one (concurrent scrapes) finds nothing the later missed.
+        series = Self.read(&index, at: 150, [Entry(key: 1, count: 3, series: "a")])
+        #expect(series["a"]?.created == 50)
+        series = Self.read(&index, at: 300, [Entry(key: 1, count: 3, series: "a"), Entry(key: 2, count: 1, series: "b"), Entry(key: 3, count: 7, series: "c")])
+        #expect(series["c"]?.created == 200)
+    }
+
+    @Test func newLabelsKeepEachKeysTimeAndAMergedSeriesTakesTheEarliest() {
+        var index = SeriesIndex(countingSince: 50)
+        _ = Self.read(&index, at: 100, [Entry(key: 1, count: 2, series: "a")])
+        _ = Self.read(&index, at: 200, [Entry(key: 1, count: 2, series: "a"), Entry(key: 2, count: 5, series: "b")])
+        index.reset()
+        // A rewrite now maps both keys to one series: it was zero only when both were.
+        let merged = Self.read(&index, at: 300, [Entry(key: 2, count: 5, series: "ab"), Entry(key: 1, count: 2, series: "ab")])
+        #expect(merged["ab"]?.value == 7)
+        #expect(merged["ab"]?.created == 50)
+        index.reset()
+        let split = Self.read(&index, at: 400, [Entry(key: 1, count: 2, series: "a"), Entry(key: 2, count: 5, series: "b")])
+        #expect(split["a"]?.created == 50 && split["b"]?.created == 100, "a reload never makes a counter look new")
+    }
+}
