@@ -3,18 +3,21 @@ import Exposition
 /// Raw BPF map keys → the series they count into, remembered across scrapes: a key's labels are
 /// worked out once (names, byte mapping, rewrites, cgroup lookup), so a scrape costs one hash lookup
 /// per key. Several keys may share a series (rewrites, opt-in labels off); their counts are summed.
-/// Bounded by the maps it indexes, which never delete keys; the label mapping is cleared when labels
-/// or rewrites change.
+/// Series come out in exposition order, sorted again only when new ones appeared. Bounded by the
+/// maps it indexes, which never delete keys; the label mapping is cleared when labels or rewrites
+/// change.
 ///
 /// It also knows when each series was created: a key first seen in a read was absent, so zero, at
 /// the previous read (or, at the first read, when counting began); a series is created when its
 /// first key was. That survives a change of labels, so a reload never makes a counter look new.
 struct SeriesIndex {
-    private var seriesOfKey: [[UInt8]: Int] = [:]
+    private var seriesOfKey: [RawKey: Int] = [:]
     private var seriesOfLabels: [[Label]: Int] = [:]
     private var labelSets: [[Label]] = []
     private var seriesCreated: [Double] = []
-    private var createdOfKey: [[UInt8]: Double] = [:]
+    /// Series numbers in exposition order; behind `labelSets` when series were added since.
+    private var order: [Int] = []
+    private var createdOfKey: [RawKey: Double] = [:]
     /// When the latest read of the kernel's counters began (seconds since the epoch).
     private var lastRead: Double
 
@@ -23,43 +26,60 @@ struct SeriesIndex {
         lastRead = countingSince
     }
 
-    /// The samples of `entries`, each a raw key and a count, summed per series, with the time each
-    /// series was created. `readAt`: when the read that returned `entries` began.
+    /// The samples of `entries`, each a raw key and a count, summed per series, in exposition order,
+    /// with the time each series was created. `readAt`: when the read that returned `entries` began.
     mutating func samples<Entry>(
         _ entries: [Entry], readAt: Double, key: (Entry) -> [UInt8], count: (Entry) -> UInt64, labels: (Entry) -> [Label]
     ) -> [Sample] {
-        var totals: [Int: UInt64] = [:]
-        totals.reserveCapacity(labelSets.count)
+        var totals = [UInt64](repeating: 0, count: labelSets.count)
+        var present = [Bool](repeating: false, count: labelSets.count)
         for entry in entries {
-            let rawKey = key(entry)
+            let rawKey = RawKey(bytes: key(entry))
             let series: Int
             if let known = seriesOfKey[rawKey] {
                 series = known
             } else {
-                let created: Double
-                if let earlier = createdOfKey[rawKey] {
-                    created = earlier
-                } else {
-                    // Absent at the last read; a read that began later cannot have missed it.
-                    created = min(lastRead, readAt)
-                    createdOfKey[rawKey] = created
+                series = add(rawKey, labels: labels(entry), readAt: readAt)
+                if series == totals.count {
+                    totals.append(0)
+                    present.append(false)
                 }
-                let set = labels(entry)
-                if let shared = seriesOfLabels[set] {
-                    series = shared
-                    seriesCreated[series] = min(seriesCreated[series], created)
-                } else {
-                    series = labelSets.count
-                    labelSets.append(set)
-                    seriesCreated.append(created)
-                    seriesOfLabels[set] = series
-                }
-                seriesOfKey[rawKey] = series
             }
-            totals[series, default: 0] &+= count(entry)
+            totals[series] &+= count(entry)
+            present[series] = true
         }
         lastRead = max(lastRead, readAt)
-        return totals.map { Sample(labels: labelSets[$0.key], value: Double($0.value), created: seriesCreated[$0.key]) }
+        if order.count != labelSets.count {
+            order = labelSets.indices.sorted { MetricFamily.labelsPrecede(labelSets[$0], labelSets[$1]) }
+        }
+        return order.compactMap { series in
+            present[series] ? Sample(labels: labelSets[series], value: Double(totals[series]), created: seriesCreated[series]) : nil
+        }
+    }
+
+    /// Maps a key not seen since the last reset to its series (a new one, numbered next, or one that
+    /// shares its labels) and returns it.
+    private mutating func add(_ rawKey: RawKey, labels set: [Label], readAt: Double) -> Int {
+        let created: Double
+        if let earlier = createdOfKey[rawKey] {
+            created = earlier
+        } else {
+            // Absent at the last read; a read that began later cannot have missed it.
+            created = min(lastRead, readAt)
+            createdOfKey[rawKey] = created
+        }
+        let series: Int
+        if let shared = seriesOfLabels[set] {
+            series = shared
+            seriesCreated[series] = min(seriesCreated[series], created)
+        } else {
+            series = labelSets.count
+            labelSets.append(set)
+            seriesCreated.append(created)
+            seriesOfLabels[set] = series
+        }
+        seriesOfKey[rawKey] = series
+        return series
     }
 
     /// Forgets the label mapping (labels or rewrites changed); keeps when each key was created.
@@ -68,5 +88,6 @@ struct SeriesIndex {
         seriesOfLabels = [:]
         labelSets = []
         seriesCreated = []
+        order = []
     }
 }

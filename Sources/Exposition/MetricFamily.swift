@@ -63,17 +63,23 @@ public struct MetricFamily: Sendable, Equatable {
         self.samples = samples
     }
 
-    /// Samples sorted by label values, for a deterministic exposition.
+    /// Samples sorted by label values, for a deterministic exposition. Samples already in order (a
+    /// collector that keeps its series sorted) cost one comparison each.
     public func sorted() -> MetricFamily {
+        if zip(samples, samples.dropFirst()).allSatisfy({ !Self.labelsPrecede($1.labels, $0.labels) }) { return self }
         var copy = self
-        copy.samples.sort { lhs, rhs in
-            for (left, right) in zip(lhs.labels, rhs.labels) where left != right {
-                if left.name != right.name { return left.name < right.name }
-                return left.value < right.value
-            }
-            return lhs.labels.count < rhs.labels.count
-        }
+        copy.samples.sort { Self.labelsPrecede($0.labels, $1.labels) }
         return copy
+    }
+
+    /// The order of samples in an exposition: by the first label that differs (its name, then its
+    /// value), then the shorter label set first.
+    public static func labelsPrecede(_ lhs: [Label], _ rhs: [Label]) -> Bool {
+        for (left, right) in zip(lhs, rhs) where left != right {
+            if left.name != right.name { return left.name < right.name }
+            return left.value < right.value
+        }
+        return lhs.count < rhs.count
     }
 }
 

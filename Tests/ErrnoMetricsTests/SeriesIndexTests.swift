@@ -31,6 +31,33 @@ import Testing
         #expect(series["c"]?.created == 200)
     }
 
+    @Test func seriesComeOutInExpositionOrderAsTheyGrow() {
+        var index = SeriesIndex(countingSince: 0)
+        func order(_ keys: [UInt8], at time: Double) -> [String] {
+            index.samples(keys.map { Entry(key: $0, count: 1, series: "p\($0 % 10)/\($0)") }, readAt: time, key: { [$0.key] }, count: \.count) {
+                [Label("s", $0.series)]
+            }.map { $0.labels[0].value }
+        }
+        #expect(order([9, 3, 27, 1], at: 1) == ["p1/1", "p3/3", "p7/27", "p9/9"])
+        #expect(order([9, 3, 27, 1, 22, 0], at: 2) == ["p0/0", "p1/1", "p2/22", "p3/3", "p7/27", "p9/9"])
+        #expect(order([27, 0], at: 3) == ["p0/0", "p7/27"], "only the series read")
+        let samples = index.samples([Entry(key: 5, count: 1, series: "b"), Entry(key: 6, count: 1, series: "a")], readAt: 4, key: { [$0.key] }, count: \.count) {
+            [Label("s", $0.series)]
+        }
+        let family = MetricFamily(name: "x_total", help: "x", type: .counter, samples: samples)
+        #expect(family.sorted() == family, "already in the order sorted() gives")
+    }
+
+    @Test func rawKeysHashAndCompareByTheirBytes() {
+        #expect(RawKey(bytes: [1, 2, 3]) == RawKey(bytes: [1, 2, 3]))
+        #expect(RawKey(bytes: [1, 2, 3]) != RawKey(bytes: [1, 2, 4]))
+        #expect(RawKey(bytes: [1, 2]) != RawKey(bytes: [1, 2, 0]))
+        #expect(RawKey(bytes: []) == RawKey(bytes: []))
+        let keys = Set((0..<1000).map { RawKey(bytes: withUnsafeBytes(of: UInt32($0), Array.init) + [UInt8](repeating: 7, count: 300)) })
+        #expect(keys.count == 1000)
+        #expect(keys.contains(RawKey(bytes: withUnsafeBytes(of: UInt32(999), Array.init) + [UInt8](repeating: 7, count: 300))))
+    }
+
     @Test func newLabelsKeepEachKeysTimeAndAMergedSeriesTakesTheEarliest() {
         var index = SeriesIndex(countingSince: 50)
         _ = Self.read(&index, at: 100, [Entry(key: 1, count: 2, series: "a")])
