@@ -5,11 +5,24 @@ extension Capture {
     /// Brendan Gregg's folded format, one line: `comm;outermost;…;innermost 1`, user frames then
     /// kernel frames (marked `_[k]`), for flame graph tools. An async request's submitting stack
     /// comes first, then `[submitted]`, then the pool thread's own frames: one stitched stack.
-    public var folded: String {
-        let submitted = submittedBy.map { $0.userStack.reversed().map { Self.foldedName($0.displayName) } + ["[submitted]"] } ?? []
-        let user = userStack.reversed().map { Self.foldedName($0.displayName) }
-        let kernel = kernelStack.reversed().map { Self.foldedName($0.displayName) + "_[k]" }
+    public var folded: String { folded(buildIDs: false) }
+
+    /// `folded`; with `buildIDs`, each frame whose module has a build ID ends in ` [<build ID>]`.
+    public func folded(buildIDs: Bool) -> String {
+        func name(_ frame: StackFrame) -> String { Self.foldedName(frame.displayName(buildID: buildIDs)) }
+        let submitted = submittedBy.map { $0.userStack.reversed().map(name) + ["[submitted]"] } ?? []
+        let user = userStack.reversed().map(name)
+        let kernel = kernelStack.reversed().map { name($0) + "_[k]" }
         return ([Self.foldedName(comm)] + submitted + user + kernel).joined(separator: ";") + " 1\n"
+    }
+
+    /// The modules of `frames` that were read as ELF files without a build ID, in stack order.
+    public static func modulesWithoutBuildID(_ frames: [StackFrame]) -> [String] {
+        var seen = Set<String>()
+        return frames.compactMap { frame in
+            guard frame.lacksBuildID, let module = frame.module, seen.insert(module).inserted else { return nil }
+            return module
+        }
     }
 
     /// Folded lines separate frames with `;` and end with ` count` and a newline: a `;` or any

@@ -99,11 +99,13 @@ public enum PprofProfile {
             let module = frame.module ?? "[unknown]"
             let key = "\(module)\u{0}\(frame.address)\u{0}\(frame.symbol ?? "")"
             if let id = locationIndex[key] { return id }
-            var mappingID = mappingIndex[module]
+            // One mapping per module and build ID: a file replaced between captures is another.
+            let mappingKey = "\(module)\u{0}\(frame.buildID ?? "")"
+            var mappingID = mappingIndex[mappingKey]
             if mappingID == nil {
-                mappings.append(cpprof_mapping(id: UInt64(mappings.count + 1), filename: string(module), build_id: 0))
+                mappings.append(cpprof_mapping(id: UInt64(mappings.count + 1), filename: string(module), build_id: string(frame.buildID ?? "")))
                 mappingID = UInt64(mappings.count)
-                mappingIndex[module] = mappingID
+                mappingIndex[mappingKey] = mappingID
             }
             let name = frame.symbol ?? frame.displayName
             let file = frame.file ?? module

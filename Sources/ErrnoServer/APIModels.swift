@@ -8,12 +8,12 @@ import SystemSupport
 /// The JSON shapes of the API, apart from the domain types they show: one place that fixes the
 /// field names users' scripts rely on.
 enum APIModels {
-    /// A stack frame: `{address, symbol, offset, module, module_address, file?, line?, method}`.
+    /// A stack frame: `{address, symbol, offset, module, module_address, build_id, file?, line?, method}`.
     struct Frame: Encodable {
         let frame: StackFrame
 
         enum CodingKeys: String, CodingKey {
-            case address, symbol, offset, module, moduleAddress = "module_address", file, line, method
+            case address, symbol, offset, module, moduleAddress = "module_address", buildID = "build_id", file, line, method
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -23,18 +23,23 @@ enum APIModels {
             try container.encode(frame.offset, forKey: .offset)
             try container.encode(frame.module, forKey: .module)
             try container.encode(frame.moduleAddress.map(StackFrame.hex), forKey: .moduleAddress)
+            try container.encode(frame.buildID, forKey: .buildID)
             try container.encodeIfPresent(frame.file, forKey: .file)
             try container.encodeIfPresent(frame.line, forKey: .line)
             try container.encode(frame.method.rawValue, forKey: .method)
         }
     }
 
-    /// How unwinding went: `{stack_bytes, end, process_exited, unresolved_frames}`.
+    /// How unwinding and naming went: `{stack_bytes, end, process_exited, unresolved_frames,
+    /// modules_without_build_id}`.
     struct Unwind: Encodable {
         let summary: Capture.UnwindSummary
+        /// The stack's modules that are ELF files without a build ID (no debuginfod lookup for them).
+        let modulesWithoutBuildID: [String]
 
         enum CodingKeys: String, CodingKey {
             case stackBytes = "stack_bytes", end, processExited = "process_exited", unresolvedFrames = "unresolved_frames"
+            case modulesWithoutBuildID = "modules_without_build_id"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -43,6 +48,7 @@ enum APIModels {
             try container.encodeIfPresent(summary.end?.rawValue, forKey: .end)
             try container.encode(summary.processExited, forKey: .processExited)
             try container.encode(summary.unresolvedFrames, forKey: .unresolvedFrames)
+            try container.encode(modulesWithoutBuildID, forKey: .modulesWithoutBuildID)
         }
     }
 
@@ -75,13 +81,13 @@ enum APIModels {
             try container.encode(capture.cgroup, forKey: .cgroup)
             try container.encode(capture.userStack.map(Frame.init), forKey: .userStack)
             try container.encode(capture.kernelStack.map(Frame.init), forKey: .kernelStack)
-            try container.encode(Unwind(summary: capture.unwind), forKey: .unwind)
+            try container.encode(Unwind(summary: capture.unwind, modulesWithoutBuildID: Capture.modulesWithoutBuildID(capture.userStack)), forKey: .unwind)
             if let submission = capture.submittedBy {
                 var nested = container.nestedContainer(keyedBy: SubmissionKeys.self, forKey: .submittedBy)
                 try nested.encode(submission.tid, forKey: .tid)
                 try nested.encode(RFC3339.format(submission.time), forKey: .time)
                 try nested.encode(submission.userStack.map(Frame.init), forKey: .userStack)
-                try nested.encode(Unwind(summary: submission.unwind), forKey: .unwind)
+                try nested.encode(Unwind(summary: submission.unwind, modulesWithoutBuildID: Capture.modulesWithoutBuildID(submission.userStack)), forKey: .unwind)
             } else {
                 try container.encodeNil(forKey: .submittedBy)
             }

@@ -79,12 +79,18 @@ enum CaptureRoutes {
             guard let capture = api.store.capture(id: id) else {
                 return failure(.notFound, "not_found", "no capture \(id) (captures are kept in a ring of captures.keep; it may have been replaced)")
             }
-            switch request.uri.queryParameters["format"].map(String.init) ?? "json" {
+            let query = request.uri.queryParameters
+            switch query["format"].map(String.init) ?? "json" {
             case "json": return json(Envelope(data: APIModels.CaptureJSON(capture: capture)))
             case "folded":
+                var buildIDs = false
+                if let text = query["build_ids"] {
+                    guard let value = Bool(String(text)) else { return failure(.badRequest, "bad_data", "build_ids is true or false, got \"\(text.prefix(64))\"") }
+                    buildIDs = value
+                }
                 var headers = HTTPFields()
                 headers[.contentType] = "text/plain; charset=utf-8"
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: capture.folded)))
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: capture.folded(buildIDs: buildIDs))))
             case "pprof": return pprof([capture], name: "capture-\(capture.id)")
             case let other:
                 return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, folded, pprof")

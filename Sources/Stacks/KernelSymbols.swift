@@ -13,10 +13,14 @@ public final class KernelSymbols: Sendable {
 
     private let text: Mutex<[UInt8]?>
     private let table = Mutex<Table?>(nil)
+    /// The running kernel's GNU build ID (hex), from its notes; nil when it has none.
+    public let buildID: String?
 
-    /// Reads `/proc/kallsyms` (or `path`); text symbols only. Empty when addresses are hidden.
-    public init(path: String = "/proc/kallsyms") {
+    /// Reads `/proc/kallsyms` (or `path`); text symbols only. Empty when addresses are hidden. The
+    /// build ID comes from the kernel's ELF notes at `notesPath`.
+    public init(path: String = "/proc/kallsyms", notesPath: String = "/sys/kernel/notes") {
         text = Mutex(SmallFile.readBytes(path, limit: 256 << 20))
+        buildID = SmallFile.readBytes(notesPath, limit: 1 << 16).flatMap(BuildID.fromNotes).map(BuildID.hex)
     }
 
     public var count: Int { parsed().starts.count }

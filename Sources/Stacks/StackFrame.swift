@@ -10,6 +10,9 @@ public struct StackFrame: Sendable, Equatable {
     public var module: String?
     /// The address as an ELF virtual address of `module` (for addr2line / objdump), when known.
     public var moduleAddress: UInt64?
+    /// The GNU build ID of `module` (lowercase hex), when it has one: what debuginfod, pprof and
+    /// symbolization servers match debug info by. For `[kernel]`, the running kernel's.
+    public var buildID: String?
     /// Source file and line, where known (JIT frames name them).
     public var file: String?
     public var line: Int?
@@ -25,6 +28,19 @@ public struct StackFrame: Sendable, Equatable {
 
     /// `symbol+0x1f (module)`, `module+0x1234` or the bare address: how the folded and text forms show it.
     public var displayName: String {
+        displayName(buildID: false)
+    }
+
+    /// `displayName`, followed by ` [<build ID>]` when `buildID` and the module has one.
+    public func displayName(buildID withBuildID: Bool) -> String {
+        guard withBuildID, let buildID else { return plainName }
+        return plainName + " [" + buildID + "]"
+    }
+
+    /// A frame whose module was read as an ELF file that has no build ID.
+    public var lacksBuildID: Bool { method != .kernel && moduleAddress != nil && buildID == nil }
+
+    private var plainName: String {
         if let symbol { return file.map { "\(symbol) \($0):\(line ?? 0)" } ?? symbol }
         if let module, let moduleAddress { return "\(module)+\(Self.hex(moduleAddress))" }
         return Self.hex(address)

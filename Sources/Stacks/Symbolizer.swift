@@ -53,6 +53,7 @@ public final class Symbolizer {
                 frame.module = mapping.name.isEmpty ? "[anon]" : mapping.name
                 if let image = code.image(for: mapping), let address = image.virtualAddress(fileOffset: (lookup - mapping.start) &+ mapping.fileOffset) {
                     frame.moduleAddress = address &+ (lookup == unwound.address ? 0 : 1)
+                    frame.buildID = image.buildID.flatMap { $0.isEmpty ? nil : BuildID.hex($0) }
                     if let (name, offset) = image.symbol(at: address) {
                         frame.symbol = demangle(name)
                         frame.offset = offset &+ (lookup == unwound.address ? 0 : 1)
@@ -83,6 +84,7 @@ public final class Symbolizer {
                 frame.offset = offset
                 if parts.count > 1 { frame.module = String(parts[1]) }
             }
+            if frame.module == "[kernel]" { frame.buildID = kernelSymbols.buildID }
             return frame
         }
         let tracing = frames.lastIndex { frame in

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Tests/Fixtures/deep.c compiled by gcc into a temporary directory: with frame pointers, without,
-/// a stripped copy, and a stripped copy whose symbols live in a separate debug file. Shared by the
+/// a stripped copy, a stripped copy whose symbols live in a separate debug file, and one linked
+/// without a build ID (`deep_noid`, not among `builds`). Shared by the
 /// unit tests (ELF files) and the integration tests (processes whose stacks are captured).
 public enum FixtureProgram {
     public static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -17,6 +18,7 @@ public enum FixtureProgram {
         try run("objcopy --only-keep-debug \(directory)/deep_nofp \(directory)/deep_linked.debug")
         try run("strip -o \(directory)/deep_linked \(directory)/deep_nofp")
         try run("cd \(directory) && objcopy --add-gnu-debuglink=deep_linked.debug deep_linked")
+        try run("gcc -O2 -g -fno-omit-frame-pointer -Wl,--build-id=none -o \(directory)/deep_noid \(source)")
         return directory
     }
 
@@ -33,6 +35,12 @@ public enum FixtureProgram {
             if fields.count == 3, let address = UInt64(fields[0], radix: 16) { found[String(fields[2])] = address }
         }
         return found
+    }
+
+    /// The GNU build ID of a build as `readelf -n` shows it; nil when it has none.
+    public static func buildID(_ build: String) throws -> String? {
+        let notes = try run("readelf -n \(try path(build))")
+        return notes.split(separator: "\n").first { $0.contains("Build ID:") }.map { String($0.split(separator: " ").last ?? "") }
     }
 
     /// `command`'s output; a failing command throws.

@@ -148,10 +148,11 @@ struct TriggerTests {
         // Only deep_fp counts: other tests' floods of distinct paths cannot fill this agent's path map.
         let agent = try AgentProcess(config: """
             filters:
-              comms: [deep_fp]
+              comms: [deep_fp, deep_noid]
             triggers:
               - {name: one, path: \(directory)/one, max_per_minute: 0}
               - {name: two, path: \(directory)/two, max_per_minute: 0}
+              - {name: noid, path: \(directory)/noid, max_per_minute: 0}
             captures:
               keep: 4
             """)
@@ -171,6 +172,14 @@ struct TriggerTests {
         #expect(folded.body.hasSuffix(" 1\n"))
         let single = try await agent.get("/api/v1/captures/\(newest.id)")
         #expect(single.status == 200 && single.headers["content-type"] == "application/json")
+        // Build IDs: the fixture's frames carry its own (as readelf shows it), kernel frames the kernel's.
+        let fixtureID = try #require(try FixtureProgram.buildID("deep_fp"))
+        #expect(single.body.contains(#""module":"\#(program)","module_address":"#) && single.body.contains(#""build_id":"\#(fixtureID)""#), "\(single.body)")
+        let kernelID = try #require(single.body.firstMatch(of: #/"build_id":"([0-9a-f]{40})","method":"kernel","module":"\[kernel\]"/#)?.1)
+        #expect(single.body.contains(#""modules_without_build_id":[]"#))
+        let withIDs = try await agent.get("/api/v1/captures/\(newest.id)?format=folded&build_ids=true").body
+        #expect(withIDs.contains(";open_config [\(fixtureID)];") && withIDs.contains(" [\(kernelID)]_[k]"), "\(withIDs)")
+        #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=folded&build_ids=maybe").status == 400)
         #expect(try await agent.get("/api/v1/captures/999999").status == 404)
         #expect(try await agent.get("/api/v1/captures/abc").status == 400)
         #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=svg").status == 400)
@@ -192,6 +201,7 @@ struct TriggerTests {
             }.reduce(0, +)
             #expect(raw.output.contains("captures/count") && raw.output.contains("trigger:[two]") && total == samples, "\(raw.output)")
             for name in Self.chain { #expect(raw.output.contains(" \(name) \(program)"), "\(name) missing from the profile") }
+            #expect(raw.output.contains("\(program) \(fixtureID)"), "the fixture's mapping carries its build ID: \(raw.output)")
         }
         // OpenMetrics scrapes link the path series to its latest capture with an exemplar.
         let openMetrics = try await agent.get("/metrics", headers: ["Accept": "application/openmetrics-text; version=1.0.0"]).body
@@ -201,6 +211,13 @@ struct TriggerTests {
         let triggers = try await agent.get("/api/v1/triggers")
         #expect(triggers.status == 200)
         #expect(triggers.body.contains(#""name":"one""#) && triggers.body.contains(#""captures":3"#), "\(triggers.body)")
+        // A binary linked without a build ID: its frames have none, and the capture says so.
+        let noid = try FixtureProgram.path("deep_noid")
+        try await runFixture(noid, path: "\(directory)/noid")
+        let unidentified = try #require(try await agent.waitForCaptures(trigger: "noid").first)
+        let document = try await agent.get("/api/v1/captures/\(unidentified.id)").body
+        #expect(document.contains(#""modules_without_build_id":["\#(noid)"]"#), "\(document)")
+        #expect(document.contains(#""module":"\#(noid)","module_address":"#) && !document.contains(#""module":"\#(noid)","module_address":null"#))
         #expect(try agent.stop() == 0)
     }
 

@@ -7,6 +7,26 @@ import Testing
 /// What a captured process's user controls — its files, their headers, its perf map, its symbol
 /// names — read as the untrusted input it is: refused or bounded, never a crash, a hang or a leak.
 @Suite struct HostileInputTests {
+    @Test func noteSequencesAreReadWithinTheirBounds() {
+        func note(_ name: [UInt8], _ descriptor: [UInt8], type: UInt32 = 3, nameSize: UInt32? = nil, descriptorSize: UInt32? = nil) -> [UInt8] {
+            func word(_ value: UInt32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian, Array.init) }
+            func pad(_ bytes: [UInt8]) -> [UInt8] { bytes + [UInt8](repeating: 0, count: (4 - bytes.count % 4) % 4) }
+            return word(nameSize ?? UInt32(name.count)) + word(descriptorSize ?? UInt32(descriptor.count)) + word(type) + pad(name) + pad(descriptor)
+        }
+        let gnu = Array("GNU\0".utf8), id: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01]
+        #expect(BuildID.fromNotes(note(Array("Linux\0".utf8), [1, 2, 3], type: 6) + note(gnu, id)) == id, "after another note")
+        #expect(BuildID.hex(id) == "deadbeef01")
+        #expect(BuildID.fromNotes(note(gnu, id, type: 1)) == nil, "not a build ID note")
+        #expect(BuildID.fromNotes(note(Array("GNX\0".utf8), id)) == nil)
+        #expect(BuildID.fromNotes(note(gnu, [])) == nil, "empty")
+        #expect(BuildID.fromNotes(note(gnu, [UInt8](repeating: 7, count: 65))) == nil, "longer than any linker makes")
+        #expect(BuildID.fromNotes(Array(note(gnu, id).dropLast(4))) == nil, "runs past the end")
+        #expect(BuildID.fromNotes(note(gnu, id, descriptorSize: UInt32.max)) == nil)
+        #expect(BuildID.fromNotes(note(gnu, id, nameSize: UInt32.max - 2)) == nil)
+        #expect(BuildID.fromNotes(note(Array("x".utf8), [], type: 9, nameSize: 0x7FFF_FFFF)) == nil)
+        #expect(BuildID.fromNotes([]) == nil && BuildID.fromNotes([1, 2, 3]) == nil)
+    }
+
     static func scratch() throws -> String {
         let directory = NSTemporaryDirectory() + "errno-hostile-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -30,6 +30,26 @@ import Testing
         #expect(image.symbol(at: try #require(addresses["load_settings"]) + 2)?.name == "load_settings")
     }
 
+    @Test func buildIDsReadAsReadelfShowsThem() throws {
+        let fixture = try #require(try FixtureProgram.buildID("deep_fp"))
+        #expect(fixture.count == 40)
+        #expect(try ElfImage(path: try FixtureProgram.path("deep_fp")).buildID.map(BuildID.hex) == fixture)
+        #expect(try FixtureProgram.buildID("deep_noid") == nil)
+        #expect(try ElfImage(path: try FixtureProgram.path("deep_noid")).buildID == nil)
+        // The running kernel's, from /sys/kernel/notes, as an independent parser reads it.
+        let (status, kernel) = try shell("python3 -", input: #"""
+            import struct
+            data = open("/sys/kernel/notes", "rb").read(); i = 0
+            while i + 12 <= len(data):
+                n, d, t = struct.unpack_from("<III", data, i); name = i + 12; desc = name + (n + 3) // 4 * 4
+                if t == 3 and data[name:name + n] == b"GNU\0": print(data[desc:desc + d].hex()); break
+                i = desc + (d + 3) // 4 * 4
+            """#)
+        #expect(status == 0)
+        #expect(KernelSymbols(path: "/nonexistent").buildID == kernel.trimmingCharacters(in: .whitespacesAndNewlines), "\(kernel)")
+        #expect(KernelSymbols(path: "/nonexistent").buildID?.count == 40)
+    }
+
     @Test func aFileOffsetMapsToItsVirtualAddress() throws {
         let image = try ElfImage(path: try FixtureProgram.path("deep_nofp"))
         let main = try #require(try FixtureProgram.symbols("deep_nofp")["main"])
