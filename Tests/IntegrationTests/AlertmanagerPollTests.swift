@@ -180,7 +180,9 @@ struct HostileAlertmanagerTests {
             server.waitUntilExit()
         }
         let peers = ["huge", "deep", "types", "status", "slow", "mixed"].map { "http://127.0.0.1:\(port)/\($0)" }
-        let triggers = "triggers:\n  - {name: watched, path: /nonexistent/errno-hostile-am, armed: on_alert}\n"
+        // Counting only its own comm: the other tests' floods of distinct failing paths would make
+        // every scrape of a machine-wide agent slow, whatever the peers do.
+        let triggers = "filters:\n  comms: [\(uniqueComm("am_hostile_"))]\ntriggers:\n  - {name: watched, path: /nonexistent/errno-hostile-am, armed: on_alert}\n"
         let agent = try AgentProcess(config: triggers, arguments: ["--web.enable-lifecycle"])
         #expect(try await agent.scrape().matching("errno_exporter_alertmanager_polls_total", [:]).isEmpty, "no peers, no polling")
         // A reload brings the peers in.
