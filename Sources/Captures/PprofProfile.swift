@@ -97,7 +97,7 @@ public enum PprofProfile {
 
         mutating func location(_ frame: StackFrame) -> UInt64 {
             let module = frame.module ?? "[unknown]"
-            let key = "\(module)\u{0}\(frame.address)\u{0}\(frame.symbol ?? "")"
+            let key = "\(module)\u{0}\(frame.buildID ?? "")\u{0}\(frame.address)\u{0}\(frame.symbol ?? "")"
             if let id = locationIndex[key] { return id }
             // One mapping per module and build ID: a file replaced between captures is another.
             let mappingKey = "\(module)\u{0}\(frame.buildID ?? "")"

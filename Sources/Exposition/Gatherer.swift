@@ -30,7 +30,7 @@ public struct Gatherer: Sendable {
                 errors.append(error)
             }
         }
-        creation.stamp(&families, gatheredAt: gatheredAt)
+        creation.stamp(&families, gatheredAt: gatheredAt, collectedAt: Date().timeIntervalSince1970)
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         families.append(MetricFamily(

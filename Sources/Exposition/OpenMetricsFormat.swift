@@ -26,7 +26,7 @@ public enum OpenMetricsFormat {
             let created = name + "_created"
             for sample in family.samples {
                 out.appendSample(sample, name: family.name, exemplars: true)
-                if createdSamples, let timestamp = sample.created { out.appendSample(Sample(labels: sample.labels, value: timestamp), name: created, exact: true) }
+                if createdSamples, let timestamp = sample.created { out.appendSample(Sample(labels: sample.labels, value: timestamp), name: created, timestamp: true) }
             }
         }
         out.append("# EOF\n")

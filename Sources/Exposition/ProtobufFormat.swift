@@ -18,7 +18,10 @@ public enum ProtobufFormat {
                 for label in sample.labels where errno_family_add_label(builder, label.name, label.value) != 0 {
                     throw OutOfMemory()
                 }
-                if family.type == .counter, let created = sample.created, errno_family_set_created(builder, created) != 0 {
+                // A created time protobuf's Timestamp cannot hold is left out, not an error.
+                if family.type == .counter, let created = sample.created, created >= 0, created < 1e15,
+                    errno_family_set_created(builder, created) != 0
+                {
                     throw OutOfMemory()
                 }
                 if family.type == .counter, let exemplar = sample.exemplar {

@@ -23,6 +23,15 @@ public enum TextFormat {
         return out.bytes
     }
 
+    /// Seconds with three decimals, rounded down to the millisecond: `1764000000.250`.
+    static func formatMilliseconds(_ seconds: Double) -> String {
+        let milliseconds = (seconds * 1000).rounded(.down)
+        guard milliseconds.isFinite, abs(milliseconds) < 9.007_199_254_740_992e15 else { return formatValue(seconds) }
+        let whole = Int64(milliseconds)
+        let fraction = String(abs(whole % 1000))
+        return (whole < 0 && whole > -1000 ? "-" : "") + String(whole / 1000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
     /// Integral values print without a fraction or exponent (exact up to 2^53); others in Swift's
     /// shortest round-tripping form, which Go's ParseFloat reads.
     public static func formatValue(_ value: Double) -> String {
@@ -64,12 +73,13 @@ struct ExpositionWriter {
 
     /// `name{label="value",…} value\n`, as the text format and OpenMetrics both write a sample;
     /// with `exemplars` (OpenMetrics), a sample's exemplar follows as ` # {labels} value timestamp`.
-    /// `exact` writes a value with millisecond digits (a timestamp) instead of its shortest form.
-    mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false, exact: Bool = false) {
+    /// `timestamp` writes the value as seconds with milliseconds, rounded down (a created time must
+    /// not come after the instant it stands for; protobuf truncates it alike).
+    mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false, timestamp: Bool = false) {
         append(name)
         appendLabels(sample.labels, always: false)
         bytes.append(UInt8(ascii: " "))
-        append(exact ? String(format: "%.3f", sample.value) : TextFormat.formatValue(sample.value))
+        append(timestamp ? TextFormat.formatMilliseconds(sample.value) : TextFormat.formatValue(sample.value))
         if exemplars, let exemplar = sample.exemplar {
             append(" # ")
             appendLabels(exemplar.labels, always: true)

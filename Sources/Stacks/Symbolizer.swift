@@ -82,9 +82,9 @@ public final class Symbolizer {
                 let parts = name.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 frame.symbol = String(parts[0])
                 frame.offset = offset
-                if parts.count > 1 { frame.module = String(parts[1]) }
+                // The running kernel's build ID for its own symbols; not for modules' or unnamed frames.
+                if parts.count > 1 { frame.module = String(parts[1]) } else { frame.buildID = kernelSymbols.buildID }
             }
-            if frame.module == "[kernel]" { frame.buildID = kernelSymbols.buildID }
             return frame
         }
         let tracing = frames.lastIndex { frame in

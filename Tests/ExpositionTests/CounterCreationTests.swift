@@ -23,26 +23,54 @@ import Testing
     @Test func createdFollowsZeroFirstSightAndResets() throws {
         let creation = CounterCreation(countingSince: 10)
         var gathered = Self.families(["zero": 0, "counted": 5], own: 7)
-        creation.stamp(&gathered, gatheredAt: 20)
+        creation.stamp(&gathered, gatheredAt: 20, collectedAt: 21)
         #expect(Self.created(gathered) == ["zero": 20, "counted": 10])
         #expect(gathered[1].samples[0].created == nil, "a gauge has no created time")
         #expect(gathered[2].samples[0].created == 7, "a sample that knows its own keeps it")
 
         gathered = Self.families(["zero": 1, "counted": 2, "new": 4])
-        creation.stamp(&gathered, gatheredAt: 30)
+        creation.stamp(&gathered, gatheredAt: 30, collectedAt: 31)
         #expect(Self.created(gathered) == ["zero": 20, "counted": 20, "new": 20], "counted went down: reset since 20")
 
         // A gather that began before the latest keeps what is known and invents nothing.
         gathered = Self.families(["zero": 1, "late": 3])
-        creation.stamp(&gathered, gatheredAt: 25)
+        creation.stamp(&gathered, gatheredAt: 25, collectedAt: 32)
         #expect(Self.created(gathered) == ["zero": 20, "late": nil])
 
         // A series that went away and comes back is a new counter.
         gathered = Self.families(["counted": 2])
-        creation.stamp(&gathered, gatheredAt: 40)
+        creation.stamp(&gathered, gatheredAt: 40, collectedAt: 41)
         gathered = Self.families(["counted": 2, "zero": 3])
-        creation.stamp(&gathered, gatheredAt: 50)
+        creation.stamp(&gathered, gatheredAt: 50, collectedAt: 51)
         #expect(Self.created(gathered) == ["counted": 20, "zero": 40])
+
+        // A gather whose collector failed (no family at all) forgets nothing.
+        var failed = [Self.families([:])[1]]
+        creation.stamp(&failed, gatheredAt: 60, collectedAt: 61)
+        gathered = Self.families(["counted": 2, "zero": 3])
+        creation.stamp(&gathered, gatheredAt: 70, collectedAt: 71)
+        #expect(Self.created(gathered) == ["counted": 20, "zero": 40])
+    }
+
+    @Test func aConcurrentGatherThatReadEarlierIsNoReset() {
+        let creation = CounterCreation(countingSince: 10)
+        var first = Self.families(["cpu": 10])
+        creation.stamp(&first, gatheredAt: 100, collectedAt: 105)
+        // Began at 102, before the first had read (by 105): its lower value may be the older one.
+        var second = Self.families(["cpu": 9])
+        creation.stamp(&second, gatheredAt: 102, collectedAt: 106)
+        #expect(Self.created(second) == ["cpu": 10])
+        // Began after every earlier read was done: lower is a reset, since the last gather began.
+        var third = Self.families(["cpu": 5])
+        creation.stamp(&third, gatheredAt: 110, collectedAt: 111)
+        #expect(Self.created(third) == ["cpu": 102])
+    }
+
+    @Test func createdTimesRoundDownToTheMillisecond() {
+        #expect(TextFormat.formatMilliseconds(1_764_000_000.2509) == "1764000000.250")
+        #expect(TextFormat.formatMilliseconds(1_764_000_000.9999) == "1764000000.999")
+        #expect(TextFormat.formatMilliseconds(1_764_000_000) == "1764000000.000")
+        #expect(TextFormat.formatMilliseconds(0.05) == "0.050")
     }
 
     @Test func openMetricsWritesCreatedAfterEachCounterSample() {
