@@ -54,7 +54,7 @@ public final class ElfImage {
     /// Whether the symbols came from `.symtab` (all functions) rather than `.dynsym` (exports only).
     public private(set) var hasFullSymbolTable = false
     private let ehFrame: OpaquePointer?
-    private let dwarf: OpaquePointer?
+    let dwarf: OpaquePointer?
     private let debugFrame: OpaquePointer?
     public let buildID: [UInt8]?
     /// The separate debug file (from /usr/lib/debug), when one is installed.

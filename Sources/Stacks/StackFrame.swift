@@ -13,9 +13,11 @@ public struct StackFrame: Sendable, Equatable {
     /// The GNU build ID of `module` (lowercase hex), when it has one: what debuginfod, pprof and
     /// symbolization servers match debug info by. For `[kernel]`, the running kernel's.
     public var buildID: String?
-    /// Source file and line, where known (JIT frames name them).
+    /// Source file and line, where known: from the perf map of JIT code, from DWARF for native code.
     public var file: String?
     public var line: Int?
+    /// A function the compiler inlined into the next frame: same address, a frame of its own.
+    public var inlined = false
     public var method: UnwindMethod
 
     public init(address: UInt64, method: UnwindMethod) {

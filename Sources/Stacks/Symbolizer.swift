@@ -44,9 +44,12 @@ public final class Symbolizer {
         return nil
     }
 
+    /// Named user frames, innermost first; a native frame with DWARF line information gets its file
+    /// and line, preceded by a frame for each function inlined at its address.
     public func userFrames(_ frames: [UnwoundFrame], code: ProcessCode, perfMap: PerfMap?) -> [StackFrame] {
-        frames.enumerated().map { index, unwound in
+        frames.enumerated().flatMap { index, unwound -> [StackFrame] in
             var frame = StackFrame(address: unwound.address, method: unwound.method)
+            var inlined: [StackFrame] = []
             // Callers' addresses are return addresses: name the call, one byte before.
             let lookup = index == 0 ? unwound.address : unwound.address &- 1
             if let mapping = code.maps.mapping(containing: lookup) {
@@ -58,6 +61,21 @@ public final class Symbolizer {
                         frame.symbol = demangle(name)
                         frame.offset = offset &+ (lookup == unwound.address ? 0 : 1)
                     }
+                    let locations = image.sourceLocations(at: address)
+                    if let holder = locations.last {
+                        frame.file = holder.file
+                        frame.line = holder.line
+                        if frame.symbol == nil { frame.symbol = holder.function.map { SymbolName.bounded($0) } }
+                    }
+                    inlined = locations.dropLast().map { location in
+                        var expanded = frame
+                        expanded.symbol = location.function ?? "[inlined]"
+                        expanded.offset = nil
+                        expanded.file = location.file
+                        expanded.line = location.line
+                        expanded.inlined = true
+                        return expanded
+                    }
                 }
             }
             if frame.symbol == nil, let (name, offset) = perfMap?.symbol(at: lookup) {
@@ -68,7 +86,7 @@ public final class Symbolizer {
                 frame.line = line
                 if frame.module == nil || frame.module == "[anon]" { frame.module = "[jit]" }
             }
-            return frame
+            return inlined + [frame]
         }
     }
 

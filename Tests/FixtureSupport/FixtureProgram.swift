@@ -2,7 +2,8 @@ import Foundation
 
 /// Tests/Fixtures/deep.c compiled by gcc into a temporary directory: with frame pointers, without,
 /// a stripped copy, a stripped copy whose symbols live in a separate debug file, and one linked
-/// without a build ID (`deep_noid`, not among `builds`). Shared by the
+/// without a build ID and one whose open goes through an inlined function (`deep_noid`,
+/// `deep_inlined`; not among `builds`). Shared by the
 /// unit tests (ELF files) and the integration tests (processes whose stacks are captured).
 public enum FixtureProgram {
     public static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -19,6 +20,7 @@ public enum FixtureProgram {
         try run("strip -o \(directory)/deep_linked \(directory)/deep_nofp")
         try run("cd \(directory) && objcopy --add-gnu-debuglink=deep_linked.debug deep_linked")
         try run("gcc -O2 -g -fno-omit-frame-pointer -Wl,--build-id=none -o \(directory)/deep_noid \(source)")
+        try run("gcc -O2 -g -fno-omit-frame-pointer -DDEEP_INLINED -o \(directory)/deep_inlined \(source)")
         return directory
     }
 
@@ -41,6 +43,13 @@ public enum FixtureProgram {
     public static func buildID(_ build: String) throws -> String? {
         let notes = try run("readelf -n \(try path(build))")
         return notes.split(separator: "\n").first { $0.contains("Build ID:") }.map { String($0.split(separator: " ").last ?? "") }
+    }
+
+    /// The line of deep.c that carries `/* marker: <name> */`.
+    public static func line(marked name: String) throws -> Int {
+        let lines = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let index = lines.firstIndex(where: { $0.contains("/* marker: \(name) */") }) else { throw FixtureError("no marker \(name) in deep.c") }
+        return index + 1
     }
 
     /// `command`'s output; a failing command throws.

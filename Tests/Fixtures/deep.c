@@ -12,10 +12,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef DEEP_INLINED
+/* Built with -DDEEP_INLINED (deep_inlined), open_config opens through this function, which the
+ * compiler inlines: a frame of its own only in the DWARF. */
+static inline __attribute__((always_inline)) int open_read_only(const char *path)
+{
+	return open(path, O_RDONLY); /* marker: inlined open */
+}
+#define OPEN_CONFIG(path) open_read_only(path)
+#else
+#define OPEN_CONFIG(path) open(path, O_RDONLY)
+#endif
+
 /* noinline and work after each call: every function keeps its own frame (no inlining, no tail call). */
 __attribute__((noinline)) int open_config(const char *path)
 {
-	int fd = open(path, O_RDONLY);
+	int fd = OPEN_CONFIG(path); /* marker: open_config's open */
 
 	__asm__ volatile("" ::: "memory");
 	if (fd >= 0)
@@ -25,7 +37,7 @@ __attribute__((noinline)) int open_config(const char *path)
 
 __attribute__((noinline)) int load_settings(const char *path)
 {
-	int result = open_config(path);
+	int result = open_config(path); /* marker: load_settings' call */
 
 	__asm__ volatile("" ::: "memory");
 	return result + 1;

@@ -16,10 +16,11 @@ import Testing
         let runs = fuzzer.run(corpus: [fixture, Array(fixture.prefix(64))]) { input in
             FileManager.default.createFile(atPath: path, contents: Data(input))
             guard let image = try? ElfImage(path: path, searchDebugFiles: false) else { return }
-            for address in [0, 0x1000, 0x1139, UInt64.max, 1 << 40] as [UInt64] {
+            for address in [0, 0x1000, 0x1139, 0x12d8, UInt64.max, 1 << 40] as [UInt64] {
                 _ = image.symbol(at: address)
                 _ = image.virtualAddress(fileOffset: address)
                 if let frame = image.callFrame(at: address) { free(UnsafeMutableRawPointer(frame)) }
+                _ = image.sourceLocations(at: address)
             }
             _ = image.defines("main")
         }

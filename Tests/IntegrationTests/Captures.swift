@@ -12,6 +12,8 @@ struct CaptureDocument: Decodable {
         let module_address: String?
         let file: String?
         let line: Int?
+        let inlined: Bool
+        let build_id: String?
         let method: String
     }
 

@@ -148,11 +148,12 @@ struct TriggerTests {
         // Only deep_fp counts: other tests' floods of distinct paths cannot fill this agent's path map.
         let agent = try AgentProcess(config: """
             filters:
-              comms: [deep_fp, deep_noid]
+              comms: [deep_fp, deep_noid, deep_inlined]
             triggers:
               - {name: one, path: \(directory)/one, max_per_minute: 0}
               - {name: two, path: \(directory)/two, max_per_minute: 0}
               - {name: noid, path: \(directory)/noid, max_per_minute: 0}
+              - {name: inlined, path: \(directory)/inlined, max_per_minute: 0}
             captures:
               keep: 4
             """)
@@ -168,17 +169,21 @@ struct TriggerTests {
         let newest = try #require(all.first)
         let folded = try await agent.get("/api/v1/captures/\(newest.id)?format=folded")
         #expect(folded.status == 200)
-        #expect(folded.body.hasPrefix("deep_fp;_start;__libc_start_main;__libc_start_call_main;main;start_service;load_settings;open_config;"), "\(folded.body)")
+        // Frames with DWARF lines show them: `open_config /…/deep.c:30`.
+        let foldedNames = folded.body.split(separator: ";").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(foldedNames.starts(with: ["deep_fp", "_start", "__libc_start_main", "__libc_start_call_main", "main", "start_service", "load_settings", "open_config"]), "\(folded.body)")
+        let callerOpen = try FixtureProgram.line(marked: "open_config's open")
+        #expect(folded.body.contains(";open_config \(FixtureProgram.source):\(callerOpen);"), "\(folded.body)")
         #expect(folded.body.hasSuffix(" 1\n"))
         let single = try await agent.get("/api/v1/captures/\(newest.id)")
         #expect(single.status == 200 && single.headers["content-type"] == "application/json")
         // Build IDs: the fixture's frames carry its own (as readelf shows it), kernel frames the kernel's.
         let fixtureID = try #require(try FixtureProgram.buildID("deep_fp"))
         #expect(single.body.contains(#""module":"\#(program)","module_address":"#) && single.body.contains(#""build_id":"\#(fixtureID)""#), "\(single.body)")
-        let kernelID = try #require(single.body.firstMatch(of: #/"build_id":"([0-9a-f]{40})","method":"kernel","module":"\[kernel\]"/#)?.1)
+        let kernelID = try #require(single.body.firstMatch(of: #/"build_id":"([0-9a-f]{40})","inlined":false,"method":"kernel","module":"\[kernel\]"/#)?.1)
         #expect(single.body.contains(#""modules_without_build_id":[]"#))
         let withIDs = try await agent.get("/api/v1/captures/\(newest.id)?format=folded&build_ids=true").body
-        #expect(withIDs.contains(";open_config [\(fixtureID)];") && withIDs.contains(" [\(kernelID)]_[k]"), "\(withIDs)")
+        #expect(withIDs.contains(";open_config \(FixtureProgram.source):\(callerOpen) [\(fixtureID)];") && withIDs.contains(" [\(kernelID)]_[k]"), "\(withIDs)")
         #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=folded&build_ids=maybe").status == 400)
         #expect(try await agent.get("/api/v1/captures/999999").status == 404)
         #expect(try await agent.get("/api/v1/captures/abc").status == 400)
@@ -200,7 +205,7 @@ struct TriggerTests {
                 return value
             }.reduce(0, +)
             #expect(raw.output.contains("captures/count") && raw.output.contains("trigger:[two]") && total == samples, "\(raw.output)")
-            for name in Self.chain { #expect(raw.output.contains(" \(name) \(program)"), "\(name) missing from the profile") }
+            for name in Self.chain { #expect(raw.output.contains(" \(name) \(FixtureProgram.source):"), "\(name) missing from the profile") }
             #expect(raw.output.contains("\(program) \(fixtureID)"), "the fixture's mapping carries its build ID: \(raw.output)")
         }
         // OpenMetrics scrapes link the path series to its latest capture with an exemplar.
@@ -218,6 +223,12 @@ struct TriggerTests {
         let document = try await agent.get("/api/v1/captures/\(unidentified.id)").body
         #expect(document.contains(#""modules_without_build_id":["\#(noid)"]"#), "\(document)")
         #expect(document.contains(#""module":"\#(noid)","module_address":"#) && !document.contains(#""module":"\#(noid)","module_address":null"#))
+        // A function the compiler inlined is a frame of its own, with its line, before its caller's.
+        try await runFixture(try FixtureProgram.path("deep_inlined"), path: "\(directory)/inlined")
+        let inlinedCapture = try #require(try await agent.waitForCaptures(trigger: "inlined").first)
+        let frames = inlinedCapture.user_stack.prefix(4).map { "\($0.symbol ?? "?") \($0.line ?? 0) \($0.inlined)" }
+        let inlinedOpen = try FixtureProgram.line(marked: "inlined open")
+        #expect(Array(frames.dropFirst()) == ["open_read_only \(inlinedOpen) true", "open_config \(callerOpen) false", "load_settings \(try FixtureProgram.line(marked: "load_settings' call")) false"], "\(frames)")
         #expect(try agent.stop() == 0)
     }
 

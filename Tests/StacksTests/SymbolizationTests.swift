@@ -50,6 +50,30 @@ import Testing
         #expect(KernelSymbols(path: "/nonexistent").buildID?.count == 40)
     }
 
+    @Test func dwarfGivesLinesAndInlinedFunctionsInnermostFirst() throws {
+        let inlinedOpen = try FixtureProgram.line(marked: "inlined open"), callerOpen = try FixtureProgram.line(marked: "open_config's open")
+        let source = FixtureProgram.source
+        // deep_inlined's open_config calls open through open_read_only, which the compiler inlined.
+        let inlinedBuild = try ElfImage(path: try FixtureProgram.path("deep_inlined"))
+        let start = try #require(try FixtureProgram.symbols("deep_inlined")["open_config"])
+        let call = try #require((start..<start + 64).first { inlinedBuild.sourceLocations(at: $0).first?.inlined == true }, "no inlined range")
+        #expect(inlinedBuild.sourceLocations(at: call) == [
+            SourceLocation(function: "open_read_only", file: source, line: inlinedOpen, inlined: true),
+            SourceLocation(function: "open_config", file: source, line: callerOpen, inlined: false),
+        ])
+        // Without the inlined function, the same call is open_config's own line; the debug file of a
+        // stripped build gives the same; a stripped build without one has no lines.
+        for build in ["deep_fp", "deep_linked"] {
+            let image = try ElfImage(path: try FixtureProgram.path(build))
+            let symbols = try FixtureProgram.symbols(build == "deep_linked" ? "deep_nofp" : build)
+            let opening = try #require(symbols["open_config"])
+            let call = try #require((opening..<opening + 64).first { image.sourceLocations(at: $0).first?.line == callerOpen }, "\(build)")
+            #expect(image.sourceLocations(at: call) == [SourceLocation(function: "open_config", file: source, line: callerOpen, inlined: false)], "\(build)")
+        }
+        let stripped = try ElfImage(path: try FixtureProgram.path("deep_stripped"))
+        #expect(stripped.sourceLocations(at: try #require(try FixtureProgram.symbols("deep_nofp")["open_config"]) + 4).isEmpty)
+    }
+
     @Test func aFileOffsetMapsToItsVirtualAddress() throws {
         let image = try ElfImage(path: try FixtureProgram.path("deep_nofp"))
         let main = try #require(try FixtureProgram.symbols("deep_nofp")["main"])
