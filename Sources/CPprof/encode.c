@@ -16,8 +16,8 @@ uint8_t *cpprof_encode(const cpprof_profile *input, size_t *size)
 	Perftools__Profiles__Function **function_ptrs = calloc(input->function_count + 1, sizeof(*function_ptrs));
 	Perftools__Profiles__Location *locations = calloc(input->location_count + 1, sizeof(*locations));
 	Perftools__Profiles__Location **location_ptrs = calloc(input->location_count + 1, sizeof(*location_ptrs));
-	Perftools__Profiles__Line *lines = calloc(input->location_count + 1, sizeof(*lines));
-	Perftools__Profiles__Line **line_ptrs = calloc(input->location_count + 1, sizeof(*line_ptrs));
+	Perftools__Profiles__Line *lines, **line_ptrs;
+	size_t line_total = 0;
 	Perftools__Profiles__Sample *samples = calloc(input->sample_count + 1, sizeof(*samples));
 	Perftools__Profiles__Sample **sample_ptrs = calloc(input->sample_count + 1, sizeof(*sample_ptrs));
 	size_t label_total = 0;
@@ -27,6 +27,10 @@ uint8_t *cpprof_encode(const cpprof_profile *input, size_t *size)
 
 	for (size_t i = 0; i < input->sample_count; i++)
 		label_total += input->samples[i].label_count;
+	for (size_t i = 0; i < input->location_count; i++)
+		line_total += input->locations[i].line_count;
+	lines = calloc(line_total + 1, sizeof(*lines));
+	line_ptrs = calloc(line_total + 1, sizeof(*line_ptrs));
 	labels = calloc(label_total + 1, sizeof(*labels));
 	label_ptrs = calloc(label_total + 1, sizeof(*label_ptrs));
 	if (!mappings || !mapping_ptrs || !functions || !function_ptrs || !locations || !location_ptrs || !lines || !line_ptrs ||
@@ -60,18 +64,21 @@ uint8_t *cpprof_encode(const cpprof_profile *input, size_t *size)
 	}
 	profile.n_function = input->function_count;
 	profile.function = function_ptrs;
+	line_total = 0;
 	for (size_t i = 0; i < input->location_count; i++) {
+		const cpprof_location *location = &input->locations[i];
+
 		perftools__profiles__location__init(&locations[i]);
-		locations[i].id = input->locations[i].id;
-		locations[i].mapping_id = input->locations[i].mapping_id;
-		locations[i].address = input->locations[i].address;
-		if (input->locations[i].function_id) {
-			perftools__profiles__line__init(&lines[i]);
-			lines[i].function_id = input->locations[i].function_id;
-			lines[i].line = input->locations[i].line;
-			line_ptrs[i] = &lines[i];
-			locations[i].n_line = 1;
-			locations[i].line = &line_ptrs[i];
+		locations[i].id = location->id;
+		locations[i].mapping_id = location->mapping_id;
+		locations[i].address = location->address;
+		locations[i].n_line = location->line_count;
+		locations[i].line = &line_ptrs[line_total];
+		for (size_t j = 0; j < location->line_count; j++, line_total++) {
+			perftools__profiles__line__init(&lines[line_total]);
+			lines[line_total].function_id = location->function_ids[j];
+			lines[line_total].line = location->lines[j];
+			line_ptrs[line_total] = &lines[line_total];
 		}
 		location_ptrs[i] = &locations[i];
 	}

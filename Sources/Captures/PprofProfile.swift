@@ -5,14 +5,15 @@ import Stacks
 /// Captures as a pprof profile (`perftools.profiles.Profile`, encoded by protobuf-c): one sample of
 /// value 1 per capture, its locations leaf first — kernel frames, then the user stack, then (for an
 /// async request) the stack that submitted it — labelled with trigger, comm, syscall, path, errno
-/// and pid. `go tool pprof` reads it (gzipped or not).
+/// and pid. Functions inlined at an address are lines of their caller's location, innermost first,
+/// as profile.proto has them. `go tool pprof` reads it (gzipped or not).
 public enum PprofProfile {
     public static func encode(_ captures: [Capture], time: Date = Date()) -> [UInt8]? {
         var table = Tables()
         var samples: [(locations: [UInt64], labels: [(Int64, Int64)])] = []
         for capture in captures {
             let frames = capture.kernelStack + capture.userStack + (capture.submittedBy?.userStack ?? [])
-            let locations = frames.map { table.location($0) }
+            let locations = locationGroups(frames).map { table.location($0) }
             var labels = [("trigger", capture.trigger), ("comm", capture.comm), ("syscall", capture.syscall), ("path", capture.path),
                           ("pid", String(capture.pid))]
             if let errno = capture.errno { labels.append(("errno", errno)) }
@@ -35,9 +36,16 @@ public enum PprofProfile {
                         }
                         var profile = cpprof_profile()
                         var size = 0
-                        let bytes: UnsafeMutablePointer<UInt8>? = table.mappings.withUnsafeBufferPointer { mappings in
+                        let bytes: UnsafeMutablePointer<UInt8>? = withArrays(table.locationFunctions) { functionIDs in
+                          withArrays(table.locationLines) { lineNumbers in
+                            let cLocations = table.locations.indices.map { index in
+                                cpprof_location(
+                                    id: table.locations[index].id, mapping_id: table.locations[index].mapping, address: table.locations[index].address,
+                                    function_ids: functionIDs[index], lines: lineNumbers[index], line_count: table.locationLines[index].count)
+                            }
+                            return table.mappings.withUnsafeBufferPointer { mappings in
                             table.functions.withUnsafeBufferPointer { functions in
-                                table.locations.withUnsafeBufferPointer { locations in
+                                cLocations.withUnsafeBufferPointer { locations in
                                     encodedSamples.withUnsafeBufferPointer { samples in
                                         profile.strings = UnsafePointer(stringBuffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: UnsafePointer<CChar>?.self) })
                                         profile.string_count = stringBuffer.count
@@ -56,6 +64,8 @@ public enum PprofProfile {
                                     }
                                 }
                             }
+                            }
+                          }
                         }
                         guard let bytes else { return nil }
                         defer { free(bytes) }
@@ -77,6 +87,22 @@ public enum PprofProfile {
         return body(buffers.map { UnsafePointer($0.baseAddress) })
     }
 
+    /// Frames as pprof locations: the functions inlined at an address (`inlined` frames, innermost
+    /// first) with the frame they were inlined into.
+    static func locationGroups(_ frames: [StackFrame]) -> [[StackFrame]] {
+        var groups: [[StackFrame]] = []
+        var pending: [StackFrame] = []
+        for frame in frames {
+            pending.append(frame)
+            if !frame.inlined {
+                groups.append(pending)
+                pending = []
+            }
+        }
+        if !pending.isEmpty { groups.append(pending) }  // inlined frames whose caller was cut off
+        return groups
+    }
+
     /// The profile's interned strings, mappings, functions and locations.
     private struct Tables {
         var strings = [""]
@@ -85,7 +111,10 @@ public enum PprofProfile {
         var mappingIndex: [String: UInt64] = [:]
         var functions: [cpprof_function] = []
         var functionIndex: [String: UInt64] = [:]
-        var locations: [cpprof_location] = []
+        var locations: [(id: UInt64, mapping: UInt64, address: UInt64)] = []
+        /// Each location's lines: function ids and line numbers, inlined functions first.
+        var locationFunctions: [[UInt64]] = []
+        var locationLines: [[Int64]] = []
         var locationIndex: [String: UInt64] = [:]
 
         mutating func string(_ text: String) -> Int64 {
@@ -95,9 +124,11 @@ public enum PprofProfile {
             return Int64(strings.count - 1)
         }
 
-        mutating func location(_ frame: StackFrame) -> UInt64 {
+        /// The location of a frame and the functions inlined at its address (`group`, innermost first).
+        mutating func location(_ group: [StackFrame]) -> UInt64 {
+            let frame = group[group.count - 1]
             let module = frame.module ?? "[unknown]"
-            let key = "\(module)\u{0}\(frame.buildID ?? "")\u{0}\(frame.address)\u{0}\(frame.symbol ?? "")"
+            let key = "\(module)\u{0}\(frame.buildID ?? "")\u{0}\(frame.address)\u{0}" + group.map { $0.symbol ?? "" }.joined(separator: "\u{0}")
             if let id = locationIndex[key] { return id }
             // One mapping per module and build ID: a file replaced between captures is another.
             let mappingKey = "\(module)\u{0}\(frame.buildID ?? "")"
@@ -107,19 +138,21 @@ public enum PprofProfile {
                 mappingID = UInt64(mappings.count)
                 mappingIndex[mappingKey] = mappingID
             }
+            locations.append((UInt64(locations.count + 1), mappingID!, frame.address))
+            locationFunctions.append(group.map { function($0, module: module) })
+            locationLines.append(group.map { Int64($0.line ?? 0) })
+            locationIndex[key] = UInt64(locations.count)
+            return UInt64(locations.count)
+        }
+
+        mutating func function(_ frame: StackFrame, module: String) -> UInt64 {
             let name = frame.symbol ?? frame.displayName
             let file = frame.file ?? module
             let functionKey = "\(name)\u{0}\(file)"
-            var functionID = functionIndex[functionKey]
-            if functionID == nil {
-                functions.append(cpprof_function(id: UInt64(functions.count + 1), name: string(name), system_name: string(name), filename: string(file)))
-                functionID = UInt64(functions.count)
-                functionIndex[functionKey] = functionID
-            }
-            locations.append(cpprof_location(
-                id: UInt64(locations.count + 1), mapping_id: mappingID!, address: frame.address, function_id: functionID!, line: Int64(frame.line ?? 0)))
-            locationIndex[key] = UInt64(locations.count)
-            return UInt64(locations.count)
+            if let known = functionIndex[functionKey] { return known }
+            functions.append(cpprof_function(id: UInt64(functions.count + 1), name: string(name), system_name: string(name), filename: string(file)))
+            functionIndex[functionKey] = UInt64(functions.count)
+            return UInt64(functions.count)
         }
     }
 }

@@ -48,3 +48,26 @@ import Testing
         #expect(folded == "f\u{600}__evil_stack 1000000\u{600}_x__")
     }
 }
+
+/// pprof locations: functions inlined at an address join the location of the frame they were
+/// inlined into; the encoded profile keeps them as its lines.
+@Suite struct PprofLocationTests {
+    static func frame(_ symbol: String, _ address: UInt64, inlined: Bool = false) -> StackFrame {
+        var frame = StackFrame(address: address, method: .cfi)
+        frame.symbol = symbol
+        frame.module = "/bin/x"
+        frame.inlined = inlined
+        return frame
+    }
+
+    @Test func inlinedFramesJoinTheirCallersLocation() {
+        let frames = [
+            Self.frame("leaf", 1), Self.frame("inner", 2, inlined: true), Self.frame("middle", 2, inlined: true), Self.frame("caller", 2),
+            Self.frame("root", 3), Self.frame("cut", 4, inlined: true),
+        ]
+        #expect(PprofProfile.locationGroups(frames).map { $0.map { $0.symbol ?? "" } } == [["leaf"], ["inner", "middle", "caller"], ["root"], ["cut"]])
+        var capture = CaptureStoreTests.capture("t")
+        capture.userStack = frames
+        #expect(PprofProfile.encode([capture]) != nil)
+    }
+}

@@ -229,6 +229,13 @@ struct TriggerTests {
         let frames = inlinedCapture.user_stack.prefix(4).map { "\($0.symbol ?? "?") \($0.line ?? 0) \($0.inlined)" }
         let inlinedOpen = try FixtureProgram.line(marked: "inlined open")
         #expect(Array(frames.dropFirst()) == ["open_read_only \(inlinedOpen) true", "open_config \(callerOpen) false", "load_settings \(try FixtureProgram.line(marked: "load_settings' call")) false"], "\(frames)")
+        // In pprof, the inlined function is a line of its caller's location, innermost first.
+        let profile = NSTemporaryDirectory() + "errno-pprof-\(UUID().uuidString.prefix(8)).pb.gz"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        _ = try await offPool { try shell("curl -s -o \(profile) 'http://\(agent.address)/api/v1/captures/\(inlinedCapture.id)?format=pprof'") }
+        let raw = try await offPool { try shell("HOME=\(NSTemporaryDirectory()) go tool pprof -raw \(profile)") }.output.split(separator: "\n")
+        let inlinedLine = try #require(raw.firstIndex { $0.contains(" open_read_only \(FixtureProgram.source):\(inlinedOpen) ") }, "\(raw)")
+        #expect(raw[inlinedLine].contains(": 0x") && raw[inlinedLine + 1].trimmingCharacters(in: .whitespaces).hasPrefix("open_config \(FixtureProgram.source):\(callerOpen) "), "\(raw)")
         #expect(try agent.stop() == 0)
     }
 

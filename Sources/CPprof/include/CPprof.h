@@ -23,8 +23,11 @@ typedef struct {
 	uint64_t id;
 	uint64_t mapping_id; /* 0: none */
 	uint64_t address;
-	uint64_t function_id; /* 0: no line information */
-	int64_t line;
+	/* The location's lines: functions inlined at the address first, the function they were inlined
+	 * into last (profile.proto's order); line_count 0: no line information. */
+	const uint64_t *function_ids;
+	const int64_t *lines;
+	size_t line_count;
 } cpprof_location;
 
 typedef struct {
