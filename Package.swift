@@ -10,7 +10,7 @@ let strict: [SwiftSetting] = [
 //   SystemSupport                                  (none)
 //   BPFKit → CLibBPF; KernelNames, Exposition, Stacks → SystemSupport (+ their C shims)
 //   ErrnoKernel   → BPFKit, CErrnoBPF, CCapabilities, KernelNames, Stacks, SystemSupport
-//   ErrnoConfig   → ErrnoKernel (limits; builds KernelOptions, KernelSettings, TriggerSpecs), KernelNames
+//   ErrnoConfig   → ErrnoKernel (limits; builds KernelOptions, KernelSettings, TriggerSpecs), KernelNames, Stacks (debuginfod settings)
 //   ErrnoMetrics  → ErrnoKernel, ErrnoConfig, Exposition, KernelNames
 //   Captures      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames, Stacks, CPprof
 //   AlertPolling  → Captures, ErrnoConfig, Exposition, SystemSupport, AsyncHTTPClient (fleet mode: polls Alertmanager)
@@ -44,8 +44,9 @@ let package = Package(
         .target(name: "CPprof", cSettings: [.headerSearchPath("generated")], linkerSettings: [.linkedLibrary("protobuf-c")]),
         // bcrypt verification through libxcrypt, for basic auth.
         .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
-        // elfutils (libelf symbols, libdw call frame information), a bounded C++ demangler (libiberty) and openat2, for stacks.
-        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("iberty")]),
+        // elfutils (libelf symbols, libdw call frame information and lines, libdebuginfod), a bounded C++ demangler
+        // (libiberty) and openat2, for stacks.
+        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("debuginfod"), .linkedLibrary("iberty")]),
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
         // The BPF skeleton (the compiled object, typed maps and programs) and bpf/errno_exporter.h.
@@ -71,7 +72,7 @@ let package = Package(
             swiftSettings: strict),
         // The config file: schema, strict YAML decoding with positions, validation against the
         // kernel's limits, resolution into kernel settings.
-        .target(name: "ErrnoConfig", dependencies: ["ErrnoKernel", "KernelNames", "SystemSupport", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "ErrnoConfig", dependencies: ["ErrnoKernel", "KernelNames", "Stacks", "SystemSupport", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         // The scrape path: kernel counters → labelled metric families (label mapping, series index, rewrites).
         .target(name: "ErrnoMetrics", dependencies: ["ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames"], swiftSettings: strict),
         // The capture path: ring-buffer consumer, capture store, triggers and their arming, pprof.
@@ -140,7 +141,7 @@ let package = Package(
         .testTarget(name: "KernelNamesTests", dependencies: ["KernelNames", "SystemSupport"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
         .testTarget(name: "ErrnoKernelTests", dependencies: ["ErrnoKernel", "BPFKit", "CErrnoBPF", "CLibBPF", "KernelNames", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel"], swiftSettings: strict),
+        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel", "Stacks"], swiftSettings: strict),
         .testTarget(name: "ErrnoMetricsTests", dependencies: ["ErrnoMetrics", "ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames", "KernelFakes"], swiftSettings: strict),
         .testTarget(name: "AlertPollingTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "CapturesTests", dependencies: ["Captures", "ErrnoKernel", "ErrnoConfig", "Stacks", "SystemSupport", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),

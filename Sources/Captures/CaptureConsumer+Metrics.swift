@@ -11,6 +11,10 @@ extension CaptureConsumer: Collector {
                 name: "errno_exporter_captures_processed_total", help: "Captures read from the ring buffer, unwound, symbolized and stored.",
                 type: .counter, samples: [Sample(value: Double(tally.captures))]),
             MetricFamily(
+                name: "errno_exporter_captures_resymbolized_total",
+                help: "Stored captures named again when a debug file of one of their modules arrived from debuginfod.",
+                type: .counter, samples: [Sample(value: Double(tally.resymbolized))]),
+            MetricFamily(
                 name: "errno_exporter_unresolved_frames_total",
                 help: "Captured frames no symbol covers (they keep module and offset, or their bare address), by stack.",
                 type: .counter,

@@ -20,6 +20,7 @@ public final class CaptureConsumer: @unchecked Sendable {
         var unwindEnds: [UnwindEnd: UInt64] = [:]
         var submissions: [String: UInt64] = [:]
         var frames: [UnwindMethod: UInt64] = [:]
+        var resymbolized: UInt64 = 0
     }
 
     public let store: CaptureStore
@@ -52,6 +53,7 @@ public final class CaptureConsumer: @unchecked Sendable {
     public func start(reading handle: KernelHandle) throws {
         nonisolated(unsafe) let ring = try handle.captureRing { [unowned self] record in self.handle(record) }  // the polling thread's only
         started = true
+        resolver.symbolizer.debugInfo?.start()
         let thread = Thread { [self] in
             var lastRefresh = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) {
@@ -60,6 +62,9 @@ public final class CaptureConsumer: @unchecked Sendable {
                 } catch {
                     logger.error("polling the captures ring buffer failed", metadata: ["error": "\(error)"])
                     Thread.sleep(forTimeInterval: 0.1)
+                }
+                if let arrivals = resolver.symbolizer.debugInfo?.takeArrivals() {
+                    for arrival in arrivals { resymbolize(arrival) }
                 }
                 if ContinuousClock.now - lastRefresh > Self.mapsRefreshInterval {
                     resolver.refreshProcessMaps()
@@ -76,6 +81,38 @@ public final class CaptureConsumer: @unchecked Sendable {
     public func stop() {
         guard !stopping.exchange(true, ordering: .relaxed), started else { return }
         finished.wait()
+        resolver.symbolizer.debugInfo?.stop()
+    }
+
+    /// Names again the frames of stored captures (and of submitting stacks not yet linked) in the
+    /// module whose debug file has just arrived. Computed on this thread, outside the store's lock.
+    func resymbolize(_ arrival: DebugInfoFetcher.Arrival) {
+        guard let file = try? ElfImage(path: arrival.path, searchDebugFiles: false, owners: [geteuid()]) else { return }
+        let symbolizer = resolver.symbolizer
+        func renamed(_ frames: [StackFrame]) -> [StackFrame]? { symbolizer.resymbolized(frames, buildID: arrival.buildID, debugFile: file) }
+        var updated: [Capture] = []
+        for var capture in store.list() {
+            var changed = false
+            if let frames = renamed(capture.userStack) {
+                capture.userStack = frames
+                capture.unwind.unresolvedFrames = frames.filter { $0.symbol == nil }.count
+                changed = true
+            }
+            if let submission = capture.submittedBy, let frames = renamed(submission.userStack) {
+                capture.submittedBy?.userStack = frames
+                capture.submittedBy?.unwind.unresolvedFrames = frames.filter { $0.symbol == nil }.count
+                changed = true
+            }
+            if changed { updated.append(capture) }
+        }
+        for (id, submission) in submissions {
+            if let frames = renamed(submission.userStack) { submissions[id]?.userStack = frames }
+        }
+        store.replace(updated)
+        tally.withLock { $0.resymbolized += UInt64(updated.count) }
+        if !updated.isEmpty {
+            logger.info("captures symbolized again with a fetched debug file", metadata: ["build_id": "\(arrival.buildID)", "captures": "\(updated.count)"])
+        }
     }
 
     /// One record from the ring (nil: malformed).

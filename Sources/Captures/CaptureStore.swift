@@ -32,6 +32,15 @@ public final class CaptureStore: Sendable {
         }
     }
 
+    /// Puts `updated` captures in place of the stored ones with their ids (those still kept).
+    public func replace(_ updated: [Capture]) {
+        guard !updated.isEmpty else { return }
+        let byID = Dictionary(updated.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        state.withLock { state in
+            for index in state.ring.indices { if let new = byID[state.ring[index].id] { state.ring[index] = new } }
+        }
+    }
+
     /// Changes the capacity (a reload); keeps the newest captures that fit.
     public func resize(_ capacity: Int) {
         state.withLock { state in

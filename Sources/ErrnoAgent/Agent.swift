@@ -24,6 +24,7 @@ import UnixSignals
 public enum Agent {
     /// Runs until shutdown; throws what kept it from starting.
     public static func run(_ options: AgentOptions, logger: Logger) throws {
+        DebuginfodEnvironment.reserve()
         let config = try ConfigLoader.load(path: options.configFile)
         raiseFileLimit(logger: logger)
         try Preflight.check()
@@ -122,16 +123,26 @@ public enum Agent {
             let store = CaptureStore(capacity: config.captures.keep)
             self.store = store
             triggers = TriggerDirectory(kernel: kernel, triggers: config.triggers)
-            consumer = CaptureConsumer(kernel: kernel, store: store, resolver: StackResolver(kernelSymbols: kernelSymbols), logger: logger)
+            let debugInfo = DebugInfoFetcher { buildID, outcome, detail in
+                let metadata: Logger.Metadata = ["build_id": "\(buildID)", "outcome": "\(outcome.rawValue)", "detail": "\(detail)"]
+                switch outcome {
+                case .downloaded, .cached: logger.info("debug file fetched", metadata: metadata)
+                case .notFound: logger.debug("no debuginfod server has the debug file", metadata: metadata)
+                case .failed, .timedOut, .invalid, .dropped: logger.warning("fetching a debug file failed", metadata: metadata)
+                }
+            }
+            try debugInfo.configure(config.symbolization.debuginfod)
+            consumer = CaptureConsumer(
+                kernel: kernel, store: store, resolver: StackResolver(kernelSymbols: kernelSymbols, debugInfo: debugInfo), logger: logger)
             let rewriter = try PathRewriter(config.paths.rewrite)
             let metrics = FailureMetrics(kernel: kernel, config: config, rewriter: rewriter, countingSince: countingSince, exemplars: { Self.exemplars(store) })
             webhook = AlertWebhook(triggers: triggers, logger: logger)
             poller = AlertmanagerPoller(settings: config.alerts, triggers: triggers, logger: logger)
             reloader = ConfigReloader(
                 path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, poller: poller,
-                logger: logger)
+                debugInfo: debugInfo, logger: logger)
             gatherer = Gatherer(
-                collectors: [metrics, triggers, consumer, webhook, poller, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
+                collectors: [metrics, triggers, consumer, debugInfo, webhook, poller, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
                 durationMetricName: "errno_exporter_scrape_duration_seconds",
                 // The process's own counters (CPU time) began with it, the rest with the kernel's.
                 countingSince: min(ProcessCollector.startTime() ?? countingSince, countingSince))

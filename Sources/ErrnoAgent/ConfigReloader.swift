@@ -6,6 +6,7 @@ import ErrnoMetrics
 import Exposition
 import Foundation
 import Logging
+import Stacks
 import Synchronization
 
 /// Holds the running config and swaps in new ones on SIGHUP or `POST /-/reload`: parse → validate →
@@ -25,15 +26,17 @@ public final class ConfigReloader: Collector {
     private let triggers: TriggerDirectory
     private let captures: CaptureStore
     private let poller: AlertmanagerPoller
+    private let debugInfo: DebugInfoFetcher
     private let logger: Logger
     private let state: Mutex<State>
 
     /// `config` is the one the agent started with, already applied everywhere.
     public init(
         path: String, config: Config, kernel: any KernelAccess, metrics: FailureMetrics, triggers: TriggerDirectory, captures: CaptureStore,
-        poller: AlertmanagerPoller, logger: Logger
+        poller: AlertmanagerPoller, debugInfo: DebugInfoFetcher, logger: Logger
     ) {
         self.path = path
+        self.debugInfo = debugInfo
         self.kernel = kernel
         self.metrics = metrics
         self.triggers = triggers
@@ -51,6 +54,7 @@ public final class ConfigReloader: Collector {
                 try Self.checkRestartOnly(from: state.config, to: new)
                 let settings = try new.kernelSettings()
                 let rewriter = try PathRewriter(new.paths.rewrite)
+                try debugInfo.configure(new.symbolization.debuginfod)
                 try kernel.apply(settings)
                 triggers.replace(new.triggers)
                 metrics.reconfigure(new, rewriter: rewriter)

@@ -25,7 +25,7 @@ enum AlertsReader {
         reader.mapping(node, path: path, keys: keys) { key, value, path in
             switch key {
             case "alertmanager_urls":
-                alerts.alertmanagerURLs = reader.strings(value, path: path, validate: urlProblem)
+                alerts.alertmanagerURLs = reader.strings(value, path: path) { urlProblem($0) }
                 if alerts.alertmanagerURLs.count > Config.Alerts.maxPeers {
                     reader.fail(value, path, "at most \(Config.Alerts.maxPeers) peers")
                 }
@@ -105,13 +105,16 @@ enum AlertsReader {
         return alerts
     }
 
-    /// Nil for an `http://` or `https://` URL with a host and nothing a poll would mangle.
-    static func urlProblem(_ text: String) -> String? {
+    /// Nil for an `http://` or `https://` URL with a host and nothing a request would mangle; `what`
+    /// names the service in the message.
+    static func urlProblem(_ text: String, what: String = "Alertmanager") -> String? {
         guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host, !host.isEmpty
         else { return "\"\(text)\" is not an http:// or https:// URL with a host" }
-        if url.user != nil || url.password != nil { return "credentials do not go in the URL; use basic_auth or authorization" }
-        if url.query != nil || url.fragment != nil { return "an Alertmanager URL has no query or fragment (a path prefix is fine)" }
+        if url.user != nil || url.password != nil {
+            return what == "Alertmanager" ? "credentials do not go in the URL; use basic_auth or authorization" : "credentials do not go in the URL"
+        }
+        if url.query != nil || url.fragment != nil || text.contains(" ") { return "a\(what.first == "A" ? "n" : "") \(what) URL has no query, fragment or space (a path prefix is fine)" }
         return nil
     }
 }

@@ -1,4 +1,5 @@
 import ErrnoKernel
+import Stacks
 import KernelNames
 
 /// Labels a counter may add to its fixed ones: each multiplies its series, so both are opt-in.
@@ -184,12 +185,37 @@ public struct Config: Sendable, Equatable {
         public static let maxPeers = 16
     }
 
+    /// Debug information for native frames: the debuginfod servers that serve debug files by build
+    /// ID, and the on-disk cache of what they sent.
+    public struct Symbolization: Sendable, Equatable {
+        /// Servers asked for missing debug files; empty: those in `DEBUGINFOD_URLS` when the agent
+        /// started, if any; none: nothing is ever fetched.
+        public var debuginfodURLs: [String] = []
+        public var cacheDirectory = DebuginfodSettings.defaultCacheDirectory
+        public var cacheMaxBytes = DebuginfodSettings.defaultCacheMaxBytes
+        public var timeoutSeconds = DebuginfodSettings.defaultTimeoutSeconds
+
+        public init() {}
+
+        /// What the fetcher is told: the servers configured, else the inherited ones.
+        public var debuginfod: DebuginfodSettings {
+            DebuginfodSettings(
+                urls: debuginfodURLs.isEmpty ? DebuginfodEnvironment.inheritedURLs : debuginfodURLs, cacheDirectory: cacheDirectory,
+                cacheMaxBytes: cacheMaxBytes, timeoutSeconds: timeoutSeconds)
+        }
+
+        public static let maxServers = 16
+        public static let cacheMaxBytesRange: ClosedRange<Int64> = (1 << 20)...(1 << 40)
+        public static let timeoutRange = 1...600
+    }
+
     public var syscalls = Syscalls()
     public var paths = Paths()
     public var filters = Filters()
     public var triggers: [Trigger] = []
     public var captures = Captures()
     public var alerts = Alerts()
+    public var symbolization = Symbolization()
 
     public init() {}
 

@@ -64,8 +64,9 @@ public enum ConfigLoader {
         let reader = NodeReader(file: file)
         var config = Config()
         if let root, !reader.isNull(root) {
-            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters", "triggers", "captures", "alerts"]) { key, value, path in
+            reader.mapping(root, path: "", keys: ["syscalls", "paths", "filters", "triggers", "captures", "alerts", "symbolization"]) { key, value, path in
                 switch key {
+                case "symbolization": readSymbolization(value, path, reader, &config.symbolization)
                 case "alerts": config.alerts = AlertsReader.read(value, path, reader, configFile: file)
                 case "syscalls": readSyscalls(value, path, reader, &config.syscalls)
                 case "paths": readPaths(value, path, reader, &config.paths)
@@ -176,6 +177,35 @@ public enum ConfigLoader {
                 } else {
                     captures.bufferBytes = bytes
                 }
+            }
+        }
+    }
+
+    private static func readSymbolization(_ node: Node, _ path: String, _ reader: NodeReader, _ symbolization: inout Config.Symbolization) {
+        reader.mapping(node, path: path, keys: ["debuginfod_urls", "cache_dir", "cache_max_bytes", "timeout"]) { key, value, path in
+            switch key {
+            case "debuginfod_urls":
+                symbolization.debuginfodURLs = reader.strings(value, path: path) { AlertsReader.urlProblem($0, what: "debuginfod") }
+                if symbolization.debuginfodURLs.count > Config.Symbolization.maxServers {
+                    reader.fail(value, path, "at most \(Config.Symbolization.maxServers) servers")
+                }
+            case "cache_dir":
+                guard let directory = reader.string(value, path: path) else { return }
+                let parts = directory.split(separator: "/")
+                if !directory.hasPrefix("/") || parts.contains("..") || parts.contains(".") || directory.utf8.count > 1024 {
+                    reader.fail(value, path, "an absolute path without . or .. (at most 1024 bytes)")
+                } else {
+                    symbolization.cacheDirectory = directory
+                }
+            case "cache_max_bytes":
+                let range = Config.Symbolization.cacheMaxBytesRange
+                if let bytes = reader.integer(value, path: path, in: Int(range.lowerBound)...Int(range.upperBound)) { symbolization.cacheMaxBytes = Int64(bytes) }
+            default:
+                guard let text = reader.string(value, path: path) else { return }
+                guard let seconds = DurationText.seconds(text), Config.Symbolization.timeoutRange.contains(seconds) else {
+                    return reader.fail(value, path, "expected a duration from 1s to 10m, like 30s")
+                }
+                symbolization.timeoutSeconds = seconds
             }
         }
     }

@@ -18,6 +18,21 @@ public enum BuildID {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// Whether `text` is a build ID as `hex` writes it: an even number of lowercase hex digits, 2 to
+    /// `2 * maxBytes` of them.
+    public static func isHex(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        return utf8.count >= 2 && utf8.count <= 2 * maxBytes && utf8.count % 2 == 0
+            && utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+    }
+
+    /// The bytes of a build ID written by `hex` (nothing for text that `isHex` refuses).
+    static func bytes(hex text: String) -> [UInt8] {
+        guard isHex(text) else { return [] }
+        let digits = Array(text.utf8).map { $0 <= UInt8(ascii: "9") ? $0 - UInt8(ascii: "0") : $0 - UInt8(ascii: "a") + 10 }
+        return stride(from: 0, to: digits.count, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+    }
+
     /// The build ID in a sequence of ELF notes (`Elf_Nhdr` — name size, descriptor size, type, all
     /// 32-bit — then the name and the descriptor, each padded to 4 bytes); nil when none is named
     /// "GNU" or a note runs past the end.

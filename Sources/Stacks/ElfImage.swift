@@ -57,8 +57,12 @@ public final class ElfImage {
     let dwarf: OpaquePointer?
     private let debugFrame: OpaquePointer?
     public let buildID: [UInt8]?
-    /// The separate debug file (from /usr/lib/debug), when one is installed.
+    /// The separate debug file (from /usr/lib/debug, or fetched from debuginfod), when there is one.
     public private(set) var debugFile: ElfImage?
+    /// Whether the file holds DWARF itself (a `.debug_info` section with contents).
+    public let hasDebugInfoSection: Bool
+    /// Whether DWARF is at hand: in the file or in its debug file.
+    public var hasDebugInfo: Bool { hasDebugInfoSection || debugFile?.hasDebugInfoSection == true }
     /// Symbols held, with the debug file's.
     public var symbolCount: Int { symbols.count + (debugFile?.symbolCount ?? 0) }
 
@@ -101,8 +105,9 @@ public final class ElfImage {
         self.dwarf = dwarf
         debugFrame = dwarf.flatMap { dwarf_getcfi($0) }
         buildID = Self.buildID(elf)
+        hasDebugInfoSection = Self.section(elf, named: ".debug_info").map { $0.1.sh_type != SHT_NOBITS && $0.1.sh_size > 0 } ?? false
         loadSymbols()
-        if searchDebugFiles, !hasFullSymbolTable || debugFrame == nil {
+        if searchDebugFiles, !hasFullSymbolTable || debugFrame == nil || !hasDebugInfoSection {
             debugFile = findDebugFile(nextTo: path)
         }
     }
@@ -112,6 +117,15 @@ public final class ElfImage {
         if let dwarf { dwarf_end(dwarf) }
         elf_end(elf)
         close(descriptor)
+    }
+
+    /// Takes `file` as this image's debug file (one debuginfod delivered) when it carries this
+    /// image's build ID and DWARF, and no debug file with DWARF is attached yet.
+    @discardableResult
+    public func adopt(debugFile file: ElfImage) -> Bool {
+        guard !hasDebugInfo, let buildID, file.buildID == buildID, file.hasDebugInfoSection else { return false }
+        debugFile = file
+        return true
     }
 
     /// The ELF virtual address of byte `fileOffset` of the file, if a loadable segment holds it.
@@ -259,17 +273,24 @@ public final class ElfImage {
     }
 
     private func debugLink() -> String? {
+        guard let (section, _) = Self.section(elf, named: ".gnu_debuglink"), let data = elf_getdata(section, nil), let base = data.pointee.d_buf else {
+            return nil
+        }
+        let bytes = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
+        return String(decoding: bytes.prefix { $0 != 0 }.prefix(255), as: UTF8.self)
+    }
+
+    /// The first section called `name`, and its header.
+    private static func section(_ elf: OpaquePointer, named name: String) -> (OpaquePointer, GElf_Shdr)? {
         var section: OpaquePointer? = nil
         var stringsIndex = 0
         guard elf_getshdrstrndx(elf, &stringsIndex) == 0 else { return nil }
         while let current = elf_nextscn(elf, section) {
             section = current
             var header = GElf_Shdr()
-            guard gelf_getshdr(current, &header) != nil, let name = elf_strptr(elf, stringsIndex, Int(header.sh_name)),
-                String(cString: name) == ".gnu_debuglink", let data = elf_getdata(current, nil), let base = data.pointee.d_buf
-            else { continue }
-            let bytes = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
-            return String(decoding: bytes.prefix { $0 != 0 }.prefix(255), as: UTF8.self)
+            if gelf_getshdr(current, &header) != nil, let sectionName = elf_strptr(elf, stringsIndex, Int(header.sh_name)), strcmp(sectionName, name) == 0 {
+                return (current, header)
+            }
         }
         return nil
     }

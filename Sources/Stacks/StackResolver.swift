@@ -17,9 +17,9 @@ public final class StackResolver {
     private let unwinder = Unwinder()
     private let mapsCache = ProcessMapsCache()
 
-    /// `kernelSymbols` were read while privileged.
-    public init(kernelSymbols: KernelSymbols) {
-        symbolizer = Symbolizer(kernelSymbols: kernelSymbols)
+    /// `kernelSymbols` were read while privileged; `debugInfo` fetches debug files modules lack.
+    public init(kernelSymbols: KernelSymbols, debugInfo: DebugInfoFetcher? = nil) {
+        symbolizer = Symbolizer(kernelSymbols: kernelSymbols, debugInfo: debugInfo)
     }
 
     /// Unwinds `stack` (copied from `registers`' stack pointer up) of process `pid`.

@@ -2,20 +2,24 @@ import CElfUtils
 import Glibc
 import SystemSupport
 
-/// Names the frames of captured stacks: user frames from ELF symbols (with C++ names demangled) or
-/// a JIT's perf map, kernel frames from kallsyms. Unresolved frames keep their module and offset.
+/// Names the frames of captured stacks: user frames from ELF symbols (with C++ names demangled) and
+/// DWARF (a module's own, its installed debug file's or one fetched from debuginfod), or a JIT's perf
+/// map; kernel frames from kallsyms. Unresolved frames keep their module and offset.
 public final class Symbolizer {
     public let cache: ElfCache
     public let kernelSymbols: KernelSymbols
+    /// Fetches debug files modules lack (nil: never).
+    public let debugInfo: DebugInfoFetcher?
     /// Perf maps by process, tied to its start time (a reused pid is another process).
     private var perfMaps: [Int32: (startTime: UInt64, map: PerfMap)] = [:]
     /// Perf maps kept at once (each bounded by PerfMap's limits).
     static let maxPerfMaps = 4
     private var demangled: [String: String] = [:]
 
-    public init(cache: ElfCache = ElfCache(), kernelSymbols: KernelSymbols) {
+    public init(cache: ElfCache = ElfCache(), kernelSymbols: KernelSymbols, debugInfo: DebugInfoFetcher? = nil) {
         self.cache = cache
         self.kernelSymbols = kernelSymbols
+        self.debugInfo = debugInfo
     }
 
     /// The perf map a process's JIT writes: /tmp/perf-<pid in its own pid namespace>.map, seen
@@ -57,25 +61,8 @@ public final class Symbolizer {
                 if let image = code.image(for: mapping), let address = image.virtualAddress(fileOffset: (lookup - mapping.start) &+ mapping.fileOffset) {
                     frame.moduleAddress = address &+ (lookup == unwound.address ? 0 : 1)
                     frame.buildID = image.buildID.flatMap { $0.isEmpty ? nil : BuildID.hex($0) }
-                    if let (name, offset) = image.symbol(at: address) {
-                        frame.symbol = demangle(name)
-                        frame.offset = offset &+ (lookup == unwound.address ? 0 : 1)
-                    }
-                    let locations = image.sourceLocations(at: address)
-                    if let holder = locations.last {
-                        frame.file = holder.file
-                        frame.line = holder.line
-                        if frame.symbol == nil { frame.symbol = holder.function.map { SymbolName.bounded($0) } }
-                    }
-                    inlined = locations.dropLast().map { location in
-                        var expanded = frame
-                        expanded.symbol = location.function ?? "[inlined]"
-                        expanded.offset = nil
-                        expanded.file = location.file
-                        expanded.line = location.line
-                        expanded.inlined = true
-                        return expanded
-                    }
+                    attachFetchedDebugFile(to: image)
+                    inlined = describe(&frame, image: image, address: address, returnAddress: lookup != unwound.address)
                 }
             }
             if frame.symbol == nil, let (name, offset) = perfMap?.symbol(at: lookup) {
@@ -88,6 +75,67 @@ public final class Symbolizer {
             }
             return inlined + [frame]
         }
+    }
+
+    /// Names `frame` from `image` at `address` (an ELF virtual address of its module; for a caller,
+    /// the byte before the return address): symbol, file and line. Returns a frame for each function
+    /// inlined there, innermost first.
+    func describe(_ frame: inout StackFrame, image: ElfImage, address: UInt64, returnAddress: Bool) -> [StackFrame] {
+        if let (name, offset) = image.symbol(at: address) {
+            frame.symbol = demangle(name)
+            frame.offset = offset &+ (returnAddress ? 1 : 0)
+        }
+        let locations = image.sourceLocations(at: address)
+        if let holder = locations.last {
+            frame.file = holder.file
+            frame.line = holder.line
+            if frame.symbol == nil { frame.symbol = holder.function.map { SymbolName.bounded($0) } }
+        }
+        return locations.dropLast().map { location in
+            var expanded = frame
+            expanded.symbol = location.function.map { SymbolName.bounded($0) } ?? "[inlined]"
+            expanded.offset = nil
+            expanded.file = location.file
+            expanded.line = location.line
+            expanded.inlined = true
+            return expanded
+        }
+    }
+
+    /// For an image without DWARF (its own or an installed debug file's): the debug file debuginfod
+    /// delivered, when it has; else it is asked for, and this capture keeps symbols and offsets.
+    private func attachFetchedDebugFile(to image: ElfImage) {
+        guard let debugInfo, !image.hasDebugInfo, let buildID = image.buildID, !buildID.isEmpty else { return }
+        let hex = BuildID.hex(buildID)
+        guard let path = debugInfo.debugFile(for: hex) else { return }
+        do {
+            let file = try ElfImage(path: path, searchDebugFiles: false, owners: [geteuid()])
+            if !image.adopt(debugFile: file) { debugInfo.reject(hex, reason: "not a debug file with this build ID and DWARF") }
+        } catch {
+            debugInfo.reject(hex, reason: "\(error)")
+        }
+    }
+
+    /// `frames` (a user stack, innermost first) with the frames of the module of `buildID` named
+    /// again from `debugFile`, which arrived after they were captured: symbols, file:line and inlined
+    /// frames. Nil when nothing changed.
+    public func resymbolized(_ frames: [StackFrame], buildID: String, debugFile: ElfImage) -> [StackFrame]? {
+        guard frames.contains(where: { $0.buildID == buildID }) else { return nil }
+        let innermost = frames.firstIndex { !$0.inlined }
+        var result: [StackFrame] = []
+        for (index, frame) in frames.enumerated() {
+            guard frame.buildID == buildID, frame.method != .kernel, let moduleAddress = frame.moduleAddress else {
+                result.append(frame)
+                continue
+            }
+            // Inlined frames are named again with the frame that holds them.
+            if frame.inlined { continue }
+            let returnAddress = index != innermost
+            var named = frame
+            let inlined = describe(&named, image: debugFile, address: moduleAddress &- (returnAddress ? 1 : 0), returnAddress: returnAddress)
+            result += inlined + [named]
+        }
+        return result == frames ? nil : result
     }
 
     /// Kernel frames, innermost first, without the tracing machinery that took the stack (the BPF

@@ -6,7 +6,7 @@ import Testing
 /// path, and what is wrong (with a hint where one helps).
 @Suite struct BrokenConfigTests {
     static let cases: [(yaml: String, expected: [String])] = [
-        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters, triggers, captures, alerts"#]),
+        ("bogus: 1\n", [#"c.yml:1:1: bogus: unknown key; known keys: syscalls, paths, filters, triggers, captures, alerts, symbolization"#]),
         ("sycalls: {}\n", [#"c.yml:1:1: sycalls: unknown key; did you mean "syscalls"?"#]),
         ("syscalls:\n  max_serie: 5\n", [#"c.yml:2:3: syscalls.max_serie: unknown key; did you mean "max_series"?"#]),
         ("syscalls:\n  max_series: lots\n", ["c.yml:2:15: syscalls.max_series: expected an integer"]),
@@ -58,7 +58,7 @@ import Testing
         ("captures:\n  keep: 0\n", ["c.yml:2:9: captures.keep: 0 is out of range 1...100000"]),
         ("alerts:\n  alertmanager_urls: [am-1:9093]\n", [#"c.yml:2:23: alerts.alertmanager_urls[0]: "am-1:9093" is not an http:// or https:// URL with a host"#]),
         ("alerts:\n  alertmanager_urls: ['http://u:p@am-1:9093']\n", ["c.yml:2:23: alerts.alertmanager_urls[0]: credentials do not go in the URL; use basic_auth or authorization"]),
-        ("alerts:\n  alertmanager_urls: ['http://am:9093/?x=1']\n", ["c.yml:2:23: alerts.alertmanager_urls[0]: an Alertmanager URL has no query or fragment (a path prefix is fine)"]),
+        ("alerts:\n  alertmanager_urls: ['http://am:9093/?x=1']\n", ["c.yml:2:23: alerts.alertmanager_urls[0]: an Alertmanager URL has no query, fragment or space (a path prefix is fine)"]),
         ("alerts:\n  alertmanager_urls: ['http://am:9093', 'http://am:9093']\n", ["c.yml:2:22: alerts.alertmanager_urls: a peer is listed twice"]),
         ("alerts:\n  poll_interval: 0s\n", ["c.yml:2:18: alerts.poll_interval: expected a duration from 1s to 1h, like 5s or 1m"]),
         ("alerts:\n  poll_interval: 5s\n  timeout: 10s\n", ["c.yml:2:3: alerts.timeout: the timeout (10s) must not exceed poll_interval (5s)"]),
@@ -73,6 +73,12 @@ import Testing
         ("alerts:\n  basic_auth: {username: a, password: b}\n  authorization: {credentials: c}\n", ["c.yml:2:3: alerts: basic_auth and authorization are exclusive"]),
         ("alerts:\n  tls_config: {cert_file: /etc/hostname}\n", ["c.yml:2:15: alerts.tls_config: cert_file and key_file go together (a client certificate and its key)"]),
         ("alerts:\n  tls_config: {server_name: x}\n", [#"c.yml:2:16: alerts.tls_config.server_name: unknown key; known keys: ca_file, cert_file, key_file, insecure_skip_verify"#]),
+        ("symbolization:\n  debuginfod_urls: ['ftp://d:8002']\n", [#"c.yml:2:21: symbolization.debuginfod_urls[0]: "ftp://d:8002" is not an http:// or https:// URL with a host"#]),
+        ("symbolization:\n  debuginfod_urls: ['http://u:p@d:8002']\n", ["c.yml:2:21: symbolization.debuginfod_urls[0]: credentials do not go in the URL"]),
+        ("symbolization:\n  cache_dir: cache\n", ["c.yml:2:14: symbolization.cache_dir: an absolute path without . or .. (at most 1024 bytes)"]),
+        ("symbolization:\n  cache_dir: /var/cache/../../tmp\n", ["c.yml:2:14: symbolization.cache_dir: an absolute path without . or .. (at most 1024 bytes)"]),
+        ("symbolization:\n  cache_max_bytes: 1024\n", ["c.yml:2:20: symbolization.cache_max_bytes: 1024 is out of range 1048576...1099511627776"]),
+        ("symbolization:\n  timeout: 1h\n", ["c.yml:2:12: symbolization.timeout: expected a duration from 1s to 10m, like 30s"]),
         // Several problems: all of them, in file order.
         ("syscalls:\n  max_series: x\npaths:\n  syscalls: [nope]\nfilters:\n  pids: [-4]\n", [
             "c.yml:2:15: syscalls.max_series: expected an integer",

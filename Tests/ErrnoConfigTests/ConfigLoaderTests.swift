@@ -1,4 +1,5 @@
 import Foundation
+import Stacks
 import Testing
 
 @testable import ErrnoConfig
@@ -86,7 +87,7 @@ import Testing
         #expect(issues("syscalls:\n  max_series: 0\n").first?.message == "0 is out of range 1...1000000")
         #expect(issues("syscalls:\n  max_series: \"12\"\n").first?.message == "expected an integer")
         #expect(issues("syscalls: [1, 2]\n").first?.message == "expected a mapping of labels, max_series, exclude_errnos")
-        #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters, triggers, captures, alerts")
+        #expect(issues("- a\n- b\n").first?.message == "expected a mapping of syscalls, paths, filters, triggers, captures, alerts, symbolization")
     }
 
     @Test func syntaxErrorsAndDuplicateKeysHaveLocations() {
@@ -176,5 +177,29 @@ import Testing
         #expect(DurationText.seconds("7d") == 604_800)
         #expect(DurationText.seconds(String(repeating: "999999999w", count: 20_000)) == nil, "an overflowing sum is not a duration")
         #expect(DurationText.seconds("10") == nil && DurationText.seconds("m") == nil)
+    }
+}
+
+/// The `symbolization:` section: debuginfod servers and the cache of what they send.
+@Suite struct SymbolizationConfigTests {
+    @Test func theSymbolizationSectionReadsEveryKey() throws {
+        let config = try ConfigLoader.parse("""
+            symbolization:
+              debuginfod_urls: [http://debuginfod.internal:8002, 'https://debuginfod.debian.net']
+              cache_dir: /srv/cache/debuginfod
+              cache_max_bytes: 2147483648
+              timeout: 45s
+            """, file: "c.yml")
+        let settings = config.symbolization.debuginfod
+        #expect(settings.urls == ["http://debuginfod.internal:8002", "https://debuginfod.debian.net"])
+        #expect(settings.cacheDirectory == "/srv/cache/debuginfod" && settings.cacheMaxBytes == 2 << 30 && settings.timeoutSeconds == 45)
+        #expect(settings.isEnabled)
+    }
+
+    @Test func withoutServersNothingIsFetched() throws {
+        let settings = try ConfigLoader.parse("captures: {keep: 5}\n", file: "c.yml").symbolization.debuginfod
+        // The test process never called DebuginfodEnvironment.reserve(): nothing is inherited.
+        #expect(settings.urls.isEmpty && !settings.isEnabled)
+        #expect(settings.cacheDirectory == "/var/cache/errno_exporter/debuginfod" && settings.cacheMaxBytes == 1 << 30 && settings.timeoutSeconds == 30)
     }
 }

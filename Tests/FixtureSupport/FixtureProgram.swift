@@ -3,7 +3,8 @@ import Foundation
 /// Tests/Fixtures/deep.c compiled by gcc into a temporary directory: with frame pointers, without,
 /// a stripped copy, a stripped copy whose symbols live in a separate debug file, and one linked
 /// without a build ID and one whose open goes through an inlined function (`deep_noid`,
-/// `deep_inlined`; not among `builds`). Shared by the
+/// `deep_inlined`; not among `builds`), and `deep_remote`: `deep_inlined` without its DWARF, whose
+/// debug file (`debuginfo/deep_remote.debug`) only a debuginfod server has. Shared by the
 /// unit tests (ELF files) and the integration tests (processes whose stacks are captured).
 public enum FixtureProgram {
     public static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -21,6 +22,9 @@ public enum FixtureProgram {
         try run("cd \(directory) && objcopy --add-gnu-debuglink=deep_linked.debug deep_linked")
         try run("gcc -O2 -g -fno-omit-frame-pointer -Wl,--build-id=none -o \(directory)/deep_noid \(source)")
         try run("gcc -O2 -g -fno-omit-frame-pointer -DDEEP_INLINED -o \(directory)/deep_inlined \(source)")
+        try run("strip --strip-debug -o \(directory)/deep_remote \(directory)/deep_inlined")
+        try FileManager.default.createDirectory(atPath: "\(directory)/debuginfo", withIntermediateDirectories: true)
+        try run("objcopy --only-keep-debug \(directory)/deep_inlined \(directory)/debuginfo/deep_remote.debug")
         return directory
     }
 

@@ -45,7 +45,7 @@ __attribute__((noinline)) int load_settings(const char *path)
 
 __attribute__((noinline)) int start_service(const char *path)
 {
-	int result = load_settings(path);
+	int result = load_settings(path); /* marker: start_service's call */
 
 	__asm__ volatile("" ::: "memory");
 	return result * 2;
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (int i = 0; i < count; i++)
-		total += start_service(argv[1]);
+		total += start_service(argv[1]); /* marker: main's call */
 	if (argc > 3) {
 		puts("opened");
 		fflush(stdout);

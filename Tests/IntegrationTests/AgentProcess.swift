@@ -55,11 +55,14 @@ final class AgentProcess: @unchecked Sendable {
     let configPath: String
     private(set) var address = ""
 
-    init(config: String = "", arguments: [String] = [], waitForListening: Bool = true) throws {
+    /// `environment`: variables added to the test's own, from which any `DEBUGINFOD_*` is removed
+    /// (a test fetches debug files only from the servers it names).
+    init(config: String = "", arguments: [String] = [], environment: [String: String] = [:], waitForListening: Bool = true) throws {
         configPath = NSTemporaryDirectory() + "errno_exporter-test-\(UUID().uuidString).yml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: Products.agent)
         process.arguments = ["--config.file=\(configPath)", "--web.listen-address=127.0.0.1:0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DEBUGINFOD_") }.merging(environment) { _, added in added }
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe

@@ -7,17 +7,24 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A Prometheus-family server (Debian's prometheus or prometheus-alertmanager) on a free loopback
-/// port, its config and data in a directory of its own; stopped and cleaned up when released.
+/// A server of Debian's (prometheus, prometheus-alertmanager, debuginfod) on a free loopback port,
+/// its config and data in a directory of its own; stopped and cleaned up when released.
 final class LoopbackServer {
     let process = Process()
     let directory: String
     let port: Int
+    /// What stops it: SIGTERM, or SIGKILL for a server that leaves SIGTERM to the signal mask it
+    /// inherits (the test runner blocks it; debuginfod never unblocks it).
+    let stopSignal: Int32
 
     /// Writes `files` (the config first among them) into a new directory, starts `executable` with
-    /// the arguments `arguments(directory, port)` returns, and waits, bounded, for its `/-/ready`
-    /// (over `scheme`, with `curlOptions` such as credentials).
-    init(_ executable: String, files: [String: String], scheme: String = "http", curlOptions: String = "", arguments: (String, Int) -> [String]) throws {
+    /// the arguments `arguments(directory, port)` returns, and waits, bounded, for `readyPath` to
+    /// answer 2xx (over `scheme`, with `curlOptions` such as credentials).
+    init(
+        _ executable: String, files: [String: String], scheme: String = "http", curlOptions: String = "", readyPath: String = "/-/ready",
+        stopSignal: Int32 = SIGTERM, arguments: (String, Int) -> [String]
+    ) throws {
+        self.stopSignal = stopSignal
         directory = NSTemporaryDirectory() + "errno-\(URL(fileURLWithPath: executable).lastPathComponent)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
@@ -29,16 +36,16 @@ final class LoopbackServer {
         try process.run()
         let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline {
-            if (try? shell("curl -sf \(curlOptions) \(scheme)://127.0.0.1:\(port)/-/ready").status) == 0 { return }
+            if (try? shell("curl -sf -o /dev/null \(curlOptions) \(scheme)://127.0.0.1:\(port)\(readyPath)").status) == 0 { return }
             usleep(100_000)
         }
         throw AgentError("\(executable) did not become ready")
     }
 
-    /// Stops the server (SIGTERM) and waits for it to exit.
+    /// Stops the server (`stopSignal`) and waits for it to exit.
     func stop() {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, stopSignal)
             process.waitUntilExit()
         }
     }
@@ -109,8 +116,14 @@ final class PrometheusServer {
 
 /// A loopback port nothing listens on right now.
 func freeLoopbackPort() throws -> Int {
+    let (descriptor, port) = try boundLoopbackSocket()
+    close(descriptor)
+    return port
+}
+
+/// A TCP socket bound to a free loopback port (not listening yet), and the port.
+func boundLoopbackSocket() throws -> (descriptor: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -118,8 +131,11 @@ func freeLoopbackPort() throws -> Int {
     let bound = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
     }
-    guard bound else { throw AgentError("no free loopback port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        close(fd)
+        throw AgentError("no free loopback port")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 @Suite(.timeLimit(.minutes(5)))

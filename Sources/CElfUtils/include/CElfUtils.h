@@ -1,8 +1,9 @@
-/* CElfUtils — elfutils' libelf and libdw (CFI) for Swift, a bounded C++ demangler (libiberty's), and
+/* CElfUtils — elfutils' libelf, libdw (CFI, lines) and libdebuginfod for Swift, a bounded C++ demangler (libiberty's), and
  * openat2(2), which glibc does not wrap: the C that reading a captured process's files needs. */
 #ifndef CELFUTILS_H
 #define CELFUTILS_H
 
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <dwarf.h>
 #include <gelf.h>
