@@ -54,12 +54,13 @@ public final class ConfigReloader: Collector {
                 try Self.checkRestartOnly(from: state.config, to: new)
                 let settings = try new.kernelSettings()
                 let rewriter = try PathRewriter(new.paths.rewrite)
-                try debugInfo.configure(new.symbolization.debuginfod)
+                let debuginfod = try debugInfo.prepare(new.symbolization.debuginfod)
                 try kernel.apply(settings)
                 triggers.replace(new.triggers)
                 metrics.reconfigure(new, rewriter: rewriter)
                 captures.resize(new.captures.keep)
                 poller.reconfigure(new.alerts)
+                debugInfo.apply(debuginfod)
                 state.config = new
                 state.lastSuccessful = true
                 state.lastSuccessTime = Date().timeIntervalSince1970

@@ -188,9 +188,9 @@ public struct Config: Sendable, Equatable {
     /// Debug information for native frames: the debuginfod servers that serve debug files by build
     /// ID, and the on-disk cache of what they sent.
     public struct Symbolization: Sendable, Equatable {
-        /// Servers asked for missing debug files; empty: those in `DEBUGINFOD_URLS` when the agent
-        /// started, if any; none: nothing is ever fetched.
-        public var debuginfodURLs: [String] = []
+        /// Servers asked for missing debug files; not set: those in `DEBUGINFOD_URLS` when the agent
+        /// started, if any; empty, or none at all: nothing is ever fetched.
+        public var debuginfodURLs: [String]?
         public var cacheDirectory = DebuginfodSettings.defaultCacheDirectory
         public var cacheMaxBytes = DebuginfodSettings.defaultCacheMaxBytes
         public var timeoutSeconds = DebuginfodSettings.defaultTimeoutSeconds
@@ -200,7 +200,7 @@ public struct Config: Sendable, Equatable {
         /// What the fetcher is told: the servers configured, else the inherited ones.
         public var debuginfod: DebuginfodSettings {
             DebuginfodSettings(
-                urls: debuginfodURLs.isEmpty ? DebuginfodEnvironment.inheritedURLs : debuginfodURLs, cacheDirectory: cacheDirectory,
+                urls: debuginfodURLs ?? DebuginfodEnvironment.inheritedURLs, cacheDirectory: cacheDirectory,
                 cacheMaxBytes: cacheMaxBytes, timeoutSeconds: timeoutSeconds)
         }
 

@@ -186,7 +186,7 @@ public enum ConfigLoader {
             switch key {
             case "debuginfod_urls":
                 symbolization.debuginfodURLs = reader.strings(value, path: path) { AlertsReader.urlProblem($0, what: "debuginfod") }
-                if symbolization.debuginfodURLs.count > Config.Symbolization.maxServers {
+                if symbolization.debuginfodURLs?.count ?? 0 > Config.Symbolization.maxServers {
                     reader.fail(value, path, "at most \(Config.Symbolization.maxServers) servers")
                 }
             case "cache_dir":

@@ -21,15 +21,20 @@ extension DebugInfoFetcher {
         guard directory.hasPrefix("/"), !components.contains("."), !components.contains("..") else {
             throw problem("not an absolute path without . or ..")
         }
+        let me = geteuid()
         var current = ""
         for component in components {
             current += "/" + component
             if mkdir(current, 0o700) != 0, errno != EEXIST { throw problem("cannot create \(current): \(String(cString: strerror(errno)))") }
+            var link = stat()
+            // A link another user planted (in /tmp, say) could lead anywhere.
+            if lstat(current, &link) == 0, link.st_mode & S_IFMT == S_IFLNK, link.st_uid != 0, link.st_uid != me {
+                throw problem("\(current) is a link of uid \(link.st_uid)")
+            }
         }
         guard let real = realpath(directory, nil) else { throw problem("cannot resolve it: \(String(cString: strerror(errno)))") }
         let resolved = String(cString: real)
         free(real)
-        let me = geteuid()
         current = ""
         let resolvedComponents = resolved.split(separator: "/")
         for (index, component) in resolvedComponents.enumerated() {
@@ -38,12 +43,39 @@ extension DebugInfoFetcher {
             guard lstat(current, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { throw problem("\(current) is not a directory") }
             let othersMayWrite = info.st_mode & 0o022 != 0
             if index == resolvedComponents.count - 1 {
-                guard info.st_uid == me, !othersMayWrite else { throw problem("\(current) must belong to uid \(me) and be writable by no one else") }
+                guard info.st_uid == me else { throw problem("\(current) must belong to uid \(me)") }
+                // Ours but open to others (a Kubernetes emptyDir is 0777): closed.
+                if othersMayWrite, chmod(current, 0o700) != 0 { throw problem("\(current) is writable by others and cannot be made private") }
             } else if info.st_uid != 0 && info.st_uid != me || othersMayWrite && info.st_mode & S_ISVTX == 0 {
                 throw problem("\(current) can be changed by another user")
             }
         }
+        // libdebuginfod's own cleaning goes by access time, which a debug file in use (parsed once,
+        // kept open) does not renew: the size cap does the evicting instead.
+        let ageFile = "\(resolved)/max_unused_age_s"
+        var age = stat()
+        if lstat(ageFile, &age) != 0 {
+            let fd = open(ageFile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                _ = "315360000".withCString { write(fd, $0, strlen($0)) }
+                close(fd)
+            }
+        }
         return resolved
+    }
+
+    /// Renews a cached file's access time (eviction goes least recently used first).
+    static func touch(_ path: String) {
+        // UTIME_NOW and UTIME_OMIT (<sys/stat.h> macros Swift does not import): access now, modification kept.
+        let now = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 1), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]
+        _ = utimensat(AT_FDCWD, path, now, AT_SYMLINK_NOFOLLOW)
+    }
+
+    /// Removes `<build ID>/` when all it holds is libdebuginfod's record of a miss (an empty file).
+    static func removeMissEntry(_ buildID: String, in directory: String) {
+        var info = stat()
+        guard BuildID.isHex(buildID), lstat("\(directory)/\(buildID)/debuginfo", &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size == 0 else { return }
+        removeCacheEntry(buildID, in: directory)
     }
 
     /// `<directory>/<build ID>/debuginfo` when it holds a file (libdebuginfod records a miss as an
@@ -53,9 +85,7 @@ extension DebugInfoFetcher {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size > 0, info.st_mode & 0o400 != 0, info.st_uid == geteuid()
         else { return nil }
-        // UTIME_NOW and UTIME_OMIT (<sys/stat.h> macros Swift does not import): access now, modification kept.
-        let now = [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 1), timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2)]
-        _ = utimensat(AT_FDCWD, path, now, AT_SYMLINK_NOFOLLOW)
+        touch(path)
         return path
     }
 

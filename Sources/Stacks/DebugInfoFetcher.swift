@@ -8,7 +8,7 @@ import Synchronization
 /// asks (`debugFile(for:)`: the file if it is at hand, else a queued request) and never waits for
 /// the network. What arrives is announced (`takeArrivals()`) so captures taken before it can be
 /// symbolized again. Bounded everywhere a user's binaries could size it: the queue, the build IDs
-/// remembered, retries (a miss is not asked again for 10 minutes, a failure for 1), the file size and
+/// remembered, retries (a miss or a timeout is not asked again for 10 minutes, a failure for 1), the file size and
 /// the on-disk cache (`DebuginfodSettings`). Every request's outcome is counted.
 public final class DebugInfoFetcher: Sendable {
     /// What became of one request for a debug file.
@@ -73,15 +73,28 @@ public final class DebugInfoFetcher: Sendable {
         self.report = report
     }
 
-    /// Applies `settings` (at start and on reload): with servers, creates the cache directory or
-    /// checks that it is safe. Throws, changing nothing, when it is not.
-    public func configure(_ settings: DebuginfodSettings) throws(DebugInfoCacheProblem) {
+    /// `settings` ready to apply: with servers, the cache directory created (or checked safe) and
+    /// resolved. Throws when it is not safe; changes nothing in force.
+    public func prepare(_ settings: DebuginfodSettings) throws(DebugInfoCacheProblem) -> DebuginfodSettings {
         var settings = settings
         if settings.isEnabled { settings.cacheDirectory = try Self.prepareCache(settings.cacheDirectory) }
+        return settings
+    }
+
+    /// Puts prepared `settings` in force (at start and on reload) and trims the cache to its cap.
+    public func apply(_ settings: DebuginfodSettings) {
+        let held: (bytes: Int64, evicted: Int) = settings.isEnabled ? Self.trimCache(settings.cacheDirectory, maxBytes: settings.cacheMaxBytes, keeping: nil) : (0, 0)
         state.withLock { state in
             if state.settings.urls != settings.urls { state.retryAfter.removeAll() }
             state.settings = settings
+            state.tally.cacheBytes = held.bytes
+            state.tally.evictions += UInt64(held.evicted)
         }
+    }
+
+    /// `prepare` then `apply`.
+    public func configure(_ settings: DebuginfodSettings) throws(DebugInfoCacheProblem) {
+        apply(try prepare(settings))
     }
 
     public var settings: DebuginfodSettings { state.withLock { $0.settings } }
@@ -93,7 +106,10 @@ public final class DebugInfoFetcher: Sendable {
     public func debugFile(for buildID: String) -> String? {
         let (settings, known, retry) = state.withLock { ($0.settings, $0.available[buildID], $0.retryAfter[buildID]) }
         guard settings.isEnabled, BuildID.isHex(buildID) else { return nil }
-        if let known { return known }
+        if let known {
+            Self.touch(known)
+            return known
+        }
         if let retry, ContinuousClock.now < retry { return nil }
         if let cached = Self.cachedFile(buildID, in: settings.cacheDirectory) {
             record(buildID, .cached, seconds: 0, path: cached, announce: false)
@@ -102,7 +118,9 @@ public final class DebugInfoFetcher: Sendable {
         let queued = state.withLock { state -> Bool? in
             guard !state.queue.contains(buildID) else { return nil }
             guard state.queue.count < Self.maxQueued else {
+                // Counted once per retry period, not at every frame that asks.
                 state.tally.fetches[.dropped, default: 0] += 1
+                state.retryAfter[buildID] = .now + Self.retryAfterFailure
                 return false
             }
             state.queue.append(buildID)
@@ -112,6 +130,14 @@ public final class DebugInfoFetcher: Sendable {
         }
         if queued == true { wake.signal() }
         return nil
+    }
+
+    /// The debug file of `buildID` is gone from the cache (evicted, cleaned): asked for again when needed.
+    public func forget(_ buildID: String) {
+        state.withLock { state in
+            state.available[buildID] = nil
+            state.retryAfter[buildID] = nil
+        }
     }
 
     /// The debug file of `buildID` turned out unusable: removed, counted as invalid, not retried soon.
@@ -191,12 +217,18 @@ public final class DebugInfoFetcher: Sendable {
         let result = bytes.withUnsafeBufferPointer { debuginfod_find_debuginfo(client, $0.baseAddress, Int32($0.count), &path) }
         defer { free(path) }
         guard result >= 0, let path else {
+            // libdebuginfod leaves an empty file for a miss (and for a transfer cancelled at shutdown):
+            // removed, so users' binaries cannot pile up entries; `retryAfter` remembers the miss.
+            Self.removeMissEntry(buildID, in: settings.cacheDirectory)
+            if isStopping { return }
             let code = -result
             let outcome: Outcome = code == ENOENT ? .notFound : code == ETIME || code == ETIMEDOUT ? .timedOut : .failed
             return record(buildID, outcome, seconds: seconds(), path: nil, detail: String(cString: strerror(code)))
         }
         close(result)
         let file = String(cString: path)
+        // libdebuginfod dates the file as the server did: used now, for eviction.
+        Self.touch(file)
         if let problem = Self.problem(debugFile: file, buildID: bytes) {
             Self.removeCacheEntry(buildID, in: settings.cacheDirectory)
             return record(buildID, .invalid, seconds: seconds(), path: nil, detail: problem)
@@ -232,7 +264,7 @@ public final class DebugInfoFetcher: Sendable {
                 state.retryAfter[buildID] = nil
                 if announce { state.arrivals.append(Arrival(buildID: buildID, path: path)) }
             } else if outcome != .dropped {
-                state.retryAfter[buildID] = .now + (outcome == .notFound || outcome == .invalid ? Self.retryAfterMiss : Self.retryAfterFailure)
+                state.retryAfter[buildID] = .now + (outcome == .failed ? Self.retryAfterFailure : Self.retryAfterMiss)
             }
             if state.retryAfter.count > Self.maxRemembered {
                 let now = ContinuousClock.now

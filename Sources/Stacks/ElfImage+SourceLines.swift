@@ -12,7 +12,7 @@ extension ElfImage {
     /// DWARF line information here or in the separate debug file. libdw parses each compilation
     /// unit's line table once, when first asked, and keeps it with this image (bounded by ElfCache).
     public func sourceLocations(at address: UInt64) -> [SourceLocation] {
-        if let dwarf, let found = Self.sourceLocations(dwarf, at: address), !found.isEmpty { return found }
+        if let dwarf, diesReadable, let found = Self.sourceLocations(dwarf, at: address), !found.isEmpty { return found }
         return debugFile?.sourceLocations(at: address) ?? []
     }
 

@@ -55,6 +55,12 @@ public final class ElfImage {
     public private(set) var hasFullSymbolTable = false
     private let ehFrame: OpaquePointer?
     let dwarf: OpaquePointer?
+    /// Whether DIEs (lines, inlined scopes) may be read: false when the DWARF refers to a
+    /// supplementary file (`.gnu_debugaltlink`, dwz) that could not be opened safely — libdw would
+    /// otherwise open the named path itself, blocking, wherever it points.
+    let diesReadable: Bool
+    /// The supplementary DWARF file (dwz) the DWARF refers to, kept open while this image is.
+    private let altFile: ElfImage?
     private let debugFrame: OpaquePointer?
     public let buildID: [UInt8]?
     /// The separate debug file (from /usr/lib/debug, or fetched from debuginfod), when there is one.
@@ -79,7 +85,11 @@ public final class ElfImage {
     /// Opens `path` (as seen by this process; under /proc/PID/root/ resolved inside that root) as
     /// untrusted input: a regular file, opened without blocking, of bounded size and section count.
     /// `owners`: the uids the file may belong to (nil: any).
-    public init(path: String, displayPath: String? = nil, searchDebugFiles: Bool = true, owners: Set<UInt32>? = nil) throws {
+    public convenience init(path: String, displayPath: String? = nil, searchDebugFiles: Bool = true, owners: Set<UInt32>? = nil) throws {
+        try self.init(path: path, displayPath: displayPath, searchDebugFiles: searchDebugFiles, owners: owners, resolveAltLink: true)
+    }
+
+    private init(path: String, displayPath: String?, searchDebugFiles: Bool, owners: Set<UInt32>?, resolveAltLink: Bool) throws {
         elf_version(UInt32(EV_CURRENT))
         let opened: TargetFile.Opened
         do {
@@ -104,6 +114,14 @@ public final class ElfImage {
         let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil)
         self.dwarf = dwarf
         debugFrame = dwarf.flatMap { dwarf_getcfi($0) }
+        var altFile: ElfImage?
+        if let dwarf, let link = Self.altLink(elf) {
+            // Opened like any file a target names: inside its root, non-blocking, a regular file of root or its owner.
+            altFile = resolveAltLink ? Self.openAltFile(link, nextTo: path, owners: [0, FileIdentity(opened.info).owner]) : nil
+            if let altDwarf = altFile?.dwarf { dwarf_setalt(dwarf, altDwarf) }
+        }
+        self.altFile = altFile
+        diesReadable = dwarf != nil && (altFile != nil || Self.altLink(elf) == nil)
         buildID = Self.buildID(elf)
         hasDebugInfoSection = Self.section(elf, named: ".debug_info").map { $0.1.sh_type != SHT_NOBITS && $0.1.sh_size > 0 } ?? false
         loadSymbols()
@@ -278,6 +296,37 @@ public final class ElfImage {
         }
         let bytes = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
         return String(decoding: bytes.prefix { $0 != 0 }.prefix(255), as: UTF8.self)
+    }
+
+    /// `.gnu_debugaltlink`: the supplementary file's name and build ID.
+    private static func altLink(_ elf: OpaquePointer) -> (name: String, buildID: [UInt8])? {
+        guard let (section, _) = section(elf, named: ".gnu_debugaltlink"), let data = elf_getdata(section, nil), let base = data.pointee.d_buf else {
+            return nil
+        }
+        let bytes = UnsafeRawBufferPointer(start: base, count: data.pointee.d_size)
+        guard let end = bytes.firstIndex(of: 0), end > 0, end <= maxSourcePathBytes else { return nil }
+        let buildID = Array(bytes[(end + 1)...].prefix(BuildID.maxBytes))
+        return (String(decoding: bytes[..<end], as: UTF8.self), buildID)
+    }
+
+    /// The supplementary DWARF file `link` names, opened as untrusted input inside the target's root:
+    /// by its path (relative to the debug file's directory), else by build ID under /usr/lib/debug;
+    /// only a regular file of `owners` carrying the build ID the link says.
+    private static func openAltFile(_ link: (name: String, buildID: [UInt8]), nextTo path: String, owners: Set<UInt32>) -> ElfImage? {
+        guard link.buildID.count > 1 else { return nil }
+        let (root, inside) = TargetFile.split(path)
+        let directory = inside.split(separator: "/").dropLast().joined(separator: "/")
+        let prefix = root ?? ""
+        let named = link.name.hasPrefix("/") ? prefix + link.name : "\(prefix)/\(directory)/\(link.name)"
+        let hex = link.buildID.map { String($0, radix: 16).leftPadded(to: 2) }
+        for candidate in [named, "\(prefix)/usr/lib/debug/.build-id/\(hex[0])/\(hex.dropFirst().joined()).debug"] {
+            if let image = try? ElfImage(path: candidate, displayPath: nil, searchDebugFiles: false, owners: owners, resolveAltLink: false),
+                image.buildID == link.buildID, image.dwarf != nil
+            {
+                return image
+            }
+        }
+        return nil
     }
 
     /// The first section called `name`, and its header.

@@ -108,12 +108,11 @@ public final class Symbolizer {
         guard let debugInfo, !image.hasDebugInfo, let buildID = image.buildID, !buildID.isEmpty else { return }
         let hex = BuildID.hex(buildID)
         guard let path = debugInfo.debugFile(for: hex) else { return }
-        do {
-            let file = try ElfImage(path: path, searchDebugFiles: false, owners: [geteuid()])
-            if !image.adopt(debugFile: file) { debugInfo.reject(hex, reason: "not a debug file with this build ID and DWARF") }
-        } catch {
-            debugInfo.reject(hex, reason: "\(error)")
+        guard let file = try? ElfImage(path: path, searchDebugFiles: false, owners: [geteuid()]) else {
+            // Evicted or cleaned away since: asked for again.
+            return debugInfo.forget(hex)
         }
+        if !image.adopt(debugFile: file) { debugInfo.reject(hex, reason: "not a debug file with this build ID and DWARF") }
     }
 
     /// `frames` (a user stack, innermost first) with the frames of the module of `buildID` named

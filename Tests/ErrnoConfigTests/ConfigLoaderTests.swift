@@ -201,5 +201,8 @@ import Testing
         // The test process never called DebuginfodEnvironment.reserve(): nothing is inherited.
         #expect(settings.urls.isEmpty && !settings.isEnabled)
         #expect(settings.cacheDirectory == "/var/cache/errno_exporter/debuginfod" && settings.cacheMaxBytes == 1 << 30 && settings.timeoutSeconds == 30)
+        // Not set: the environment's servers (if any); an empty list: off, whatever the environment says.
+        #expect(try ConfigLoader.parse("captures: {keep: 5}\n", file: "c.yml").symbolization.debuginfodURLs == nil)
+        #expect(try ConfigLoader.parse("symbolization: {debuginfod_urls: []}\n", file: "c.yml").symbolization.debuginfodURLs == [])
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 /// a stripped copy, a stripped copy whose symbols live in a separate debug file, and one linked
 /// without a build ID and one whose open goes through an inlined function (`deep_noid`,
 /// `deep_inlined`; not among `builds`), and `deep_remote`: `deep_inlined` without its DWARF, whose
-/// debug file (`debuginfo/deep_remote.debug`) only a debuginfod server has. Shared by the
+/// debug file (`debuginfo/deep_remote.debug`) only a debuginfod server has; `deep_dwz` and
+/// `deep_dwz_other`, whose common DWARF dwz moved into `deep_dwz.common` (`.gnu_debugaltlink`). Shared by the
 /// unit tests (ELF files) and the integration tests (processes whose stacks are captured).
 public enum FixtureProgram {
     public static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -25,6 +26,8 @@ public enum FixtureProgram {
         try run("strip --strip-debug -o \(directory)/deep_remote \(directory)/deep_inlined")
         try FileManager.default.createDirectory(atPath: "\(directory)/debuginfo", withIntermediateDirectories: true)
         try run("objcopy --only-keep-debug \(directory)/deep_inlined \(directory)/debuginfo/deep_remote.debug")
+        try run("cp \(directory)/deep_inlined \(directory)/deep_dwz && cp \(directory)/deep_fp \(directory)/deep_dwz_other")
+        try run("cd \(directory) && dwz -m deep_dwz.common -M \(directory)/deep_dwz.common deep_dwz deep_dwz_other")
         return directory
     }
 

@@ -164,6 +164,9 @@ struct DebuginfodTests {
             outcomes = try await Self.fetches(deadAgent)
         }
         #expect(outcomes == ["failed": 1, "downloaded": 0, "cached": 0, "not_found": 0, "timed_out": 0, "invalid": 0, "dropped": 0], "\(outcomes)")
+        // libdebuginfod's record of the miss is not left behind (users' binaries could pile them up).
+        let entries = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.count == 40 }
+        #expect(entries.isEmpty, "\(entries)")
         #expect(try deadAgent.stop() == 0)
 
         // A server that accepts connections and never answers: the fetch times out; captures do not wait.

@@ -34,9 +34,8 @@ import Testing
         #expect(try DebugInfoFetcher.prepareCache(created) == created)  // again: fine
 
         let shared = "\(base)/shared"
-        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o777])
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: false)
         chmod(shared, 0o777)
-        #expect(throws: DebugInfoCacheProblem.self) { try DebugInfoFetcher.prepareCache(shared) }
         #expect(throws: DebugInfoCacheProblem.self) { try DebugInfoFetcher.prepareCache("\(shared)/inside") }  // a parent others can change
         // A link is resolved, and where it leads is checked (systemd's DynamicUser cache is a link).
         let linked = "\(base)/linked"
@@ -45,6 +44,15 @@ import Testing
         let linkedToShared = "\(base)/linked-shared"
         symlink("\(shared)/inside", linkedToShared)
         #expect(throws: DebugInfoCacheProblem.self) { try DebugInfoFetcher.prepareCache(linkedToShared) }
+        if geteuid() == 0 {
+            let planted = "\(base)/planted"
+            symlink(created, planted)
+            lchown(planted, 65534, 65534)
+            #expect(throws: DebugInfoCacheProblem.self) { try DebugInfoFetcher.prepareCache(planted) }  // another user's link
+        }
+        // The cache directory itself, ours but open to everyone (a Kubernetes emptyDir): made private.
+        #expect(try DebugInfoFetcher.prepareCache(shared) == shared)
+        #expect(lstat(shared, &info) == 0 && info.st_mode & 0o777 == 0o700)
         let file = "\(base)/file"
         FileManager.default.createFile(atPath: file, contents: Data())
         #expect(throws: DebugInfoCacheProblem.self) { try DebugInfoFetcher.prepareCache(file) }
@@ -108,5 +116,41 @@ import Testing
         #expect(image.adopt(debugFile: try ElfImage(path: debugFile, searchDebugFiles: false)))
         #expect(image.hasDebugInfo && image.sourceLocations(at: openConfig).last?.function == "open_config")
         #expect(!image.adopt(debugFile: try ElfImage(path: debugFile, searchDebugFiles: false)), "one debug file at most")
+    }
+}
+
+/// DWARF that dwz split into a supplementary file (`.gnu_debugaltlink`, as Debian's -dbgsym
+/// packages ship it): lines come through the supplementary file, opened like any file a target
+/// names; a link to anything else (a FIFO that would block libdw's own open) leaves lines out.
+@Suite struct SupplementaryDwarfTests {
+    @Test func linesComeThroughTheSupplementaryFile() throws {
+        let program = try FixtureProgram.path("deep_dwz")
+        let image = try ElfImage(path: program)
+        let address = try #require(try FixtureProgram.symbols("deep_dwz")["open_config"])
+        let locations = image.sourceLocations(at: address + 4)
+        #expect(locations.last?.function == "open_config" && locations.last?.file == FixtureProgram.source, "\(locations)")
+    }
+
+    @Test func aLinkToAFifoOrNothingLeavesLinesOutWithoutBlocking() throws {
+        let directory = NSTemporaryDirectory() + "errno-alt-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(mkfifo("\(directory)/fifo", 0o600) == 0)
+        let original = try FixtureProgram.path("deep_dwz")
+        for target in ["\(directory)/fifo", "\(directory)/missing"] {
+            let hostile = "\(directory)/hostile"
+            // The link's contents: the name, NUL, then a (made-up) build ID.
+            var link = Data(target.utf8)
+            link.append(0)
+            link.append(contentsOf: [UInt8](repeating: 0xAB, count: 20))
+            try link.write(to: URL(fileURLWithPath: "\(directory)/link"))
+            try FixtureProgram.run("objcopy --update-section .gnu_debugaltlink=\(directory)/link \(original) \(hostile)")
+            let started = Date()
+            let image = try ElfImage(path: hostile)
+            let address = try #require(try FixtureProgram.symbols("deep_dwz")["open_config"])
+            #expect(image.sourceLocations(at: address + 4).isEmpty)
+            #expect(image.symbol(at: address + 4)?.name == "open_config", "symbols stay")
+            #expect(Date().timeIntervalSince(started) < 5)
+        }
     }
 }
