@@ -17,7 +17,8 @@ let strict: [SwiftSetting] = [
 //   ErrnoServer   → Captures, ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
 //                   Exposition, Stacks, CCrypt, Hummingbird
 //   ErrnoAgent    → everything above: wiring, reload, services, options, logging
-//   errno_exporter (executable) → ErrnoAgent only: flags
+//   ErrnoClient   → AsyncHTTPClient (the command-line tools: a running agent's API)
+//   errno_exporter (executable) → ErrnoAgent, ErrnoClient: flags
 let package = Package(
     name: "errno_exporter",
     products: [
@@ -120,11 +121,21 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        // The executable: flags and logging; everything else is ErrnoAgent.
+        // The command-line tools that talk to a running agent (trace): its API over HTTP(S).
+        .target(
+            name: "ErrnoClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict),
+        // The executable: flags and logging; everything else is ErrnoAgent (and ErrnoClient for the tools).
         .executableTarget(
             name: "errno_exporter",
             dependencies: [
-                "ErrnoAgent",
+                "ErrnoAgent", "ErrnoClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -155,6 +166,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig", "SystemSupport"], swiftSettings: strict),
+        .testTarget(name: "ErrnoClientTests", dependencies: ["ErrnoClient"], swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(

@@ -25,12 +25,15 @@ public enum ArmingSource: Sendable, Equatable, CustomStringConvertible {
     case webhook
     /// The peers (URLs) that listed the alert.
     case poll(peers: [String])
+    /// An ephemeral trigger with a pid, created through the investigations API.
+    case investigation
 
     /// `webhook`, or `poll` and the peers.
     public var description: String {
         switch self {
         case .webhook: "webhook"
         case .poll(let peers): "poll " + peers.joined(separator: ",")
+        case .investigation: "investigation"
         }
     }
 }

@@ -16,6 +16,8 @@ public final class TriggerDirectory: Sendable {
         /// all the open ones merged, so an alert's process stays armed until its own window ends.
         var alertWindows: [String: [String: ArmingWindow]] = [:]
         var notifications: [String: UInt64] = [:]
+        /// The ephemeral ones among `configs`, by name.
+        var ephemeral: [String: EphemeralTrigger] = [:]
     }
 
     /// Alerts whose windows are kept apart per trigger; beyond it they fold into one for any process.
@@ -30,11 +32,13 @@ public final class TriggerDirectory: Sendable {
         state = Mutex(State(configs: triggers))
     }
 
-    /// Takes a reloaded config's triggers (applied to the kernel already); armings and notification
-    /// counts of removed triggers go with them.
-    public func replace(_ triggers: [Config.Trigger]) {
+    /// Takes a reloaded config's triggers and the ephemeral ones (applied to the kernel already);
+    /// armings and notification counts of removed triggers go with them.
+    public func replace(_ triggers: [Config.Trigger], ephemeral: [EphemeralTrigger] = []) {
         state.withLock { state in
-            state.configs = triggers
+            state.configs = triggers + ephemeral.map(\.trigger)
+            state.ephemeral = Dictionary(ephemeral.map { ($0.name, $0) }) { first, _ in first }
+            let triggers = state.configs
             let names = Set(triggers.map(\.name))
             state.armings = state.armings.filter { names.contains($0.key) }
             state.alertWindows = state.alertWindows.filter { names.contains($0.key) }
@@ -48,6 +52,16 @@ public final class TriggerDirectory: Sendable {
     }
 
     public func arming(_ name: String) -> Arming? { state.withLock { $0.armings[name] } }
+
+    /// Arms an ephemeral trigger with a pid (in force already) for that process until it expires.
+    public func armEphemeral(_ trigger: EphemeralTrigger) throws {
+        guard let pid = trigger.request.pid else { return }
+        let window = ArmingWindow(untilMonotonicNanoseconds: trigger.untilMonotonicNanoseconds, comm: trigger.trigger.comm, pid: pid)
+        guard try kernel.arm(trigger.name, window) else { return }
+        state.withLock { state in
+            state.armings[trigger.name] = Arming(window: window, until: trigger.until, alert: "", fingerprint: nil, source: .investigation)
+        }
+    }
 
     /// Arms `name` for the alerts in `windows` (alert → its window; `arming` describes the last of
     /// them) and records it, all under the lock, so a webhook and a poll arming at once cannot undo
@@ -109,7 +123,8 @@ public final class TriggerDirectory: Sendable {
                 return TriggerStatus(
                     config: trigger, arming: arming,
                     armed: trigger.armed == .always || (arming.map { $0.window.untilMonotonicNanoseconds > now } ?? false),
-                    notifications: state.notifications[trigger.name] ?? 0, counts: counts[trigger.name] ?? TriggerCounts())
+                    notifications: state.notifications[trigger.name] ?? 0, counts: counts[trigger.name] ?? TriggerCounts(),
+                    ephemeral: state.ephemeral[trigger.name])
             }
         }
     }

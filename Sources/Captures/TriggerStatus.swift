@@ -12,6 +12,8 @@ public struct TriggerStatus: Sendable {
     /// Firing notifications that armed it.
     public var notifications: UInt64
     public var counts: TriggerCounts
+    /// Set for a trigger created through the investigations API.
+    public var ephemeral: EphemeralTrigger?
 
     public var name: String { config.name }
 }

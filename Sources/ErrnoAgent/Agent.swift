@@ -51,13 +51,20 @@ public enum Agent {
             addresses: options.addresses, telemetryPath: options.telemetryPath, gatherer: parts.gatherer,
             isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
             limits: options.limits, authentication: authentication, tls: tls,
-            captures: CaptureAPI(store: parts.store, triggers: parts.triggers, webhook: parts.webhook), connections: connections,
+            captures: CaptureAPI(
+                store: parts.store, triggers: parts.triggers, webhook: parts.webhook,
+                investigations: options.enableInvestigations
+                    ? InvestigationAPI(
+                        triggers: parts.reloader, defaultDurationSeconds: AgentOptions.defaultInvestigationSeconds,
+                        maxDurationSeconds: options.maxInvestigationSeconds) : nil),
+            connections: connections,
             openMetricsCreatedSamples: options.openMetricsCreatedSamples, logger: logger)
         let poller = parts.poller
         let services: [any Service] =
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
             + (try server.services(onListening: { poller.listening(on: $0) }))
             + [ReloadOnHangup(reloader: parts.reloader), AlertPollService(poller: poller, listeners: options.addresses.count)]
+            + (options.enableInvestigations ? [EphemeralTriggerExpiry(reloader: parts.reloader)] : [])
         try waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
@@ -140,7 +147,7 @@ public enum Agent {
             poller = AlertmanagerPoller(settings: config.alerts, triggers: triggers, logger: logger)
             reloader = ConfigReloader(
                 path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, poller: poller,
-                debugInfo: debugInfo, logger: logger)
+                debugInfo: debugInfo, maxEphemeralTriggers: options.enableInvestigations ? options.maxEphemeralTriggers : 0, logger: logger)
             gatherer = Gatherer(
                 collectors: [metrics, triggers, consumer, debugInfo, webhook, poller, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
                 durationMetricName: "errno_exporter_scrape_duration_seconds",

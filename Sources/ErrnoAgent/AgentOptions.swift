@@ -1,3 +1,4 @@
+import ErrnoConfig
 import ErrnoKernel
 import ErrnoServer
 
@@ -15,6 +16,14 @@ public struct AgentOptions: Sendable {
     public var webConfigFile: String?
     /// `--web.enable-lifecycle`.
     public var enableLifecycle = false
+    /// `--web.enable-investigations`: ephemeral triggers through the API.
+    public var enableInvestigations = false
+    /// `--web.investigations.max-triggers`: ephemeral triggers at once.
+    public var maxEphemeralTriggers = 8
+    /// `--web.investigations.max-duration`: the longest an ephemeral trigger lives (seconds).
+    public var maxInvestigationSeconds = 3600
+    /// How long an ephemeral trigger lives when the request does not say.
+    public static let defaultInvestigationSeconds = 300
     /// Not `--web.disable-openmetrics-created-samples`.
     public var openMetricsCreatedSamples = true
     var limits = ServerLimits()
@@ -31,6 +40,16 @@ public struct AgentOptions: Sendable {
     public static let defaultMaxRequests = ServerLimits().maxConcurrentScrapes
     public static let defaultMaxConnections = ServerLimits().maxConnections
     public static let defaultIdleTimeoutSeconds = Double(ServerLimits().idleTimeout.components.seconds)
+
+    /// `--web.investigations.*` from their command-line text; throws `Invalid` naming the flag.
+    public mutating func setInvestigationLimits(maxTriggers: Int, maxDuration: String) throws {
+        guard (1...64).contains(maxTriggers) else { throw Invalid(description: "--web.investigations.max-triggers must be 1 to 64, got \(maxTriggers)") }
+        guard let seconds = DurationText.seconds(maxDuration), (1...86_400).contains(seconds) else {
+            throw Invalid(description: "--web.investigations.max-duration must be a duration from 1s to 1d, like 1h; got \"\(maxDuration)\"")
+        }
+        maxEphemeralTriggers = maxTriggers
+        maxInvestigationSeconds = seconds
+    }
 
     /// The options from their command-line text; throws `Invalid` naming the flag.
     public init(

@@ -32,6 +32,20 @@ struct AsyncProbeRefresh: Service {
     }
 }
 
+/// Removes ephemeral triggers whose time has run out (every second, with investigations enabled).
+struct EphemeralTriggerExpiry: Service {
+    let reloader: ConfigReloader
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                reloader.expireEphemeral()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
 /// Reloads the config on every SIGHUP until shutdown (a failed reload is logged and leaves the
 /// running config in force).
 struct ReloadOnHangup: Service {

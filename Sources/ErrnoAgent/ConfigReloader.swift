@@ -12,29 +12,34 @@ import Synchronization
 /// Holds the running config and swaps in new ones on SIGHUP or `POST /-/reload`: parse → validate →
 /// resolve (cgroups, names) → apply to the running program's maps, then to the metrics and the
 /// captures; or keep the old config in force and say why. Nothing is detached and no counter is
-/// reset by a reload.
+/// reset by a reload. Also keeps the ephemeral triggers of the investigations API, applied with the
+/// config's triggers (`ConfigReloader+Ephemeral.swift`): a reload keeps them.
 public final class ConfigReloader: Collector {
     struct State {
         var config: Config
         var lastSuccessful = true
         var lastSuccessTime: Double
+        var ephemeral: [String: EphemeralTrigger] = [:]
     }
 
     public let path: String
-    private let kernel: any KernelAccess
+    let kernel: any KernelAccess
     private let metrics: FailureMetrics
-    private let triggers: TriggerDirectory
+    let triggers: TriggerDirectory
     private let captures: CaptureStore
     private let poller: AlertmanagerPoller
     private let debugInfo: DebugInfoFetcher
-    private let logger: Logger
-    private let state: Mutex<State>
+    let logger: Logger
+    let state: Mutex<State>
+    /// Ephemeral triggers at most at once.
+    let maxEphemeralTriggers: Int
 
     /// `config` is the one the agent started with, already applied everywhere.
     public init(
         path: String, config: Config, kernel: any KernelAccess, metrics: FailureMetrics, triggers: TriggerDirectory, captures: CaptureStore,
-        poller: AlertmanagerPoller, debugInfo: DebugInfoFetcher, logger: Logger
+        poller: AlertmanagerPoller, debugInfo: DebugInfoFetcher, maxEphemeralTriggers: Int = 0, logger: Logger
     ) {
+        self.maxEphemeralTriggers = maxEphemeralTriggers
         self.path = path
         self.debugInfo = debugInfo
         self.kernel = kernel
@@ -52,11 +57,14 @@ public final class ConfigReloader: Collector {
             do {
                 let new = try ConfigLoader.load(path: path)
                 try Self.checkRestartOnly(from: state.config, to: new)
-                let settings = try new.kernelSettings()
+                if let clash = new.triggers.first(where: { state.ephemeral[$0.name] != nil }) {
+                    throw StartupError("trigger \"\(clash.name)\" is an ephemeral trigger's name: delete that one first (DELETE /api/v1/triggers/\(clash.name))")
+                }
+                let settings = try Self.kernelSettings(new, ephemeral: state.ephemeral)
                 let rewriter = try PathRewriter(new.paths.rewrite)
                 let debuginfod = try debugInfo.prepare(new.symbolization.debuginfod)
                 try kernel.apply(settings)
-                triggers.replace(new.triggers)
+                triggers.replace(new.triggers, ephemeral: Array(state.ephemeral.values))
                 metrics.reconfigure(new, rewriter: rewriter)
                 captures.resize(new.captures.keep)
                 poller.reconfigure(new.alerts)

@@ -24,13 +24,18 @@ enum TriggerReader {
         return triggers
     }
 
-    private static func readTrigger(_ node: Node, _ path: String, _ reader: NodeReader) -> Config.Trigger? {
+    /// One trigger. `extraKeys` are accepted besides the trigger's own and handed to `extra`.
+    static func readTrigger(
+        _ node: Node, _ path: String, _ reader: NodeReader, keys: [String] = keys, extraKeys: [String] = [],
+        extra: (String, Node, String) -> Void = { _, _, _ in }
+    ) -> Config.Trigger? {
         var name: String?
         var fields = Config.Trigger(name: "")
         var valid = true
-        reader.mapping(node, path: path, keys: keys) { key, value, path in
+        reader.mapping(node, path: path, keys: keys + extraKeys) { key, value, path in
             let failuresBefore = reader.issues.count
             defer { if reader.issues.count != failuresBefore { valid = false } }
+            if extraKeys.contains(key) { return extra(key, value, path) }
             switch key {
             case "name":
                 guard let text = reader.string(value, path: path) else { return }
@@ -140,5 +145,15 @@ public enum DurationText {
             }
         }
         return digits == 0 && total > 0 ? total : nil
+    }
+
+    /// `seconds` written as `seconds(_:)` reads it: `1h30m`, `45s`.
+    public static func text(_ seconds: Int) -> String {
+        var left = max(seconds, 0), text = ""
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] where left >= size {
+            text += "\(left / size)\(unit)"
+            left %= size
+        }
+        return text.isEmpty ? "0s" : text
     }
 }

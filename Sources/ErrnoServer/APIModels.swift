@@ -103,6 +103,7 @@ enum APIModels {
             case name, paths, pathPrefixes = "path_prefixes", comm, result, stacks, maxPerMinute = "max_per_minute", arming = "armed_mode"
             case armed, armedUntil = "armed_until", armedBy = "armed_by", armedVia = "armed_via", armedFor = "armed_for", armForSeconds = "arm_for_seconds", notifications
             case matches, captures, rateLimited = "rate_limited", ringBufferFull = "ring_buffer_full"
+            case ephemeral, expires, createdBy = "created_by", pid
         }
 
         enum ArmedForKeys: String, CodingKey {
@@ -136,6 +137,12 @@ enum APIModels {
             try container.encode(status.counts.captures, forKey: .captures)
             try container.encode(status.counts.rateLimited, forKey: .rateLimited)
             try container.encode(status.counts.ringBufferFull, forKey: .ringBufferFull)
+            try container.encode(status.ephemeral != nil, forKey: .ephemeral)
+            if let ephemeral = status.ephemeral {
+                try container.encode(RFC3339.format(ephemeral.until), forKey: .expires)
+                try container.encode(ephemeral.createdBy, forKey: .createdBy)
+                try container.encodeIfPresent(ephemeral.request.pid, forKey: .pid)
+            }
         }
     }
 

@@ -10,11 +10,14 @@ public struct CaptureAPI: Sendable {
     public let store: CaptureStore
     public let triggers: TriggerDirectory
     public let webhook: AlertWebhook?
+    /// Ephemeral triggers (`--web.enable-investigations`); nil: their routes answer 403.
+    public let investigations: InvestigationAPI?
 
-    public init(store: CaptureStore, triggers: TriggerDirectory, webhook: AlertWebhook? = nil) {
+    public init(store: CaptureStore, triggers: TriggerDirectory, webhook: AlertWebhook? = nil, investigations: InvestigationAPI? = nil) {
         self.store = store
         self.triggers = triggers
         self.webhook = webhook
+        self.investigations = investigations
     }
 }
 
@@ -27,6 +30,7 @@ enum CaptureRoutes {
     static let defaultLimit = 100
 
     static func add(to router: Router<BasicRequestContext>, api: CaptureAPI) {
+        InvestigationRoutes.add(to: router, api: api.investigations, directory: api.triggers)
         router.get("/api/v1/triggers") { _, _ -> Response in
             do {
                 let warnings = api.triggers.kernelWarnings

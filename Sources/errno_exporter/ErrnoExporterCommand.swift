@@ -8,7 +8,9 @@ import Logging
 struct ErrnoExporterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errno_exporter",
-        abstract: "Counts failed syscalls with eBPF and serves them as Prometheus metrics.")
+        abstract: "Counts failed syscalls with eBPF and serves them as Prometheus metrics.",
+        discussion: "Without a subcommand, runs the agent. `errno_exporter trace` talks to a running one.",
+        subcommands: [TraceCommand.self])
 
     @Option(name: .customLong("config.file"), help: "Path to the YAML config file.")
     var configFile = "/etc/errno_exporter/config.yml"
@@ -29,6 +31,17 @@ struct ErrnoExporterCommand: ParsableCommand {
 
     @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable POST /-/reload (SIGHUP always reloads).")
     var enableLifecycle = false
+
+    @Flag(
+        name: .customLong("web.enable-investigations"),
+        help: "Enable ephemeral triggers (POST /api/v1/triggers, DELETE /api/v1/triggers/NAME) for the errno_exporter trace command; 403 without.")
+    var enableInvestigations = false
+
+    @Option(name: .customLong("web.investigations.max-triggers"), help: "Ephemeral triggers at once (1-64); more get 429.")
+    var maxEphemeralTriggers = 8
+
+    @Option(name: .customLong("web.investigations.max-duration"), help: "The longest an ephemeral trigger lives (up to 1d); it is removed then.")
+    var maxInvestigationDuration = "1h"
 
     @Flag(
         name: .customLong("web.disable-openmetrics-created-samples"),
@@ -79,6 +92,8 @@ struct ErrnoExporterCommand: ParsableCommand {
         try options.setLimits(maxRequests: maxRequests, maxConnections: maxConnections, idleTimeoutSeconds: idleTimeoutSeconds)
         options.webConfigFile = webConfigFile
         options.enableLifecycle = enableLifecycle
+        options.enableInvestigations = enableInvestigations
+        try options.setInvestigationLimits(maxTriggers: maxEphemeralTriggers, maxDuration: maxInvestigationDuration)
         options.openMetricsCreatedSamples = !disableOpenMetricsCreatedSamples
         return options
     }

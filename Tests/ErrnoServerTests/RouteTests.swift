@@ -49,11 +49,12 @@ import Testing
                 path: "/etc/\"nodey\".conf", errno: "ENOENT", result: -2, userStack: [frame]))
         }
 
-        func app(reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true) -> some ApplicationProtocol {
+        func app(reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true, investigations: InvestigationAPI? = nil) -> some ApplicationProtocol {
             let kernel = self.kernel
             let server = ExporterServer(
                 addresses: [], telemetryPath: "/metrics", gatherer: gatherer, isReady: { kernel.isAttached }, reload: reload,
-                captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook), openMetricsCreatedSamples: openMetricsCreatedSamples,
+                captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook, investigations: investigations),
+                openMetricsCreatedSamples: openMetricsCreatedSamples,
                 logger: Logger(label: "test"))
             return Application(router: server.makeRouter())
         }
@@ -207,6 +208,75 @@ import Testing
         }
         try await fixture.app(reload: {}).test(.router) { client in
             try await client.execute(uri: "/-/reload", method: .put) { #expect($0.status == .ok) }
+        }
+    }
+
+    /// Ephemeral triggers kept beside the fixture's configured one (what the agent's reloader does,
+    /// without a kernel program): at most two.
+    final class EphemeralTriggers: EphemeralTriggerControl, @unchecked Sendable {
+        let directory: TriggerDirectory
+        let configured: [Config.Trigger]
+        var live: [EphemeralTrigger] = []
+
+        init(_ fixture: Fixture) {
+            directory = fixture.triggers
+            configured = Array(fixture.triggers.configs.values)
+        }
+
+        func addEphemeral(_ request: EphemeralTriggerRequest, by user: String) throws -> EphemeralTrigger {
+            if configured.contains(where: { $0.name == request.trigger.name }) { throw EphemeralTriggerError.configured(request.trigger.name) }
+            guard live.count < 2 else { throw EphemeralTriggerError.tooMany(limit: 2) }
+            let trigger = EphemeralTrigger(request: request, created: Date(timeIntervalSince1970: 1_700_000_000), untilMonotonicNanoseconds: 0, createdBy: user)
+            live.append(trigger)
+            directory.replace(configured, ephemeral: live)
+            return trigger
+        }
+
+        func removeEphemeral(_ name: String, by user: String) throws {
+            if configured.contains(where: { $0.name == name }) { throw EphemeralTriggerError.configured(name) }
+            guard live.contains(where: { $0.name == name }) else { throw EphemeralTriggerError.unknown(name) }
+            live.removeAll { $0.name == name }
+            directory.replace(configured, ephemeral: live)
+        }
+    }
+
+    @Test func ephemeralTriggersNeedTheFlagAndRefuseBadRequestsSayingWhy() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"path": "/x"}"#)) { response in
+                #expect(response.status == .forbidden && String(buffer: response.body).contains("--web.enable-investigations"))
+            }
+            try await client.execute(uri: "/api/v1/triggers/x", method: .delete) { #expect($0.status == .forbidden) }
+        }
+        let api = InvestigationAPI(triggers: EphemeralTriggers(fixture), defaultDurationSeconds: 300, maxDurationSeconds: 600)
+        try await fixture.app(investigations: api).test(.router) { client in
+            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"name": "t1", "path": "/etc/x", "pid": 42}"#)) { response in
+                #expect(response.status == .created)
+                let data = try #require(try Self.json(response.body)["data"] as? [String: Any])
+                #expect(data["name"] as? String == "t1" && data["ephemeral"] as? Bool == true && data["pid"] as? Int == 42)
+                #expect(data["created_by"] as? String == "anonymous" && (data["expires"] as? String)?.hasPrefix("2023-11-14T22:18:20") == true, "\(data)")
+            }
+            for (body, status, reason) in [
+                (#"{"path": "/etc/x", "duration": "11m"}"#, HTTPResponse.Status.badRequest, "duration: expected a duration from 1s to 10m"),
+                (#"{"path": "/etc/x", "pid": -1}"#, .badRequest, "pid: -1 is out of range"),
+                (#"{"name": "nodey", "path": "/etc/x"}"#, .conflict, "is a configured trigger"),
+                (#"{"comm": "node"}"#, .badRequest, "a trigger needs path"),
+                ("not json {", .badRequest, "expected a JSON object"),
+            ] {
+                try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == status && String(buffer: response.body).contains(reason), "\(body) → \(String(buffer: response.body))")
+                }
+            }
+            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"path": "/etc/y"}"#)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"path": "/etc/z"}"#)) { #expect($0.status == .tooManyRequests) }
+            try await client.execute(uri: "/api/v1/triggers", method: .get) { response in
+                let listed = try #require(try Self.json(response.body)["data"] as? [[String: Any]])
+                #expect(listed.count == 3 && listed.filter { $0["ephemeral"] as? Bool == true }.count == 2)
+                #expect(listed.first { $0["name"] as? String == "nodey" }?["ephemeral"] as? Bool == false)
+            }
+            try await client.execute(uri: "/api/v1/triggers/nodey", method: .delete) { #expect($0.status == .conflict) }
+            try await client.execute(uri: "/api/v1/triggers/none", method: .delete) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/triggers/t1", method: .delete) { #expect($0.status == .ok) }
         }
     }
 

@@ -1,0 +1,88 @@
+import Captures
+import ErrnoConfig
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// What the investigation endpoints act on (`--web.enable-investigations`): the ephemeral triggers'
+/// control and the limits on what a request may ask for.
+public struct InvestigationAPI: Sendable {
+    public let triggers: any EphemeralTriggerControl
+    /// How long an ephemeral trigger lives when the request does not say, and at most.
+    public let defaultDurationSeconds: Int
+    public let maxDurationSeconds: Int
+
+    public init(triggers: any EphemeralTriggerControl, defaultDurationSeconds: Int = 300, maxDurationSeconds: Int = 3600) {
+        self.triggers = triggers
+        self.defaultDurationSeconds = min(defaultDurationSeconds, maxDurationSeconds)
+        self.maxDurationSeconds = maxDurationSeconds
+    }
+}
+
+/// `POST /api/v1/triggers` (a temporary trigger: the config's trigger keys plus `pid` and
+/// `duration`; 201 with the trigger as `/api/v1/triggers` lists it) and `DELETE /api/v1/triggers/{name}` (an ephemeral one; 409
+/// for a configured one). 403 while investigations are not enabled. Each create and delete is an
+/// audit log line naming the user.
+enum InvestigationRoutes {
+    static let disabled = "investigations are not enabled (start errno_exporter with --web.enable-investigations)"
+
+    static func add(to router: Router<BasicRequestContext>, api: InvestigationAPI?, directory: TriggerDirectory) {
+        router.post("/api/v1/triggers") { request, _ -> Response in
+            guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: EphemeralTriggerRequest.maxBytes)
+            } catch {
+                return CaptureRoutes.failure(.contentTooLarge, "bad_data", "the body exceeds \(EphemeralTriggerRequest.maxBytes) bytes")
+            }
+            let parsed: EphemeralTriggerRequest
+            do {
+                parsed = try EphemeralTriggerRequest.parse(
+                    String(decoding: body.readableBytesView, as: UTF8.self), defaultSeconds: api.defaultDurationSeconds, maxSeconds: api.maxDurationSeconds)
+            } catch {
+                return CaptureRoutes.failure(.badRequest, "bad_data", "\(error)")
+            }
+            do {
+                let trigger = try api.triggers.addEphemeral(parsed, by: user(request))
+                // As /api/v1/triggers lists it.
+                let status = try directory.statuses().first { $0.name == trigger.name }
+                return CaptureRoutes.json(CaptureRoutes.Envelope(data: status.map(APIModels.TriggerJSON.init)), status: .created)
+            } catch let error as EphemeralTriggerError {
+                return refusal(error)
+            } catch {
+                return CaptureRoutes.failure(.internalServerError, "internal", "putting the trigger in force failed: \(error)")
+            }
+        }
+        router.delete("/api/v1/triggers/:name") { request, context -> Response in
+            guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
+            let name = context.parameters.get("name") ?? ""
+            do {
+                try api.triggers.removeEphemeral(name, by: user(request))
+                return CaptureRoutes.json(CaptureRoutes.Envelope(data: ["deleted": name]))
+            } catch let error as EphemeralTriggerError {
+                return refusal(error)
+            } catch {
+                return CaptureRoutes.failure(.internalServerError, "internal", "removing the trigger failed: \(error)")
+            }
+        }
+    }
+
+    static func refusal(_ error: EphemeralTriggerError) -> Response {
+        switch error {
+        case .configured, .exists: CaptureRoutes.failure(.conflict, "conflict", error.description)
+        case .unknown: CaptureRoutes.failure(.notFound, "not_found", error.description)
+        case .tooMany: CaptureRoutes.failure(.tooManyRequests, "too_many", error.description)
+        case .noRoom: CaptureRoutes.failure(.unprocessableContent, "bad_data", error.description)
+        }
+    }
+
+    /// The basic-auth user (already checked by the middleware when a web config asks for it), else
+    /// `anonymous`; for the audit log.
+    static func user(_ request: Request) -> String {
+        guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
+            let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+            let user = String(data: decoded, encoding: .utf8)?.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first
+        else { return "anonymous" }
+        return String(user.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+    }
+}
