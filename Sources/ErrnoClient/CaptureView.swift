@@ -27,14 +27,17 @@ public struct CaptureView: Decodable, Sendable {
     public let user_stack: [Frame]
     public let kernel_stack: [Frame]
     public let submitted_by: Submission?
+    /// The application's innermost frame, as the agent picked it.
+    public let culprit: Frame?
 
     /// Lines as `errno_exporter trace` prints a capture: a header (time, pid/tid, comm, syscall,
-    /// path, errno or result), then the user stack innermost first, then the submitting stack of an
+    /// path, errno or result), the culprit, then the user stack innermost first, then the submitting stack of an
     /// async request; `kernel`: the kernel stack too. Every value from the capture is printed with
     /// control characters escaped (file and function names come from the traced process).
     public func lines(kernel: Bool = false) -> [String] {
         let outcome = errno ?? "= \(result)"
         var lines = ["\(time) pid \(pid) tid \(tid) \(Self.printable(comm)) \(syscall) \(Self.printable(path)) \(outcome) (capture \(id))"]
+        if let culprit { lines.append("  culprit: " + Self.describe(culprit)) }
         lines += user_stack.map { "    " + Self.describe($0) }
         if let submitted_by {
             lines.append("  submitted by tid \(submitted_by.tid):")

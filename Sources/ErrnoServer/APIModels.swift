@@ -59,7 +59,7 @@ enum APIModels {
 
         enum CodingKeys: String, CodingKey {
             case id, trigger, triggers, time, pid, tid, comm, syscall, path, errno, result, cgroup
-            case userStack = "user_stack", kernelStack = "kernel_stack", unwind, submittedBy = "submitted_by"
+            case userStack = "user_stack", kernelStack = "kernel_stack", unwind, submittedBy = "submitted_by", culprit
         }
 
         enum SubmissionKeys: String, CodingKey {
@@ -80,6 +80,8 @@ enum APIModels {
             try container.encode(capture.errno, forKey: .errno)
             try container.encode(capture.result, forKey: .result)
             try container.encode(capture.cgroup, forKey: .cgroup)
+            // The application's own innermost frame (else the submitting stack's): what to read first.
+            try container.encode((capture.culprit ?? capture.submittedBy.flatMap { Capture.culprit(in: $0.userStack) }).map(Frame.init), forKey: .culprit)
             try container.encode(capture.userStack.map(Frame.init), forKey: .userStack)
             try container.encode(capture.kernelStack.map(Frame.init), forKey: .kernelStack)
             try container.encode(Unwind(summary: capture.unwind, modulesWithoutBuildID: Capture.modulesWithoutBuildID(capture.userStack)), forKey: .unwind)

@@ -90,11 +90,17 @@ struct LandingPage {
             return """
                 <div class="capture" id="capture-\(capture.id)"><h3><a href="api/v1/captures/\(capture.id)">#\(capture.id)</a> \(escape(capture.trigger)):
                 <code>\(escape(capture.comm))</code> (pid \(capture.pid)) \(escape(capture.syscall)) <code>\(escape(capture.path))</code> \(escape(outcome))</h3>
-                <p>\(RFC3339.format(capture.time)) · <a href="api/v1/captures/\(capture.id)?format=folded">folded</a></p>
+                \(culprit(capture))<p>\(RFC3339.format(capture.time)) · <a href="api/v1/captures/\(capture.id)?format=folded">folded</a></p>
                 <ol class="stack">\(frames.joined())</ol></div>
                 """
         }
         return "<h2>Recent captures</h2>" + items.joined(separator: "\n")
+    }
+
+    /// The capture's culprit (the application's innermost frame, else the submitting stack's), first.
+    private func culprit(_ capture: Capture) -> String {
+        guard let frame = capture.culprit ?? capture.submittedBy.flatMap({ Capture.culprit(in: $0.userStack) }) else { return "" }
+        return "<p class=\"culprit\">Culprit: <code>\(escape(frame.displayName))</code></p>"
     }
 
     /// HTML-escapes `text` scalar by scalar: a `Character` (grapheme cluster) may merge a `<` into

@@ -15,6 +15,7 @@ import Testing
            {"address":"0x4","module":"[anon]"},
            {"address":"0x5","symbol":"evil\u001b[2J","module":"/tmp/x\u0007","offset":1}],
          "kernel_stack":[{"address":"0x9","symbol":"do_sys_openat2","offset":5,"module":"[kernel]"}],
+         "culprit":{"address":"0x3","symbol":"loadConfig","module":"[jit]","file":"/app/server.js","line":9,"inlined":false},
          "submitted_by":{"tid":42,"user_stack":[{"address":"0x6","symbol":"handleAbout","module":"[jit]","file":"/app/server.js","line":20}]}}
         """#
 
@@ -22,6 +23,7 @@ import Testing
         let view = try JSONDecoder().decode(CaptureView.self, from: Data(Self.capture.utf8))
         #expect(view.lines() == [
             "2026-11-30T14:02:03.1Z pid 42 tid 43 node openat /etc/nodey.conf ENOENT (capture 7)",
+            "  culprit: loadConfig /app/server.js:9",
             "    open64+0x51 (/usr/lib/x86_64-linux-gnu/libc.so.6)",
             "    open_read_only /src/x.c:20 [inlined]",
             "    loadConfig /app/server.js:9",

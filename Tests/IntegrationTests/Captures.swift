@@ -38,6 +38,7 @@ struct CaptureDocument: Decodable {
     let cgroup: String
     let user_stack: [Frame]
     let kernel_stack: [Frame]
+    let culprit: Frame?
     let unwind: Unwind
     let submitted_by: Submission?
 

@@ -150,6 +150,7 @@ struct InvestigationTests {
         while !printed.text.contains("server.js:9"), Date() < deadline, trace.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         let lines = printed.text.split(separator: "\n")
         #expect(lines.first?.contains("pid \(pid) tid \(pid) node openat /etc/nodey.conf ENOENT (capture ") == true, "\(printed.text)")
+        #expect(lines.dropFirst().first?.hasPrefix("  culprit: JS:~loadConfig ") == true && lines.dropFirst().first?.hasSuffix("server.js:9") == true, "\(printed.text)")
         #expect(lines.contains { $0.hasPrefix("    ") && $0.contains("loadConfig") && $0.hasSuffix("server.js:9") }, "\(printed.text)")
         kill(trace.processIdentifier, SIGINT)
         let exitDeadline = Date().addingTimeInterval(20 * testTimeScale)

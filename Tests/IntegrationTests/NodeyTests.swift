@@ -85,6 +85,8 @@ struct NodeyTests {
         let found = order.compactMap { $0 }
         #expect(found == found.sorted(), "frames out of order: \(order)")
         #expect(frames.contains { $0.method == "frame_pointer" } && frames.contains { $0.method == "cfi" })
+        // The culprit, first: the app's own innermost function, past libc, libuv, V8 and node:fs.
+        #expect(capture.culprit.map { isJS($0, "loadConfig") && $0.file == server && $0.line == 9 } == true, "\(String(describing: capture.culprit))")
         let scrape = try await agent.scrape()
         #expect(scrape.value("errno_path_failures_total", ["syscall": "openat", "path": "/etc/nodey.conf", "errno": "ENOENT", "comm": "node"]) == 1)
         #expect(scrape.value("errno_stack_captures_total", ["trigger": "nodey-conf"]) == 1)

@@ -229,6 +229,8 @@ struct TriggerTests {
         let frames = inlinedCapture.user_stack.prefix(4).map { "\($0.symbol ?? "?") \($0.line ?? 0) \($0.inlined)" }
         let inlinedOpen = try FixtureProgram.line(marked: "inlined open")
         #expect(Array(frames.dropFirst()) == ["open_read_only \(inlinedOpen) true", "open_config \(callerOpen) false", "load_settings \(try FixtureProgram.line(marked: "load_settings' call")) false"], "\(frames)")
+        // The culprit: past libc's open64, the program's own innermost function — the inlined one.
+        #expect(inlinedCapture.culprit.map { "\($0.symbol ?? "") \($0.line ?? 0)" } == "open_read_only \(inlinedOpen)")
         // In pprof, the inlined function is a line of its caller's location, innermost first.
         let profile = NSTemporaryDirectory() + "errno-pprof-\(UUID().uuidString.prefix(8)).pb.gz"
         defer { try? FileManager.default.removeItem(atPath: profile) }
@@ -277,6 +279,9 @@ struct TriggerTests {
         for expected in ["Recent captures", "page", "\(directory)/page", "ENOENT"] + Self.chain {
             #expect(page.output.contains(expected), "the rendered page lacks \(expected)")
         }
+        // The culprit comes first under the capture's title: the program's own innermost function, with its line.
+        let culprit = try #require(page.output.range(of: #"<p class="culprit">Culprit: <code>open_config \#(FixtureProgram.source):\#(try FixtureProgram.line(marked: "open_config's open"))</code></p>"#), "\(page.output)")
+        #expect(page.output.range(of: "<ol class=\"stack\">")!.lowerBound > culprit.upperBound)
         #expect(try agent.stop() == 0)
     }
 }
