@@ -9,11 +9,16 @@ extension Capture {
 
     /// `folded`; with `buildIDs`, each frame whose module has a build ID ends in ` [<build ID>]`.
     public func folded(buildIDs: Bool) -> String {
+        foldedFrames(buildIDs: buildIDs).joined(separator: ";") + " 1\n"
+    }
+
+    /// The folded line's frames, outermost (the comm) first.
+    public func foldedFrames(buildIDs: Bool = false) -> [String] {
         func name(_ frame: StackFrame) -> String { Self.foldedName(frame.displayName(buildID: buildIDs)) }
         let submitted = submittedBy.map { $0.userStack.reversed().map(name) + ["[submitted]"] } ?? []
         let user = userStack.reversed().map(name)
         let kernel = kernelStack.reversed().map { name($0) + "_[k]" }
-        return ([Self.foldedName(comm)] + submitted + user + kernel).joined(separator: ";") + " 1\n"
+        return [Self.foldedName(comm)] + submitted + user + kernel
     }
 
     /// The modules of `frames` that were read as ELF files without a build ID, in stack order.

@@ -73,7 +73,12 @@ enum CaptureRoutes {
             switch query["format"].map(String.init) ?? "json" {
             case "json": return json(Envelope(data: captures.map(APIModels.CaptureJSON.init)))
             case "pprof": return pprof(captures, name: "captures-\(trigger ?? "all")")
-            case let other: return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, pprof (an aggregate)")
+            case "svg":
+                let title = "\(trigger.map { "trigger \($0)" } ?? "all triggers"): \(captures.count) captures"
+                return flameGraph(captures, title: title, query: query, name: "flamegraph-\(trigger ?? "all")") { focus, search in
+                    "captures?" + FlameGraphLinks.query(["trigger": trigger, "limit": query["limit"].map(String.init), "format": "svg", "focus": focus, "search": search])
+                }
+            case let other: return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, pprof (an aggregate), svg (a flame graph)")
             }
         }
         router.get("/api/v1/captures/:id") { request, context -> Response in
@@ -96,10 +101,35 @@ enum CaptureRoutes {
                 headers[.contentType] = "text/plain; charset=utf-8"
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: capture.folded(buildIDs: buildIDs))))
             case "pprof": return pprof([capture], name: "capture-\(capture.id)")
+            case "svg":
+                return flameGraph([capture], title: "capture \(capture.id): \(capture.syscall) \(capture.path)", query: query, name: "flamegraph-\(capture.id)") { focus, search in
+                    "\(capture.id)?" + FlameGraphLinks.query(["format": "svg", "focus": focus, "search": search])
+                }
             case let other:
-                return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, folded, pprof")
+                return failure(.badRequest, "bad_data", "unknown format \"\(other)\"; formats are json, folded, pprof, svg (a flame graph)")
             }
         }
+    }
+
+    /// The flame graph of `captures` as SVG: `?focus=` (frames from the root, `;`-separated) zooms,
+    /// `?search=` highlights, `?download=true` makes it a file. `link(focus, search)` is a zoom's URL.
+    static func flameGraph(
+        _ captures: [Capture], title: String, query: Parameters, name: String, link: @escaping (String, String?) -> String
+    ) -> Response {
+        let focus = query["focus"].map(String.init) ?? ""
+        let search = query["search"].map(String.init)
+        guard focus.utf8.count <= 16384, (search?.utf8.count ?? 0) <= 1024 else {
+            return failure(.badRequest, "bad_data", "focus is at most 16384 bytes and search at most 1024")
+        }
+        let graph = FlameGraph(stacks: captures.map { $0.foldedFrames() })
+        let svg = graph.svg(title: title, focus: focus.isEmpty ? [] : focus.split(separator: ";", omittingEmptySubsequences: false).map(String.init), search: search) { path in
+            link(path.joined(separator: ";"), search)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "image/svg+xml; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        if query["download"] == "true" { headers[.contentDisposition] = "attachment; filename=\"\(fileName(name)).svg\"" }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: svg)))
     }
 
     /// A gzipped pprof profile of `captures`, as `go tool pprof` fetches one.

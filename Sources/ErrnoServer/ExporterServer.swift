@@ -161,8 +161,13 @@ public struct ExporterServer: Sendable {
             headers[.contentType] = "text/html; charset=utf-8"
             let triggers = (try? captures?.triggers.statuses()) ?? []
             let recent = captures?.store.list(limit: LandingPage.recentCaptures) ?? []
+            let byTrigger = triggers.compactMap { trigger -> (String, [Capture])? in
+                let kept = captures?.store.list(trigger: trigger.name, limit: LandingPage.flameGraphCaptures) ?? []
+                return kept.isEmpty ? nil : (trigger.name, kept)
+            }
             let page = LandingPage(
-                telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent, features: captures?.triggers.kernelFeatures
+                telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent, capturesByTrigger: byTrigger,
+                features: captures?.triggers.kernelFeatures
             ).html
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
         }

@@ -9,11 +9,15 @@ import SystemSupport
 /// captures with readable stacks, and links to every endpoint.
 struct LandingPage {
     static let recentCaptures = 10
+    /// Captures per trigger drawn in its flame graph at most.
+    static let flameGraphCaptures = 1000
 
     let telemetryPath: String
     let ready: Bool
     var triggers: [TriggerStatus] = []
     var captures: [Capture] = []
+    /// Each trigger with captures, and its captures (newest first), for its flame graph.
+    var capturesByTrigger: [(trigger: String, captures: [Capture])] = []
     /// What the running kernel offers; nil when the server has no kernel behind it.
     var features: KernelFeatures?
 
@@ -24,7 +28,8 @@ struct LandingPage {
         <head><meta charset="utf-8"><title>errno_exporter</title>
         <style>body{font-family:sans-serif;max-width:64em;margin:2em auto}code,pre{background:#eee;padding:0 .2em}
         table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top}
-        ol.stack{font-family:monospace;font-size:90%}.method{color:#777}.capture{border-top:1px solid #ccc;margin-top:1em}</style></head>
+        ol.stack{font-family:monospace;font-size:90%}.method{color:#777}.capture{border-top:1px solid #ccc;margin-top:1em}
+        svg.flamegraph{width:100%;height:auto}svg.flamegraph a:hover rect{stroke:#000}</style></head>
         <body>
         <h1>errno_exporter</h1>
         <p>Counts failed syscalls in the kernel with eBPF, by syscall, errno and comm; captures the stacks of the calls its triggers name.</p>
@@ -41,6 +46,7 @@ struct LandingPage {
         </ul>
         \(kernelSection)
         \(triggerSection)
+        \(flameGraphSection)
         \(captureSection)
         </body>
         </html>
@@ -97,6 +103,28 @@ struct LandingPage {
         return "<h2>Recent captures</h2>" + items.joined(separator: "\n")
     }
 
+    /// Per trigger: the icicle graph of its captures (each frame a link that zooms), a search form
+    /// and the standalone SVG — no script, so it reads the same with JavaScript off.
+    private var flameGraphSection: String {
+        guard !capturesByTrigger.isEmpty else { return "" }
+        let graphs = capturesByTrigger.map { trigger, captures in
+            let base = "api/v1/captures?" + FlameGraphLinks.query(["trigger": trigger, "format": "svg"])
+            let svg = FlameGraph(stacks: captures.map { $0.foldedFrames() }).svg(
+                title: "trigger \(trigger): \(captures.count) captures", standalone: false
+            ) { path in
+                "api/v1/captures?" + FlameGraphLinks.query(["trigger": trigger, "format": "svg", "focus": path.joined(separator: ";")])
+            }
+            return """
+                <div class="flamegraph" id="flamegraph-\(escape(trigger))"><h3>\(escape(trigger))</h3>
+                <form method="get" action="api/v1/captures"><input type="hidden" name="trigger" value="\(escape(trigger))">\
+                <input type="hidden" name="format" value="svg"><input name="search" placeholder="function, file or module"> <button>search</button> · \
+                <a href="\(escape(base))">open</a> · <a href="\(escape(base))&amp;download=true" download>download .svg</a></form>
+                \(svg)</div>
+                """
+        }
+        return "<h2>Flame graphs</h2><p>The stacks of each trigger's captures, outermost on top; click a frame to zoom in.</p>" + graphs.joined(separator: "\n")
+    }
+
     /// The capture's culprit (the application's innermost frame, else the submitting stack's), first.
     private func culprit(_ capture: Capture) -> String {
         guard let frame = capture.culprit ?? capture.submittedBy.flatMap({ Capture.culprit(in: $0.userStack) }) else { return "" }
@@ -105,20 +133,7 @@ struct LandingPage {
 
     /// HTML-escapes `text` scalar by scalar: a `Character` (grapheme cluster) may merge a `<` into
     /// the mark before it and slip past a per-Character comparison.
-    static func escape(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
-            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
-            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
-            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
-            case "'": out.append(contentsOf: "&#39;".unicodeScalars)
-            default: out.append(scalar)
-            }
-        }
-        return String(out)
-    }
+    static func escape(_ text: String) -> String { MarkupText.escape(text) }
 
     private func escape(_ text: String) -> String { Self.escape(text) }
 }

@@ -147,7 +147,7 @@ import Testing
             }
             for (uri, status) in [
                 ("/api/v1/captures/2", HTTPResponse.Status.notFound), ("/api/v1/captures/x", .badRequest), ("/api/v1/captures?limit=0", .badRequest),
-                ("/api/v1/captures?format=svg", .badRequest), ("/api/v1/captures/1?format=svg", .badRequest),
+                ("/api/v1/captures?format=png", .badRequest), ("/api/v1/captures/1?format=png", .badRequest),
             ] {
                 try await client.execute(uri: uri, method: .get) { (response: TestResponse) async throws in
                     #expect(response.status == status, "\(uri)")
@@ -277,6 +277,29 @@ import Testing
             try await client.execute(uri: "/api/v1/triggers/nodey", method: .delete) { #expect($0.status == .conflict) }
             try await client.execute(uri: "/api/v1/triggers/none", method: .delete) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/triggers/t1", method: .delete) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func flameGraphsAreSVGThatZoomsSearchesAndDownloads() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/api/v1/captures?trigger=nodey&format=svg&search=load", method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "image/svg+xml; charset=utf-8" && response.headers[.contentDisposition] == nil)
+                let svg = String(buffer: response.body)
+                #expect(svg.contains("trigger nodey: 1 captures") && svg.contains("\"load\" matches 1 (100%)"))
+                // The capture's comm (node<script>) is escaped, and each zoom link keeps the search.
+                #expect(svg.contains("node&lt;script&gt;") && !svg.contains("node<script>"))
+                #expect(svg.contains("href=\"captures?focus=node%3Cscript%3E&amp;format=svg&amp;search=load&amp;trigger=nodey\""), "\(svg)")
+            }
+            try await client.execute(uri: "/api/v1/captures/1?format=svg&download=true", method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentDisposition] == "attachment; filename=\"flamegraph-1.svg\"")
+            }
+            try await client.execute(uri: "/api/v1/captures?format=svg&search=" + String(repeating: "x", count: 2000), method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains("<h2>Flame graphs</h2>") && page.contains("href=\"api/v1/captures?focus=node%3Cscript%3E&amp;format=svg&amp;trigger=nodey\""))
+                #expect(!page.contains("<?xml"))
+            }
         }
     }
 

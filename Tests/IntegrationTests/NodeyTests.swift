@@ -85,6 +85,15 @@ struct NodeyTests {
         let found = order.compactMap { $0 }
         #expect(found == found.sorted(), "frames out of order: \(order)")
         #expect(frames.contains { $0.method == "frame_pointer" } && frames.contains { $0.method == "cfi" })
+        // The trigger's flame graph (SVG): the handler above aboutText above loadConfig.
+        let svg = try await agent.get("/api/v1/captures?trigger=nodey-conf&format=svg")
+        #expect(svg.status == 200 && svg.headers["content-type"] == "image/svg+xml; charset=utf-8")
+        var depth: [String: Double] = [:]
+        for match in svg.body.matches(of: #/<g class="frame"><title>JS:~(\w+) [^<]*? — \d+ samples.*?<rect x="[\d.]+" y="([\d.]+)"/#) {
+            depth[String(match.1)] = Double(match.2)
+        }
+        let (handler, text, load) = (depth["handleAbout"], depth["aboutText"], depth["loadConfig"])
+        #expect(handler != nil && text != nil && load != nil && handler! < text! && text! < load!, "\(depth)")
         // The culprit, first: the app's own innermost function, past libc, libuv, V8 and node:fs.
         #expect(capture.culprit.map { isJS($0, "loadConfig") && $0.file == server && $0.line == 9 } == true, "\(String(describing: capture.culprit))")
         let scrape = try await agent.scrape()

@@ -187,7 +187,7 @@ struct TriggerTests {
         #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=folded&build_ids=maybe").status == 400)
         #expect(try await agent.get("/api/v1/captures/999999").status == 404)
         #expect(try await agent.get("/api/v1/captures/abc").status == 400)
-        #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=svg").status == 400)
+        #expect(try await agent.get("/api/v1/captures/\(newest.id)?format=png").status == 400)
         #expect(try await agent.get("/api/v1/captures?limit=0").status == 400)
         // pprof: one capture, and the aggregate of a trigger's, read by Debian's `go tool pprof`.
         for (query, samples) in [("/api/v1/captures/\(newest.id)?format=pprof", 1), ("/api/v1/captures?trigger=two&format=pprof", 3)] {
@@ -282,6 +282,20 @@ struct TriggerTests {
         // The culprit comes first under the capture's title: the program's own innermost function, with its line.
         let culprit = try #require(page.output.range(of: #"<p class="culprit">Culprit: <code>open_config \#(FixtureProgram.source):\#(try FixtureProgram.line(marked: "open_config's open"))</code></p>"#), "\(page.output)")
         #expect(page.output.range(of: "<ol class=\"stack\">")!.lowerBound > culprit.upperBound)
+        // The trigger's flame graph, drawn by the agent: each caller above the function it called.
+        var depth: [String: Double] = [:]
+        for match in page.output.matches(of: #/<g class="frame"><title>([a-z_]+)[^<]*? — \d+ samples.*?<rect x="[\d.]+" y="([\d.]+)"/#) {
+            depth[String(match.1)] = Double(match.2)
+        }
+        let order = ["main", "start_service", "load_settings", "open_config"].map { depth[$0] }
+        #expect(order.allSatisfy { $0 != nil } && order.map { $0 ?? 0 } == order.map { $0 ?? 0 }.sorted(), "\(depth)")
+        // A screenshot at 1280×800, to look at.
+        let screenshot = NSTemporaryDirectory() + "errno-page-\(UUID().uuidString.prefix(8)).png"
+        let shot = try await offPool {
+            try shell("timeout 60 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=\(profile) --window-size=1280,800 --screenshot=\(screenshot) \(url) 2>&1")
+        }
+        #expect(shot.status == 0 && ((try? FileManager.default.attributesOfItem(atPath: screenshot)[.size] as? Int) ?? 0) > 10_000, "\(shot.output.suffix(500))")
+        print("landing page screenshot: \(screenshot)")
         #expect(try agent.stop() == 0)
     }
 }
