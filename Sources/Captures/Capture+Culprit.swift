@@ -12,15 +12,21 @@ extension Capture {
     static let systemDirectories = ["/usr/lib/", "/lib/", "/lib64/", "/usr/lib64/", "/usr/libexec/"]
 
     public static func culprit(in frames: [StackFrame]) -> StackFrame? {
-        let javaScript = frames.filter { $0.symbol?.hasPrefix("JS:") == true }
-        if !javaScript.isEmpty {
-            return javaScript.first { !($0.file ?? "").hasPrefix("node:") }
-        }
-        // Every module outside the system's library directories is the application's, the main
-        // executable included wherever it is (/usr/bin/…).
-        return frames.first { frame in
-            guard frame.symbol != nil, frame.method != .kernel, let module = frame.module, !module.hasPrefix("[") else { return false }
-            return !systemDirectories.contains { module.hasPrefix($0) }
-        }
+        let javaScript = isJavaScript(frames)
+        return frames.first { isApplicationFrame($0, javaScript: javaScript) }
+    }
+
+    /// Whether a stack has JavaScript frames: then only they can be the application's.
+    public static func isJavaScript(_ frames: [StackFrame]) -> Bool {
+        frames.contains { $0.symbol?.hasPrefix("JS:") == true }
+    }
+
+    /// Whether `frame` is the application's own code, in a stack that is (`javaScript`) or is not
+    /// a JavaScript one: a JS frame outside `node:` modules; else a named frame of a module outside
+    /// the system's library directories (the main executable included, wherever it is).
+    public static func isApplicationFrame(_ frame: StackFrame, javaScript: Bool) -> Bool {
+        if javaScript { return frame.symbol?.hasPrefix("JS:") == true && !(frame.file ?? "").hasPrefix("node:") }
+        guard frame.symbol != nil, frame.method != .kernel, let module = frame.module, !module.hasPrefix("[") else { return false }
+        return !systemDirectories.contains { module.hasPrefix($0) }
     }
 }

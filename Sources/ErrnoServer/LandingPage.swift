@@ -29,6 +29,7 @@ struct LandingPage {
         <style>body{font-family:sans-serif;max-width:64em;margin:2em auto}code,pre{background:#eee;padding:0 .2em}
         table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top}
         ol.stack{font-family:monospace;font-size:90%}.method{color:#777}.capture{border-top:1px solid #ccc;margin-top:1em}
+        li.folded{list-style:none}li.folded summary{color:#777;cursor:pointer}
         svg.flamegraph{width:100%;height:auto}svg.flamegraph a:hover rect{stroke:#000}</style></head>
         <body>
         <h1>errno_exporter</h1>
@@ -90,14 +91,12 @@ struct LandingPage {
         guard !captures.isEmpty else { return "<h2>Recent captures</h2><p>No captures yet.</p>" }
         let items = captures.map { capture in
             let outcome = capture.errno.map { "failed with \($0)" } ?? "returned \(capture.result)"
-            let frames = capture.userStack.map { frame in
-                "<li>\(escape(frame.displayName)) <span class=\"method\">\(escape(frame.module ?? "")) · \(frame.method.rawValue)</span></li>"
-            }
+            let frames = stackItems(capture.userStack)
             return """
                 <div class="capture" id="capture-\(capture.id)"><h3><a href="api/v1/captures/\(capture.id)">#\(capture.id)</a> \(escape(capture.trigger)):
                 <code>\(escape(capture.comm))</code> (pid \(capture.pid)) \(escape(capture.syscall)) <code>\(escape(capture.path))</code> \(escape(outcome))</h3>
                 \(culprit(capture))<p>\(RFC3339.format(capture.time)) · <a href="api/v1/captures/\(capture.id)?format=folded">folded</a></p>
-                <ol class="stack">\(frames.joined())</ol></div>
+                <ol class="stack">\(frames)</ol></div>
                 """
         }
         return "<h2>Recent captures</h2>" + items.joined(separator: "\n")
@@ -123,6 +122,34 @@ struct LandingPage {
                 """
         }
         return "<h2>Flame graphs</h2><p>The stacks of each trigger's captures, outermost on top; click a frame to zoom in.</p>" + graphs.joined(separator: "\n")
+    }
+
+    /// A stack's frames as list items, the application's own shown and the runtime's and system's
+    /// folded away in runs (`<details>`: expandable without JavaScript); each frame with its
+    /// module and how it was found.
+    private func stackItems(_ frames: [StackFrame]) -> String {
+        let javaScript = Capture.isJavaScript(frames)
+        func item(_ frame: StackFrame) -> String {
+            "<li>\(escape(frame.displayName)) <span class=\"method\">\(escape(frame.module ?? "")) · \(frame.method.rawValue)\(frame.inlined ? " · inlined" : "")</span></li>"
+        }
+        var html = "", folded: [StackFrame] = []
+        func flush() {
+            guard !folded.isEmpty else { return }
+            html += folded.count == 1
+                ? item(folded[0])
+                : "<li class=\"folded\"><details><summary>\(folded.count) runtime and system frames</summary><ol>\(folded.map(item).joined())</ol></details></li>"
+            folded.removeAll()
+        }
+        for frame in frames {
+            if Capture.isApplicationFrame(frame, javaScript: javaScript) {
+                flush()
+                html += item(frame)
+            } else {
+                folded.append(frame)
+            }
+        }
+        flush()
+        return html
     }
 
     /// The capture's culprit (the application's innermost frame, else the submitting stack's), first.

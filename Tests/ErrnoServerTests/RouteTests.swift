@@ -303,6 +303,34 @@ import Testing
         }
     }
 
+    @Test func theLandingPageFoldsTheRuntimesFramesAwayBehindTheCulprit() async throws {
+        let fixture = try Fixture()
+        func frame(_ symbol: String, _ module: String, file: String? = nil) -> StackFrame {
+            var frame = StackFrame(address: 0x1000, method: .cfi)
+            frame.symbol = symbol
+            frame.module = module
+            frame.moduleAddress = 0x10
+            frame.file = file
+            frame.line = file == nil ? nil : 7
+            return frame
+        }
+        let libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+        fixture.store.add(Capture(
+            triggers: ["nodey"], time: Date(timeIntervalSince1970: 1_700_000_100), pid: 7, tid: 7, comm: "server", syscall: "openat",
+            path: "/etc/app.conf", errno: "ENOENT", result: -2,
+            userStack: [frame("open64", libc), frame("__open_nocancel", libc), frame("read_config", "/opt/app/server", file: "/src/config.c"), frame("_start", "/opt/app/server")]))
+        try await fixture.app().test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains("<p class=\"culprit\">Culprit: <code>read_config /src/config.c:7</code></p>"))
+                // libc's two frames fold into one expandable item; the program's own frames stay in view.
+                let folded = try #require(page.range(of: "<li class=\"folded\"><details><summary>2 runtime and system frames</summary><ol><li>open64 "))
+                let own = try #require(page.range(of: "<li>read_config /src/config.c:7 <span class=\"method\">/opt/app/server · cfi</span></li>"))
+                #expect(folded.upperBound < own.lowerBound)
+            }
+        }
+    }
+
     @Test func theLandingPageEscapesWhatProcessesControl() async throws {
         let fixture = try Fixture()
         try await fixture.app().test(.router) { client in
