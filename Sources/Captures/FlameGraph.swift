@@ -2,9 +2,11 @@ import SystemSupport
 
 /// An icicle graph of stacks (Brendan Gregg's flame graph, root on top), drawn as standalone SVG
 /// without any script: every frame is a link that zooms into it (the graph drawn again from that
-/// frame down, `focus`), and a search term highlights the frames whose names contain it, with the
-/// share of samples they cover. Built from folded frames (outermost first), so names hold no `;`
-/// and no control character; every name is escaped for XML.
+/// frame down, `focus`: the frame's position, child index by child index, children in name order),
+/// and a search term highlights the frames whose names contain it, with the share of samples they
+/// cover. Built from folded frames (outermost first), so names hold no `;` and no control
+/// character; names are cut at `maxNameScalars`, XML's forbidden noncharacters replaced, every name
+/// escaped. Bounded whatever the stacks: `maxFrames` drawn, links of indexes, not names.
 public struct FlameGraph: Sendable {
     final class Node {
         let name: String
@@ -19,13 +21,29 @@ public struct FlameGraph: Sendable {
             children[name] = node
             return node
         }
+
+        /// Children in drawing order (by name): a focus index refers to this order.
+        var ordered: [Node] { children.values.sorted { $0.name < $1.name } }
     }
 
     /// The stacks, outermost frame first, one per sample.
     public let stacks: [[String]]
 
     public init(stacks: [[String]]) {
-        self.stacks = stacks
+        self.stacks = stacks.map { $0.map(Self.drawable) }
+    }
+
+    /// Scalars of a frame's name drawn at most.
+    static let maxNameScalars = 256
+
+    /// `name` cut to `maxNameScalars` (ending in `…`), U+FFFE and U+FFFF (not allowed in XML) as U+FFFD.
+    static func drawable(_ name: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in name.unicodeScalars.prefix(maxNameScalars) {
+            out.append(scalar.value == 0xFFFE || scalar.value == 0xFFFF ? "\u{FFFD}" : scalar)
+        }
+        if name.unicodeScalars.count > maxNameScalars { out.append("…") }
+        return String(out)
     }
 
     public static let width = 1200.0
@@ -34,13 +52,13 @@ public struct FlameGraph: Sendable {
     /// Frames narrower than this (pixels) are not drawn.
     static let minimumWidth = 0.5
     /// Frames drawn at most (a hostile number of distinct stacks cannot make a huge document).
-    static let maxFrames = 20_000
+    static let maxFrames = 5_000
 
-    /// The graph as an SVG document. `focus`: the frames from the root to zoom into (the graph is
-    /// drawn from the last of them down; the frames above are shown full width); `search`: frames
-    /// whose names contain it are drawn in magenta; `link`: the URL of a zoom into the given frames.
+    /// The graph as an SVG document. `focus`: the frame to zoom into, as child indexes from the
+    /// root (the graph is drawn from it down; the frames above are shown full width); `search`:
+    /// frames whose names contain it are drawn in magenta; `link`: the URL of a zoom into a frame.
     /// `standalone`: with the XML declaration (a file of its own); without, for inlining in HTML.
-    public func svg(title: String, focus: [String] = [], search: String? = nil, standalone: Bool = true, link: ([String]) -> String) -> String {
+    public func svg(title: String, focus: [Int] = [], search: String? = nil, standalone: Bool = true, link: ([Int]) -> String) -> String {
         let root = Node("all")
         for stack in stacks {
             var node = root
@@ -51,37 +69,36 @@ public struct FlameGraph: Sendable {
             }
         }
         // The zoomed-into frame, and the path to it that exists.
-        var focused = root, path: [String] = []
-        for name in focus {
-            guard let next = focused.children[name] else { break }
-            focused = next
-            path.append(name)
+        var focused = root, path: [Int] = [], lineage = [root]
+        for index in focus {
+            let children = focused.ordered
+            guard index >= 0, index < children.count else { break }
+            focused = children[index]
+            path.append(index)
+            lineage.append(focused)
         }
         var body: [String] = []
         var drawn = 0, depth = 0
         var matched = 0
         // The frames above the focus, full width: each zooms out to itself.
-        var ancestor = root
-        for index in 0...path.count {
-            let node = index == 0 ? root : ancestor.children[path[index - 1]]!
-            ancestor = node
+        for (index, node) in lineage.enumerated() {
             body.append(frame(node, x: 0, width: Self.width, depth: depth, total: focused.count, target: Array(path.prefix(index)), search: search, link: link, dimmed: index < path.count))
             depth += 1
             drawn += 1
         }
         var maxDepth = depth
         // Then the focused frame's descendants, breadth by breadth.
-        var level: [(node: Node, x: Double, path: [String])] = [(focused, 0, path)]
+        var level: [(node: Node, x: Double, path: [Int])] = [(focused, 0, path)]
         let scale = Self.width / Double(max(focused.count, 1))
         while !level.isEmpty, drawn < Self.maxFrames {
-            var next: [(node: Node, x: Double, path: [String])] = []
+            var next: [(node: Node, x: Double, path: [Int])] = []
             for (node, x, nodePath) in level {
                 var childX = x
-                for child in node.children.values.sorted(by: { $0.name < $1.name }) {
+                for (index, child) in node.ordered.enumerated() {
                     let width = Double(child.count) * scale
                     defer { childX += width }
                     guard width >= Self.minimumWidth, drawn < Self.maxFrames else { continue }
-                    let childPath = nodePath + [child.name]
+                    let childPath = nodePath + [index]
                     body.append(frame(child, x: childX, width: width, depth: depth, total: focused.count, target: childPath, search: search, link: link, dimmed: false))
                     drawn += 1
                     next.append((child, childX, childPath))
@@ -97,7 +114,7 @@ public struct FlameGraph: Sendable {
         let height = Self.top + Double(maxDepth + 1) * Self.frameHeight + 10
         let escapedTitle = MarkupText.escape(title)
         var header = "\(focused.count) samples"
-        if !path.isEmpty { header += " in " + MarkupText.escape(path.last!) }
+        if !path.isEmpty { header += " in " + MarkupText.escape(focused.name) }
         if let search, !search.isEmpty {
             let share = focused.count == 0 ? 0 : Double(matched) * 100 / Double(focused.count)
             header += " · \"\(MarkupText.escape(search))\" matches \(matched) (\(Self.format(share))%)"
@@ -115,7 +132,7 @@ public struct FlameGraph: Sendable {
     }
 
     private func frame(
-        _ node: Node, x: Double, width: Double, depth: Int, total: Int, target: [String], search: String?, link: ([String]) -> String, dimmed: Bool
+        _ node: Node, x: Double, width: Double, depth: Int, total: Int, target: [Int], search: String?, link: ([Int]) -> String, dimmed: Bool
     ) -> String {
         let y = Self.top + Double(depth) * Self.frameHeight
         let share = total == 0 ? 0 : Double(node.count) * 100 / Double(total)

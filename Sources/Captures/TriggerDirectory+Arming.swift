@@ -19,7 +19,7 @@ extension TriggerDirectory {
     /// labels narrow what the arming captures. The batch is checked whole (`ArmingError`) before
     /// anything changes.
     public func arm(_ alerts: [FiringAlert], logger: Logger) throws -> ArmingOutcome {
-        let triggers = configs
+        let triggers = configuredTriggers
         var outcome = ArmingOutcome()
         // One arming per trigger however many alerts (or repeats in one label) name it, with each
         // alert's window.
@@ -57,7 +57,7 @@ extension TriggerDirectory {
     /// are new: they are logged and counted as notifications. Several alerts arming one trigger
     /// arm it once, narrowed only by what their open windows share (`extendArming`).
     public func arm(polled alerts: [(alert: FiringAlert, peers: [String])], seenBefore: Set<String>, logger: Logger) -> PollArmingOutcome {
-        let triggers = configs
+        let triggers = configuredTriggers
         var outcome = PollArmingOutcome()
         let now = Date(), monotonic = MonotonicClock.nanoseconds()
         var plans: [String: (arming: Arming, windows: [String: ArmingWindow], isNew: Bool)] = [:]

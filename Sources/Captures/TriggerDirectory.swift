@@ -51,12 +51,19 @@ public final class TriggerDirectory: Sendable {
         state.withLock { Dictionary($0.configs.map { ($0.name, $0) }) { first, _ in first } }
     }
 
+    /// The config's triggers, by name: what alerts may arm (an ephemeral trigger's window is its own).
+    var configuredTriggers: [String: Config.Trigger] {
+        state.withLock { state in
+            Dictionary(state.configs.filter { state.ephemeral[$0.name] == nil }.map { ($0.name, $0) }) { first, _ in first }
+        }
+    }
+
     public func arming(_ name: String) -> Arming? { state.withLock { $0.armings[name] } }
 
-    /// Arms an ephemeral trigger with a pid (in force already) for that process until it expires.
+    /// Arms an ephemeral trigger (in force already) until it expires — for its pid only, when it
+    /// has one: the kernel stops capturing at the deadline even if removing the trigger failed.
     public func armEphemeral(_ trigger: EphemeralTrigger) throws {
-        guard let pid = trigger.request.pid else { return }
-        let window = ArmingWindow(untilMonotonicNanoseconds: trigger.untilMonotonicNanoseconds, comm: trigger.trigger.comm, pid: pid)
+        let window = ArmingWindow(untilMonotonicNanoseconds: trigger.untilMonotonicNanoseconds, comm: trigger.trigger.comm, pid: trigger.request.pid)
         guard try kernel.arm(trigger.name, window) else { return }
         state.withLock { state in
             state.armings[trigger.name] = Arming(window: window, until: trigger.until, alert: "", fingerprint: nil, source: .investigation)

@@ -16,4 +16,18 @@ public struct TriggerStatus: Sendable {
     public var ephemeral: EphemeralTrigger?
 
     public var name: String { config.name }
+
+    /// A just-created ephemeral trigger's status when the kernel's counts cannot be read: armed, all zero.
+    public init(newEphemeral trigger: EphemeralTrigger) {
+        self.init(config: trigger.trigger, arming: nil, armed: true, notifications: 0, counts: TriggerCounts(), ephemeral: trigger)
+    }
+
+    init(config: Config.Trigger, arming: Arming?, armed: Bool, notifications: UInt64, counts: TriggerCounts, ephemeral: EphemeralTrigger? = nil) {
+        self.config = config
+        self.arming = arming
+        self.armed = armed
+        self.notifications = notifications
+        self.counts = counts
+        self.ephemeral = ephemeral
+    }
 }

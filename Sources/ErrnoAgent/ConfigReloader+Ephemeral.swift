@@ -22,8 +22,14 @@ extension ConfigReloader: EphemeralTriggerControl {
             var ephemeral = state.ephemeral
             ephemeral[name] = trigger
             try apply(state.config, ephemeral)
+            do {
+                try triggers.armEphemeral(trigger)
+            } catch {
+                // Not armed: not kept either.
+                try? apply(state.config, state.ephemeral)
+                throw error
+            }
             state.ephemeral = ephemeral
-            try triggers.armEphemeral(trigger)
             logger.notice(
                 "investigation: ephemeral trigger created",
                 metadata: [

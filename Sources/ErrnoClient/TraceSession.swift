@@ -85,8 +85,12 @@ public final class TraceSession: Sendable {
         } catch {
             failure = error
         }
-        _ = try? await connection.send(.DELETE, "/api/v1/triggers/\(created.name)")
-        status("removed trigger \(created.name) (\(seen.count) captures)")
+        let deleted = try? await connection.send(.DELETE, "/api/v1/triggers/\(created.name)")
+        if let deleted, deleted.status == 200 || deleted.status == 404 {
+            status("removed trigger \(created.name) (\(seen.count) captures)")
+        } else {
+            status("could not remove trigger \(created.name) (HTTP \(deleted.map { String($0.status) } ?? "unreachable")); it ends by itself at \(created.expires)")
+        }
         if let failure { throw failure }
     }
 }

@@ -17,6 +17,10 @@ public struct EphemeralTriggerRequest: Sendable, Equatable {
     static let triggerKeys = TriggerReader.keys.filter { $0 != "armed" && $0 != "arm_for" }
     /// Request bodies larger than this are refused.
     public static let maxBytes = 64 << 10
+    /// Captures a minute an ad-hoc trigger may take (a configured one may have no limit).
+    public static let maxPerMinuteRange = 1...600
+    /// Paths and prefixes of one ad-hoc trigger.
+    public static let maxPaths = 16
 
     /// Parses `body`. A missing `name` becomes `adhoc-` and 8 random hex digits; a missing
     /// `duration` is `defaultSeconds`; longer than `maxSeconds` is refused.
@@ -24,6 +28,11 @@ public struct EphemeralTriggerRequest: Sendable, Equatable {
         let file = "request"
         guard body.utf8.count <= maxBytes else {
             throw ConfigError(issues: [ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "the body is over \(maxBytes) bytes")])
+        }
+        // JSON only, checked by a JSON parser first: YAML's anchors and aliases (which Yams expands,
+        // and hashes whole for duplicate keys) never reach the YAML reader.
+        guard let data = body.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
+            throw ConfigError(issues: [ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "expected a JSON object with a trigger's keys")])
         }
         let root: Node?
         do {
@@ -56,9 +65,16 @@ public struct EphemeralTriggerRequest: Sendable, Equatable {
             }
             seconds = parsed
         }
+        if let trigger, !maxPerMinuteRange.contains(trigger.maxPerMinute) {
+            reader.fail(root, "max_per_minute", "an ad-hoc trigger captures 1 to \(maxPerMinuteRange.upperBound) times a minute (0, no limit, is for configured ones)")
+        }
+        if let trigger, trigger.paths.count + trigger.prefixes.count > maxPaths {
+            reader.fail(root, "path", "an ad-hoc trigger has at most \(maxPaths) paths and prefixes (the kernel's path budget is shared with the config's)")
+        }
         guard reader.issues.isEmpty, var trigger else { throw ConfigError(issues: reader.issues) }
-        // Armed while it lives; with a pid, only for that process (the kernel's arming window).
-        trigger.armed = pid == nil ? .always : .onAlert
+        // Armed while it lives, through the kernel's arming window (narrowed to the pid when given):
+        // the kernel stops capturing at the deadline whatever happens to the trigger in user space.
+        trigger.armed = .onAlert
         trigger.armForSeconds = seconds
         return EphemeralTriggerRequest(trigger: trigger, pid: pid, durationSeconds: seconds)
     }

@@ -29,8 +29,8 @@ public struct CaptureAPI: Sendable {
 enum CaptureRoutes {
     static let defaultLimit = 100
 
-    static func add(to router: Router<BasicRequestContext>, api: CaptureAPI) {
-        InvestigationRoutes.add(to: router, api: api.investigations, directory: api.triggers)
+    static func add(to router: Router<BasicRequestContext>, api: CaptureAPI, authenticated: Bool = false) {
+        InvestigationRoutes.add(to: router, api: api.investigations, directory: api.triggers, authenticated: authenticated)
         router.get("/api/v1/triggers") { _, _ -> Response in
             do {
                 let warnings = api.triggers.kernelWarnings
@@ -75,6 +75,9 @@ enum CaptureRoutes {
             case "pprof": return pprof(captures, name: "captures-\(trigger ?? "all")")
             case "svg":
                 let title = "\(trigger.map { "trigger \($0)" } ?? "all triggers"): \(captures.count) captures"
+                guard limit <= maxFlameGraphCaptures else {
+                    return failure(.badRequest, "bad_data", "a flame graph draws at most \(maxFlameGraphCaptures) captures (limit)")
+                }
                 return flameGraph(captures, title: title, query: query, name: "flamegraph-\(trigger ?? "all")") { focus, search in
                     "captures?" + FlameGraphLinks.query(["trigger": trigger, "limit": query["limit"].map(String.init), "format": "svg", "focus": focus, "search": search])
                 }
@@ -111,19 +114,23 @@ enum CaptureRoutes {
         }
     }
 
-    /// The flame graph of `captures` as SVG: `?focus=` (frames from the root, `;`-separated) zooms,
+    /// Captures one flame graph draws at most.
+    static let maxFlameGraphCaptures = 10_000
+
+    /// The flame graph of `captures` as SVG: `?focus=` (child indexes from the root, `.`-separated) zooms,
     /// `?search=` highlights, `?download=true` makes it a file. `link(focus, search)` is a zoom's URL.
     static func flameGraph(
         _ captures: [Capture], title: String, query: Parameters, name: String, link: @escaping (String, String?) -> String
     ) -> Response {
-        let focus = query["focus"].map(String.init) ?? ""
+        let focusText = query["focus"].map(String.init) ?? ""
         let search = query["search"].map(String.init)
-        guard focus.utf8.count <= 16384, (search?.utf8.count ?? 0) <= 1024 else {
-            return failure(.badRequest, "bad_data", "focus is at most 16384 bytes and search at most 1024")
+        let focus = focusText.isEmpty ? [] : focusText.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) ?? -1 }
+        guard focus.count <= 4096, !focus.contains(where: { $0 < 0 }), (search?.utf8.count ?? 0) <= 1024 else {
+            return failure(.badRequest, "bad_data", "focus is child indexes separated by dots (at most 4096), search at most 1024 bytes")
         }
         let graph = FlameGraph(stacks: captures.map { $0.foldedFrames() })
-        let svg = graph.svg(title: title, focus: focus.isEmpty ? [] : focus.split(separator: ";", omittingEmptySubsequences: false).map(String.init), search: search) { path in
-            link(path.joined(separator: ";"), search)
+        let svg = graph.svg(title: title, focus: focus, search: search) { path in
+            link(path.map(String.init).joined(separator: "."), search)
         }
         var headers = HTTPFields()
         headers[.contentType] = "image/svg+xml; charset=utf-8"

@@ -91,7 +91,7 @@ public struct ExporterServer: Sendable {
         if let authentication { router.add(middleware: BasicAuthenticationMiddleware(authentication: authentication)) }
         addMetricsRoute(to: router)
         addLifecycleRoutes(to: router)
-        if let captures { CaptureRoutes.add(to: router, api: captures) }
+        if let captures { CaptureRoutes.add(to: router, api: captures, authenticated: authentication != nil) }
         addLandingPage(to: router)
         return router
     }

@@ -26,9 +26,14 @@ public struct InvestigationAPI: Sendable {
 enum InvestigationRoutes {
     static let disabled = "investigations are not enabled (start errno_exporter with --web.enable-investigations)"
 
-    static func add(to router: Router<BasicRequestContext>, api: InvestigationAPI?, directory: TriggerDirectory) {
+    /// `authenticated`: a web config checks basic-auth users, so the user a request names is known.
+    static func add(to router: Router<BasicRequestContext>, api: InvestigationAPI?, directory: TriggerDirectory, authenticated: Bool) {
         router.post("/api/v1/triggers") { request, _ -> Response in
             guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
+            // JSON only: a browser's cross-site form or text/plain POST (no CORS preflight) is refused.
+            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+                return CaptureRoutes.failure(.unsupportedMediaType, "bad_data", "send the trigger as Content-Type: application/json")
+            }
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: EphemeralTriggerRequest.maxBytes)
@@ -43,10 +48,11 @@ enum InvestigationRoutes {
                 return CaptureRoutes.failure(.badRequest, "bad_data", "\(error)")
             }
             do {
-                let trigger = try api.triggers.addEphemeral(parsed, by: user(request))
-                // As /api/v1/triggers lists it.
-                let status = try directory.statuses().first { $0.name == trigger.name }
-                return CaptureRoutes.json(CaptureRoutes.Envelope(data: status.map(APIModels.TriggerJSON.init)), status: .created)
+                let trigger = try api.triggers.addEphemeral(parsed, by: authenticated ? user(request) : "anonymous")
+                // As /api/v1/triggers lists it (its counts are zero if they cannot be read now).
+                let status = (try? directory.statuses().first { $0.name == trigger.name })
+                    ?? TriggerStatus(newEphemeral: trigger)
+                return CaptureRoutes.json(CaptureRoutes.Envelope(data: APIModels.TriggerJSON(status: status)), status: .created)
             } catch let error as EphemeralTriggerError {
                 return refusal(error)
             } catch {
@@ -57,7 +63,7 @@ enum InvestigationRoutes {
             guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
             let name = context.parameters.get("name") ?? ""
             do {
-                try api.triggers.removeEphemeral(name, by: user(request))
+                try api.triggers.removeEphemeral(name, by: authenticated ? user(request) : "anonymous")
                 return CaptureRoutes.json(CaptureRoutes.Envelope(data: ["deleted": name]))
             } catch let error as EphemeralTriggerError {
                 return refusal(error)
@@ -76,8 +82,8 @@ enum InvestigationRoutes {
         }
     }
 
-    /// The basic-auth user (already checked by the middleware when a web config asks for it), else
-    /// `anonymous`; for the audit log.
+    /// The basic-auth user the request names (checked by the middleware: call only when a web config
+    /// has users), else `anonymous`; for the audit log.
     static func user(_ request: Request) -> String {
         guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
             let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),

@@ -9,8 +9,10 @@ import SystemSupport
 /// captures with readable stacks, and links to every endpoint.
 struct LandingPage {
     static let recentCaptures = 10
-    /// Captures per trigger drawn in its flame graph at most.
+    /// Captures per trigger drawn in its flame graph at most, and flame graphs drawn on the page (the
+    /// triggers with the newest captures; the others are linked).
     static let flameGraphCaptures = 1000
+    static let flameGraphs = 4
 
     let telemetryPath: String
     let ready: Bool
@@ -106,12 +108,16 @@ struct LandingPage {
     /// and the standalone SVG — no script, so it reads the same with JavaScript off.
     private var flameGraphSection: String {
         guard !capturesByTrigger.isEmpty else { return "" }
-        let graphs = capturesByTrigger.map { trigger, captures in
+        let newestFirst = capturesByTrigger.sorted { ($0.captures.first?.id ?? 0) > ($1.captures.first?.id ?? 0) }
+        let linked = newestFirst.dropFirst(Self.flameGraphs).map { trigger, _ in
+            "<li><a href=\"\(escape("api/v1/captures?" + FlameGraphLinks.query(["trigger": trigger, "format": "svg"])))\">\(escape(trigger))</a></li>"
+        }
+        let graphs = newestFirst.prefix(Self.flameGraphs).map { trigger, captures in
             let base = "api/v1/captures?" + FlameGraphLinks.query(["trigger": trigger, "format": "svg"])
             let svg = FlameGraph(stacks: captures.map { $0.foldedFrames() }).svg(
                 title: "trigger \(trigger): \(captures.count) captures", standalone: false
             ) { path in
-                "api/v1/captures?" + FlameGraphLinks.query(["trigger": trigger, "format": "svg", "focus": path.joined(separator: ";")])
+                "api/v1/captures?" + FlameGraphLinks.query(["trigger": trigger, "format": "svg", "focus": path.map(String.init).joined(separator: ".")])
             }
             return """
                 <div class="flamegraph" id="flamegraph-\(escape(trigger))"><h3>\(escape(trigger))</h3>
@@ -122,6 +128,7 @@ struct LandingPage {
                 """
         }
         return "<h2>Flame graphs</h2><p>The stacks of each trigger's captures, outermost on top; click a frame to zoom in.</p>" + graphs.joined(separator: "\n")
+            + (linked.isEmpty ? "" : "<p>More triggers:</p><ul>\(linked.joined())</ul>")
     }
 
     /// A stack's frames as list items, the application's own shown and the runtime's and system's

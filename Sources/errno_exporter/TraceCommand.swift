@@ -91,7 +91,9 @@ struct TraceCommand: ParsableCommand {
         request.kernelStack = kernelStack
         let connection = try AgentConnection(agent.connectionOptions)
         let session = TraceSession(connection: connection, request: request)
-        // Ctrl-C and SIGTERM end the session; the trigger is removed on the way out.
+        // Ctrl-C and SIGTERM end the session; the trigger is removed on the way out. A closed pipe
+        // (`trace … | head`) ends it too, rather than killing the process before the removal.
+        signal(SIGPIPE, SIG_IGN)
         var sources: [any DispatchSourceSignal] = []
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber, SIG_IGN)
@@ -105,7 +107,9 @@ struct TraceCommand: ParsableCommand {
         Task {
             do {
                 try await session.run(
-                    print: { line in FileHandle.standardOutput.write(Data((line + "\n").utf8)) },
+                    print: { line in
+                        do { try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) } catch { session.stop() }
+                    },
                     status: { message in FileHandle.standardError.write(Data((message + "\n").utf8)) })
             } catch {
                 outcome = .failure(error)

@@ -60,6 +60,8 @@ import Testing
         }
     }
 
+    static let json: HTTPFields = [.contentType: "application/json"]
+
     static func json(_ buffer: ByteBuffer) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
     }
@@ -243,14 +245,14 @@ import Testing
     @Test func ephemeralTriggersNeedTheFlagAndRefuseBadRequestsSayingWhy() async throws {
         let fixture = try Fixture()
         try await fixture.app().test(.router) { client in
-            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"path": "/x"}"#)) { response in
+            try await client.execute(uri: "/api/v1/triggers", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"path": "/x"}"#)) { response in
                 #expect(response.status == .forbidden && String(buffer: response.body).contains("--web.enable-investigations"))
             }
             try await client.execute(uri: "/api/v1/triggers/x", method: .delete) { #expect($0.status == .forbidden) }
         }
         let api = InvestigationAPI(triggers: EphemeralTriggers(fixture), defaultDurationSeconds: 300, maxDurationSeconds: 600)
         try await fixture.app(investigations: api).test(.router) { client in
-            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"name": "t1", "path": "/etc/x", "pid": 42}"#)) { response in
+            try await client.execute(uri: "/api/v1/triggers", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"name": "t1", "path": "/etc/x", "pid": 42}"#)) { response in
                 #expect(response.status == .created)
                 let data = try #require(try Self.json(response.body)["data"] as? [String: Any])
                 #expect(data["name"] as? String == "t1" && data["ephemeral"] as? Bool == true && data["pid"] as? Int == 42)
@@ -262,13 +264,22 @@ import Testing
                 (#"{"name": "nodey", "path": "/etc/x"}"#, .conflict, "is a configured trigger"),
                 (#"{"comm": "node"}"#, .badRequest, "a trigger needs path"),
                 ("not json {", .badRequest, "expected a JSON object"),
+                (#"{"path": "/etc/x", "max_per_minute": 0}"#, .badRequest, "max_per_minute: an ad-hoc trigger captures 1 to 600 times a minute"),
+                (#"{"path": [\#((0..<17).map { "\"/p\($0)\"" }.joined(separator: ","))]}"#, .badRequest, "at most 16 paths"),
+                // YAML's anchors and aliases (an expansion bomb) are not JSON: refused before the YAML reader.
+                ("a: &a [x, x]\nb: &b [*a, *a]\npath: /x\n", .badRequest, "expected a JSON object"),
+                (String(repeating: "[", count: 60_000), .badRequest, "expected a JSON object"),
             ] {
-                try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: body)) { response in
+                try await client.execute(uri: "/api/v1/triggers", method: .post, headers: Self.json, body: ByteBuffer(string: body)) { response in
                     #expect(response.status == status && String(buffer: response.body).contains(reason), "\(body) → \(String(buffer: response.body))")
                 }
             }
-            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"path": "/etc/y"}"#)) { #expect($0.status == .created) }
-            try await client.execute(uri: "/api/v1/triggers", method: .post, body: ByteBuffer(string: #"{"path": "/etc/z"}"#)) { #expect($0.status == .tooManyRequests) }
+            try await client.execute(uri: "/api/v1/triggers", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"path": "/etc/y"}"#)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/api/v1/triggers", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"path": "/etc/z"}"#)) { #expect($0.status == .tooManyRequests) }
+            // Not JSON by its content type (a cross-site form, text/plain): refused before it is read.
+            try await client.execute(uri: "/api/v1/triggers", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: #"{"path": "/etc/w"}"#)) {
+                #expect($0.status == .unsupportedMediaType)
+            }
             try await client.execute(uri: "/api/v1/triggers", method: .get) { response in
                 let listed = try #require(try Self.json(response.body)["data"] as? [[String: Any]])
                 #expect(listed.count == 3 && listed.filter { $0["ephemeral"] as? Bool == true }.count == 2)
@@ -289,15 +300,18 @@ import Testing
                 #expect(svg.contains("trigger nodey: 1 captures") && svg.contains("\"load\" matches 1 (100%)"))
                 // The capture's comm (node<script>) is escaped, and each zoom link keeps the search.
                 #expect(svg.contains("node&lt;script&gt;") && !svg.contains("node<script>"))
-                #expect(svg.contains("href=\"captures?focus=node%3Cscript%3E&amp;format=svg&amp;search=load&amp;trigger=nodey\""), "\(svg)")
+                #expect(svg.contains("href=\"captures?focus=0&amp;format=svg&amp;search=load&amp;trigger=nodey\""), "\(svg)")
             }
             try await client.execute(uri: "/api/v1/captures/1?format=svg&download=true", method: .get) { response in
                 #expect(response.status == .ok && response.headers[.contentDisposition] == "attachment; filename=\"flamegraph-1.svg\"")
             }
             try await client.execute(uri: "/api/v1/captures?format=svg&search=" + String(repeating: "x", count: 2000), method: .get) { #expect($0.status == .badRequest) }
+            for bad in ["focus=a", "focus=-1", "limit=10001"] {
+                try await client.execute(uri: "/api/v1/captures?format=svg&" + bad, method: .get) { #expect($0.status == .badRequest, "\(bad)") }
+            }
             try await client.execute(uri: "/", method: .get) { response in
                 let page = String(buffer: response.body)
-                #expect(page.contains("<h2>Flame graphs</h2>") && page.contains("href=\"api/v1/captures?focus=node%3Cscript%3E&amp;format=svg&amp;trigger=nodey\""))
+                #expect(page.contains("<h2>Flame graphs</h2>") && page.contains("href=\"api/v1/captures?focus=0&amp;format=svg&amp;trigger=nodey\""))
                 #expect(!page.contains("<?xml"))
             }
         }

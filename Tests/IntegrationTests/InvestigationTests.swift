@@ -31,7 +31,7 @@ struct InvestigationTests {
             config: config, arguments: ["--web.enable-investigations", "--web.enable-lifecycle", "--web.investigations.max-triggers=2", "--web.investigations.max-duration=10m"])
         let program = try FixtureProgram.path("deep_fp")
 
-        let created = try Self.call(agent, "POST", "/api/v1/triggers", body: #"{"name": "adhoc", "path": "\#(directory)/adhoc", "max_per_minute": 0, "duration": "5m"}"#)
+        let created = try Self.call(agent, "POST", "/api/v1/triggers", body: #"{"name": "adhoc", "path": "\#(directory)/adhoc", "max_per_minute": 600, "duration": "5m"}"#)
         #expect(created.status == 201, "\(created.body)")
         #expect(created.body.contains(#""ephemeral":true"#) && created.body.contains(#""name":"adhoc""#) && created.body.contains(#""expires":"#))
         try await runFixture(program, path: "\(directory)/adhoc")
@@ -91,7 +91,7 @@ struct InvestigationTests {
         let input = Pipe()
         waiting.standardInput = input
         try waiting.run()
-        let created = try Self.call(agent, "POST", "/api/v1/triggers", body: #"{"name": "one", "path": "\#(directory)/pid", "pid": \#(waiting.processIdentifier), "max_per_minute": 0}"#)
+        let created = try Self.call(agent, "POST", "/api/v1/triggers", body: #"{"name": "one", "path": "\#(directory)/pid", "pid": \#(waiting.processIdentifier), "max_per_minute": 600}"#)
         #expect(created.status == 201 && created.body.contains(#""pid":\#(waiting.processIdentifier)"#), "\(created.body)")
         try await runFixture(program, path: "\(directory)/pid")  // another process: not captured
         input.fileHandleForWriting.write(Data("go\n".utf8))
