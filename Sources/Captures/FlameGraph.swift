@@ -79,7 +79,6 @@ public struct FlameGraph: Sendable {
         }
         var body: [String] = []
         var drawn = 0, depth = 0
-        var matched = 0
         // The frames above the focus, full width: each zooms out to itself.
         for (index, node) in lineage.enumerated() {
             body.append(frame(node, x: 0, width: Self.width, depth: depth, total: focused.count, target: Array(path.prefix(index)), search: search, link: link, dimmed: index < path.count))
@@ -108,9 +107,7 @@ public struct FlameGraph: Sendable {
             maxDepth = depth
             level = next
         }
-        if let search, !search.isEmpty {
-            matched = Self.matchingSamples(root: focused, search: search)
-        }
+        let matched = search.map { $0.isEmpty ? 0 : Self.matchingSamples(root: focused, search: $0) } ?? 0
         let height = Self.top + Double(maxDepth + 1) * Self.frameHeight + 10
         let escapedTitle = MarkupText.escape(title)
         var header = "\(focused.count) samples"

@@ -97,7 +97,6 @@ public final class DebugInfoFetcher: Sendable {
         apply(try prepare(settings))
     }
 
-    public var settings: DebuginfodSettings { state.withLock { $0.settings } }
     public var tally: Tally { state.withLock { $0.tally } }
 
     /// The debug file of `buildID` (lowercase hex) when it is at hand — fetched before, or in the
