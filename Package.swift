@@ -13,8 +13,9 @@ let strict: [SwiftSetting] = [
 //   ErrnoConfig   → ErrnoKernel (limits; builds KernelOptions, KernelSettings, TriggerSpecs), KernelNames, Stacks (debuginfod settings)
 //   ErrnoMetrics  → ErrnoKernel, ErrnoConfig, Exposition, KernelNames
 //   Captures      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames, Stacks, CPprof
+//   Watches       → ErrnoKernel, Exposition, KernelNames, SystemSupport (live investigations: slots, summaries, streams)
 //   AlertPolling  → Captures, ErrnoConfig, Exposition, SystemSupport, AsyncHTTPClient (fleet mode: polls Alertmanager)
-//   ErrnoServer   → Captures, ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
+//   ErrnoServer   → Captures, Watches, ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
 //                   Exposition, Stacks, CCrypt, Hummingbird
 //   ErrnoAgent    → everything above: wiring, reload, services, options, logging
 //   ErrnoClient   → AsyncHTTPClient (the command-line tools: a running agent's API)
@@ -84,6 +85,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // Watches: live investigations of a process, comm or cgroup — kernel slots, summaries, event streams.
+        .target(
+            name: "Watches",
+            dependencies: ["ErrnoKernel", "Exposition", "KernelNames", "SystemSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         // Fleet mode: firing alerts polled from every Alertmanager peer, this node's armed.
         .target(
             name: "AlertPolling",
@@ -100,7 +106,7 @@ let package = Package(
         .target(
             name: "ErrnoServer",
             dependencies: [
-                "Captures", "ErrnoConfig", "ErrnoKernel", "Exposition", "CCrypt", "Stacks", "SystemSupport",
+                "Captures", "ErrnoConfig", "ErrnoKernel", "Exposition", "CCrypt", "Stacks", "SystemSupport", "Watches",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -116,7 +122,7 @@ let package = Package(
             name: "ErrnoAgent",
             dependencies: [
                 "AlertPolling", "BPFKit", "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
-                "SystemSupport", .product(name: "Logging", package: "swift-log"),
+                "SystemSupport", "Watches", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -152,7 +158,7 @@ let package = Package(
         .testTarget(name: "KernelNamesTests", dependencies: ["KernelNames", "SystemSupport"], swiftSettings: strict),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition"], resources: [.copy("Golden")], swiftSettings: strict),
         .testTarget(name: "ErrnoKernelTests", dependencies: ["ErrnoKernel", "BPFKit", "CErrnoBPF", "CLibBPF", "KernelNames", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel", "Stacks"], swiftSettings: strict),
+        .testTarget(name: "ErrnoConfigTests", dependencies: ["ErrnoConfig", "ErrnoKernel", "Stacks", "SystemSupport"], swiftSettings: strict),
         .testTarget(name: "ErrnoMetricsTests", dependencies: ["ErrnoMetrics", "ErrnoKernel", "ErrnoConfig", "Exposition", "KernelNames", "KernelFakes"], swiftSettings: strict),
         .testTarget(name: "AlertPollingTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "CapturesTests", dependencies: ["Captures", "ErrnoKernel", "ErrnoConfig", "Stacks", "SystemSupport", "KernelFakes", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),

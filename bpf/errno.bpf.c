@@ -12,7 +12,10 @@
  *     an LPM trie (prefixes); an armed trigger within its rate limit sends a capture — registers, a
  *     copy of the user stack's top, the kernel stack — through the `captures` ring buffer, which
  *     user space unwinds and symbolizes. Successful syscalls take this step only while a trigger
- *     asks for successes.
+ *     asks for successes;
+ *  6. while watches run (POST /api/v1/watches), failures of a watched process, comm or cgroup are
+ *     counted in the watch's exact summaries — whatever the config's filters say — and streamed,
+ *     within the watch's rate, through the `watch_events` ring buffer.
  * Nothing is lost silently: a full map folds into an overflow map with a coarser key, and every
  * fold, loss, truncation and fault is counted in `event_counts`; every trigger match, capture,
  * rate-limited match and ring-buffer drop in `trigger_counts`. No state is kept between syscall
@@ -804,6 +807,238 @@ __noinline int match_triggers(long ret, __u32 lookups)
 	return 0;
 }
 
+/* ---- Watches: failures of a watched process, comm or cgroup, summarised and streamed -------------- */
+
+/* Which watches (a set of slots) look at each pid, comm and cgroup; written by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WATCH_SELECTOR_ENTRIES);
+	__type(key, __u32); /* tgid */
+	__type(value, __u64);
+} watch_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WATCH_SELECTOR_ENTRIES);
+	__type(key, __u64[2]); /* comm, NUL-padded */
+	__type(value, __u64);
+} watch_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WATCH_SELECTOR_ENTRIES);
+	__type(key, __u64); /* cgroup v2 id */
+	__type(value, __u64);
+} watch_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_WATCHES);
+	__type(key, __u32);
+	__type(value, struct watch_settings);
+} watch_settings SEC(".maps");
+
+/* Per watch: the event stream's GCRA state, as trigger_rates. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_WATCHES);
+	__type(key, __u32);
+	__type(value, __u64);
+} watch_rates SEC(".maps");
+
+/* The summaries: exact counts, whatever the stream's rate. Not preallocated: no memory until a
+ * watch runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WATCH_SUMMARY_ENTRIES);
+	__type(key, struct watch_summary_key);
+	__type(value, __u64);
+} watch_summary SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WATCH_PATH_SUMMARY_ENTRIES);
+	__type(key, struct watch_path_key);
+	__type(value, __u64);
+} watch_path_summary SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_WATCHES * WATCH_COUNTER_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} watch_counts SEC(".maps");
+
+/* Room for one path summary key per CPU (the failure being reported; its slot set per watch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct watch_path_key);
+} watch_path_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WATCH_EVENT_BUFFER_BYTES);
+} watch_events SEC(".maps");
+
+/* enum watch_kind_flags: which selector maps hold entries. 0 while no watch runs: then a failing
+ * syscall pays this one load for watches, and a successful one nothing. */
+volatile __u32 watch_kinds;
+
+static __always_inline void count_watch(__u32 slot, __u32 counter)
+{
+	__u32 index = slot * WATCH_COUNTER_COUNT + counter;
+	__u64 *count = bpf_map_lookup_elem(&watch_counts, &index);
+
+	if (count)
+		*count += 1;
+}
+
+/* For each watch in `slots`, adds one to its counter `counter`. */
+__noinline int count_watches(__u64 slots, __u32 counter)
+{
+	for (__u32 slot = 0; slot < MAX_WATCHES && (slots >> slot); slot++)
+		if ((slots >> slot) & 1)
+			count_watch(slot, counter);
+	return 0;
+}
+
+/* The watches looking at the current task: by its process, its comm, its cgroup or an ancestor. */
+static __always_inline __u64 watches_of(const struct syscall_failure_key *key, __u32 kinds)
+{
+	__u64 slots = 0, *found;
+
+	if (kinds & WATCH_BY_PID) {
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+		found = bpf_map_lookup_elem(&watch_pids, &tgid);
+		if (found)
+			slots |= *found;
+	}
+	if (kinds & WATCH_BY_COMM) {
+		found = bpf_map_lookup_elem(&watch_comms, key->comm_words);
+		if (found)
+			slots |= *found;
+	}
+	if ((kinds & WATCH_BY_CGROUP) && (kernel_features & FEATURE_ANCESTOR_CGROUP)) {
+		for (int level = 1; level < MAX_CGROUP_DEPTH; level++) {
+			__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+
+			if (!id)
+				break;
+			found = bpf_map_lookup_elem(&watch_cgroups, &id);
+			if (found)
+				slots |= *found;
+		}
+	}
+	return slots;
+}
+
+/* Whether watch `slot` may stream one more event at `now` (GCRA, as `admit` for triggers). */
+static __always_inline bool admit_watch_event(__u32 slot, const struct watch_settings *watch, __u64 now)
+{
+	__u64 *next = bpf_map_lookup_elem(&watch_rates, &slot);
+
+	if (!next)
+		return false;
+	if (!watch->event_interval_ns)
+		return true;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		__u64 seen = *(volatile __u64 *)next;
+		__u64 start = seen > now ? seen : now;
+
+		if (start - now > watch->burst_ns)
+			return false;
+		if (__sync_val_compare_and_swap(next, seen, start + watch->event_interval_ns) == seen)
+			return true;
+	}
+	return false;
+}
+
+/* For watch `slot` when its bit is in `slots`: counts the failure in its summaries (the path one
+ * from watch_path_scratch when `with_path`) and decides whether it is streamed. Returns 1 when it
+ * is. A global function: verified once, whatever the number of watches. */
+__noinline __u32 account_watch(__u64 slots, __u32 slot, __u32 syscall_nr, __u32 err, __u32 with_path)
+{
+	struct watch_summary_key summary = {.slot = slot, .syscall_nr = syscall_nr, .err = err};
+	struct watch_settings *watch;
+	struct watch_path_key *path_key;
+	__u32 zero = 0;
+
+	if (slot >= MAX_WATCHES || !((slots >> slot) & 1))
+		return 0;
+	watch = bpf_map_lookup_elem(&watch_settings, &slot);
+	if (!watch || !(watch->flags & WATCH_ACTIVE) || ((watch->flags & WATCH_PATHS_ONLY) && !with_path))
+		return 0;
+	count_watch(slot, WATCH_FAILURES);
+	if (increment(&watch_summary, &summary))
+		count_watch(slot, WATCH_SUMMARY_FULL);
+	if (with_path) {
+		path_key = bpf_map_lookup_elem(&watch_path_scratch, &zero);
+		if (path_key) {
+			path_key->slot = slot;
+			if (increment(&watch_path_summary, path_key))
+				count_watch(slot, WATCH_SUMMARY_FULL);
+		}
+	}
+	if (!admit_watch_event(slot, watch, bpf_ktime_get_ns())) {
+		count_watch(slot, WATCH_RATE_LIMITED);
+		return 0;
+	}
+	return 1;
+}
+
+/* Reports a failure (`key`: syscall, errno, comm; `with_path`: its path, NULL for a syscall without
+ * one) to the watches in `slots`: summaries, then one event for the watches that stream it. */
+static __noinline void report_to_watches(__u64 slots, const struct syscall_failure_key *key, const struct path_failure_key *with_path)
+{
+	struct watch_path_key *path_key;
+	struct watch_event *event;
+	__u64 streamed = 0, pid_tgid;
+	__u32 zero = 0;
+
+	path_key = bpf_map_lookup_elem(&watch_path_scratch, &zero);
+	if (!path_key)
+		return;
+	if (with_path) {
+		path_key->syscall_nr = key->syscall_nr;
+		path_key->err = key->err;
+		path_key->flags = with_path->flags;
+		__builtin_memcpy(path_key->path, with_path->path, sizeof(path_key->path));
+	}
+	for (__u32 slot = 0; slot < MAX_WATCHES && (slots >> slot); slot++)
+		streamed |= (__u64)account_watch(slots, slot, key->syscall_nr, key->err, with_path != 0) << slot;
+	if (!streamed)
+		return;
+	event = bpf_ringbuf_reserve(&watch_events, sizeof(*event), 0);
+	if (!event) {
+		count_watches(streamed, WATCH_RING_BUFFER_FULL);
+		return;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	event->timestamp_ns = bpf_ktime_get_ns();
+	event->watches = streamed;
+	event->tgid = pid_tgid >> 32;
+	event->tid = (__u32)pid_tgid;
+	event->syscall_nr = key->syscall_nr;
+	event->err = key->err;
+	__builtin_memcpy(event->comm, key->comm, sizeof(event->comm));
+	if (with_path) {
+		event->has_path = 1;
+		event->path_flags = path_key->flags;
+		__builtin_memcpy(event->path, path_key->path, sizeof(event->path));
+	} else {
+		event->has_path = 0;
+		event->path_flags = 0;
+		__builtin_memset(event->path, 0, sizeof(event->path));
+	}
+	bpf_ringbuf_submit(event, 0);
+	count_watches(streamed, WATCH_EVENTS);
+}
+
 /* `key` for the current task: syscall `syscall_nr`, errno from `ret`, its comm, no opt-in labels. */
 static __always_inline void describe_task(struct syscall_failure_key *key, __u32 syscall_nr, long ret)
 {
@@ -859,12 +1094,19 @@ static __noinline int count_failure(struct pt_regs *regs, long ret)
 	struct syscall_failure_key key;
 	struct path_failure_key *with_path;
 	struct agent_settings *current;
-	__u32 zero = 0, labels = 0, tgid = 0;
-	__u64 cgroup_id = 0;
+	__u32 zero = 0, labels = 0, tgid = 0, kinds = watch_kinds;
+	__u64 cgroup_id = 0, watched = 0;
 
 	current = bpf_map_lookup_elem(&settings, &zero);
-	if (!describe(regs, ret, &key, current))
+	describe_task(&key, SYSCALL_NR(regs), ret);
+	if (kinds)
+		watched = watches_of(&key, kinds);
+	if (current && current->filters && filtered_out(&key, current->filters)) {
+		/* Not counted by the config's filters; a watch sees every failure of what it watches. */
+		if (watched)
+			report_to_watches(watched, &key, read_path(regs, &key));
 		return 0;
+	}
 	if (current)
 		labels = current->labels;
 	if (labels & (LABEL_SYSCALL_PID | LABEL_PATH_PID))
@@ -885,6 +1127,8 @@ static __noinline int count_failure(struct pt_regs *regs, long ret)
 	key.tgid = (labels & LABEL_PATH_PID) ? tgid : 0;
 	key.cgroup_id = (labels & LABEL_PATH_CGROUP) ? cgroup_id : 0;
 	with_path = read_path(regs, &key);
+	if (watched)
+		report_to_watches(watched, &key, with_path);
 	if (!with_path)
 		return 0;
 	count_path_failure(with_path);

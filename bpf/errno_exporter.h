@@ -265,6 +265,75 @@ struct capture_event {
 	__u8 user_stack[];
 };
 
+/* ---- Watches: a live investigation of one process, comm or cgroup (POST /api/v1/watches) ---------- */
+
+#define MAX_WATCHES 64 /* watch slots 0..63: a set of watches is one __u64 */
+#define WATCH_SELECTOR_ENTRIES 1024      /* pids, comms, cgroups watched (each map's size) */
+#define WATCH_SUMMARY_ENTRIES 16384      /* (watch, syscall, errno) counts, all watches together */
+#define WATCH_PATH_SUMMARY_ENTRIES 16384 /* (watch, syscall, errno, path) counts, all watches together */
+#define WATCH_EVENT_BUFFER_BYTES 1048576 /* the `watch_events` ring buffer */
+
+/* Which selector maps hold entries (the `watch_kinds` global): a failing syscall looks only there. */
+enum watch_kind_flags {
+	WATCH_BY_PID = 1,    /* watch_pids: tgid → set of watches */
+	WATCH_BY_COMM = 2,   /* watch_comms: NUL-padded comm → set of watches */
+	WATCH_BY_CGROUP = 4, /* watch_cgroups: cgroup v2 id → set of watches (the cgroup and its descendants) */
+};
+
+enum watch_flags {
+	WATCH_ACTIVE = 1,     /* the slot holds a watch */
+	WATCH_PATHS_ONLY = 2, /* only failures of path syscalls */
+};
+
+/* Entry of the `watch_settings` array, one per slot, written by user space. */
+struct watch_settings {
+	__u32 flags; /* enum watch_flags; 0: free slot */
+	__u32 reserved;
+	__u64 event_interval_ns; /* rate limit of the event stream: 1 s / events per second */
+	__u64 burst_ns;          /* a second's burst: (events per second - 1) * event_interval_ns */
+};
+
+/* Key of `watch_summary` (per-CPU counts): what syscount -x -p prints, per watch. */
+struct watch_summary_key {
+	__u32 slot;
+	__u32 syscall_nr;
+	__u32 err;
+	__u32 reserved;
+};
+
+/* Key of `watch_path_summary` (per-CPU counts): failing path syscalls per watch, by path. */
+struct watch_path_key {
+	__u32 slot;
+	__u32 syscall_nr;
+	__u32 err;
+	__u32 flags; /* enum path_flags */
+	char path[PATH_BUFFER_LEN]; /* NUL-padded: the whole key is hashed */
+};
+
+/* Per-watch counters (per-CPU array, index slot * WATCH_COUNTER_COUNT + counter). */
+enum watch_counter {
+	WATCH_FAILURES = 0,         /* failures the watch saw (every one is in its summary, or in WATCH_SUMMARY_FULL) */
+	WATCH_EVENTS = 1,           /* events sent to the stream */
+	WATCH_RATE_LIMITED = 2,     /* failures beyond the stream's rate: in the summary, not streamed */
+	WATCH_RING_BUFFER_FULL = 3, /* failures the ring buffer had no room for: in the summary, not streamed */
+	WATCH_SUMMARY_FULL = 4,     /* summary entries that found their map full (syscall or path table) */
+	WATCH_COUNTER_COUNT = 5,
+};
+
+/* One record of the `watch_events` ring buffer: a failure some watches streamed. */
+struct watch_event {
+	__u64 timestamp_ns; /* CLOCK_MONOTONIC, at syscall exit */
+	__u64 watches;      /* the watches that streamed it (a set of slots) */
+	__u32 tgid;
+	__u32 tid;
+	__u32 syscall_nr;
+	__u32 err;        /* positive errno */
+	__u32 has_path;   /* 1 for a path syscall: `path` and `path_flags` hold its path */
+	__u32 path_flags; /* enum path_flags */
+	char comm[ERRNO_COMM_LEN];
+	char path[PATH_BUFFER_LEN];
+};
+
 /* Default map sizes; user space overrides them from the config before loading. */
 #define DEFAULT_SYSCALL_FAILURES_ENTRIES 10240
 #define DEFAULT_SYSCALL_OVERFLOW_ENTRIES 4096
@@ -288,6 +357,10 @@ struct capture_event {
 #define SIZEOF_ASYNC_SUBMISSION 40
 #define SIZEOF_ASYNC_REQUEST_KEY 16
 #define SIZEOF_CAPTURE_EVENT 10600
+#define SIZEOF_WATCH_SETTINGS 24
+#define SIZEOF_WATCH_SUMMARY_KEY 16
+#define SIZEOF_WATCH_PATH_KEY 272
+#define SIZEOF_WATCH_EVENT 312
 
 _Static_assert(sizeof(struct syscall_failure_key) == SIZEOF_SYSCALL_FAILURE_KEY, "syscall_failure_key layout");
 _Static_assert(sizeof(struct syscall_overflow_key) == SIZEOF_SYSCALL_OVERFLOW_KEY, "syscall_overflow_key layout");
@@ -302,6 +375,11 @@ _Static_assert(sizeof(struct capture_mapping) == SIZEOF_CAPTURE_MAPPING, "captur
 _Static_assert(sizeof(struct async_submission) == SIZEOF_ASYNC_SUBMISSION, "async_submission layout");
 _Static_assert(sizeof(struct async_request_key) == SIZEOF_ASYNC_REQUEST_KEY, "async_request_key layout");
 _Static_assert(sizeof(struct capture_event) == SIZEOF_CAPTURE_EVENT, "capture_event layout");
+_Static_assert(sizeof(struct watch_settings) == SIZEOF_WATCH_SETTINGS, "watch_settings layout");
+_Static_assert(sizeof(struct watch_summary_key) == SIZEOF_WATCH_SUMMARY_KEY, "watch_summary_key layout");
+_Static_assert(sizeof(struct watch_path_key) == SIZEOF_WATCH_PATH_KEY, "watch_path_key layout");
+_Static_assert(sizeof(struct watch_event) == SIZEOF_WATCH_EVENT, "watch_event layout");
+_Static_assert(MAX_WATCHES == 64, "a set of watches is one __u64");
 _Static_assert(__builtin_offsetof(struct capture_event, user_stack) == SIZEOF_CAPTURE_EVENT, "the user stack follows the record");
 /* The kernel looks a path_failure_key's {reserved, path} up as a trigger_prefix_key (no copy). */
 _Static_assert(__builtin_offsetof(struct path_failure_key, path) - __builtin_offsetof(struct path_failure_key, reserved) ==

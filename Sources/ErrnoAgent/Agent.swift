@@ -13,6 +13,7 @@ import ServiceLifecycle
 import Stacks
 import Synchronization
 import UnixSignals
+import Watches
 
 /// The agent: loads and attaches the BPF program with every privilege it started with, drops them,
 /// builds the metrics, the capture path and the HTTP server on the kernel handle, and serves until
@@ -55,7 +56,7 @@ public enum Agent {
                 store: parts.store, triggers: parts.triggers, webhook: parts.webhook,
                 investigations: options.enableInvestigations
                     ? InvestigationAPI(
-                        triggers: parts.reloader, defaultDurationSeconds: AgentOptions.defaultInvestigationSeconds,
+                        triggers: parts.reloader, watches: parts.watches, defaultDurationSeconds: AgentOptions.defaultInvestigationSeconds,
                         maxDurationSeconds: options.maxInvestigationSeconds) : nil),
             connections: connections,
             openMetricsCreatedSamples: options.openMetricsCreatedSamples, logger: logger)
@@ -64,7 +65,9 @@ public enum Agent {
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
             + (try server.services(onListening: { poller.listening(on: $0) }))
             + [ReloadOnHangup(reloader: parts.reloader), AlertPollService(poller: poller, listeners: options.addresses.count)]
-            + (options.enableInvestigations ? [EphemeralTriggerExpiry(reloader: parts.reloader)] : [])
+            + (options.enableInvestigations
+                ? [EphemeralTriggerExpiry(reloader: parts.reloader), WatchService(pump: WatchEventPump(registry: parts.watches, logger: logger), kernel: kernel)]
+                : [])
         try waitFor {
             let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
@@ -119,6 +122,7 @@ public enum Agent {
         let webhook: AlertWebhook
         let poller: AlertmanagerPoller
         let reloader: ConfigReloader
+        let watches: WatchRegistry
         let gatherer: Gatherer
 
         /// `extra`: collectors of the parts built outside (the HTTP server's); `countingSince`: a time
@@ -148,8 +152,9 @@ public enum Agent {
             reloader = ConfigReloader(
                 path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, poller: poller,
                 debugInfo: debugInfo, maxEphemeralTriggers: options.enableInvestigations ? options.maxEphemeralTriggers : 0, logger: logger)
+            watches = WatchRegistry(kernel: kernel, maxWatches: options.maxWatches, logger: logger)
             gatherer = Gatherer(
-                collectors: [metrics, triggers, consumer, debugInfo, webhook, poller, reloader] + extra + [BuildInfoCollector(), ProcessCollector()],
+                collectors: [metrics, triggers, consumer, debugInfo, webhook, poller, reloader, watches] + extra + [BuildInfoCollector(), ProcessCollector()],
                 durationMetricName: "errno_exporter_scrape_duration_seconds",
                 // The process's own counters (CPU time) began with it, the rest with the kernel's.
                 countingSince: min(ProcessCollector.startTime() ?? countingSince, countingSince))

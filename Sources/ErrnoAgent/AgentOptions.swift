@@ -1,6 +1,7 @@
 import ErrnoConfig
 import ErrnoKernel
 import ErrnoServer
+import SystemSupport
 
 /// What the command line decided: where the config is, what to serve where, what to keep.
 public struct AgentOptions: Sendable {
@@ -16,13 +17,15 @@ public struct AgentOptions: Sendable {
     public var webConfigFile: String?
     /// `--web.enable-lifecycle`.
     public var enableLifecycle = false
-    /// `--web.enable-investigations`: ephemeral triggers through the API.
+    /// `--web.enable-investigations`: watches and ephemeral triggers through the API.
     public var enableInvestigations = false
     /// `--web.investigations.max-triggers`: ephemeral triggers at once.
     public var maxEphemeralTriggers = 8
-    /// `--web.investigations.max-duration`: the longest an ephemeral trigger lives (seconds).
+    /// `--web.investigations.max-watches`: watches at once.
+    public var maxWatches = 8
+    /// `--web.investigations.max-duration`: the longest a watch or an ephemeral trigger lives (seconds).
     public var maxInvestigationSeconds = 3600
-    /// How long an ephemeral trigger lives when the request does not say.
+    /// How long a watch or an ephemeral trigger lives when the request does not say.
     public static let defaultInvestigationSeconds = 300
     /// Not `--web.disable-openmetrics-created-samples`.
     public var openMetricsCreatedSamples = true
@@ -42,12 +45,16 @@ public struct AgentOptions: Sendable {
     public static let defaultIdleTimeoutSeconds = Double(ServerLimits().idleTimeout.components.seconds)
 
     /// `--web.investigations.*` from their command-line text; throws `Invalid` naming the flag.
-    public mutating func setInvestigationLimits(maxTriggers: Int, maxDuration: String) throws {
+    public mutating func setInvestigationLimits(maxTriggers: Int, maxWatches: Int = 8, maxDuration: String) throws {
         guard (1...64).contains(maxTriggers) else { throw Invalid(description: "--web.investigations.max-triggers must be 1 to 64, got \(maxTriggers)") }
+        guard (1...KernelLimits.maxWatches).contains(maxWatches) else {
+            throw Invalid(description: "--web.investigations.max-watches must be 1 to \(KernelLimits.maxWatches), got \(maxWatches)")
+        }
         guard let seconds = DurationText.seconds(maxDuration), (1...86_400).contains(seconds) else {
             throw Invalid(description: "--web.investigations.max-duration must be a duration from 1s to 1d, like 1h; got \"\(maxDuration)\"")
         }
         maxEphemeralTriggers = maxTriggers
+        self.maxWatches = maxWatches
         maxInvestigationSeconds = seconds
     }
 

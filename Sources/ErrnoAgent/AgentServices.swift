@@ -3,6 +3,7 @@ import Captures
 import ErrnoKernel
 import ServiceLifecycle
 import UnixSignals
+import Watches
 
 /// Runs the capture consumer's polling thread from start to shutdown.
 struct CaptureService: Service {
@@ -13,6 +14,19 @@ struct CaptureService: Service {
         try consumer.start(reading: kernel)
         try? await gracefulShutdown()
         consumer.stop()
+    }
+}
+
+/// Runs the watch event pump's thread from start to shutdown (with investigations enabled); every
+/// watch ends at shutdown.
+struct WatchService: Service {
+    let pump: WatchEventPump
+    let kernel: KernelHandle
+
+    func run() async throws {
+        try pump.start(reading: kernel)
+        try? await gracefulShutdown()
+        pump.stop()
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 import Yams
 
 /// Reads the `alerts:` section: the Alertmanager peers to poll, how often, which alerts are this

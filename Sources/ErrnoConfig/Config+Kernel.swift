@@ -49,11 +49,10 @@ extension Config {
         guard let root = Cgroup2Mount.path() else {
             throw StartupError("filters.cgroups needs the cgroup v2 hierarchy mounted (no cgroup2 entry in /proc/self/mountinfo)")
         }
-        var info = stat()
-        guard stat(root + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+        guard let id = Cgroup2Mount.id(of: path, root: root) else {
             throw StartupError("filters.cgroups: no cgroup \(path) (\(root + path) is not a directory)")
         }
-        return UInt64(info.st_ino)
+        return id
     }
 }
 

@@ -1,6 +1,7 @@
 import ErrnoKernel
 import Foundation
 import KernelNames
+import SystemSupport
 import Yams
 
 /// One problem in a config file, located as precisely as the YAML allows.

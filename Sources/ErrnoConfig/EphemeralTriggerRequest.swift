@@ -1,5 +1,6 @@
 import ErrnoKernel
 import Foundation
+import SystemSupport
 import Yams
 
 /// A temporary trigger asked for through `POST /api/v1/triggers`: a JSON object with a config

@@ -34,6 +34,9 @@ final class ErrnoProgram {
     let pendingSubmissions: BPFMap
     let asyncRequests: BPFMap
     let currentRequests: BPFMap
+    /// The watches' slots, selectors, summaries and counters; their ring buffer of events.
+    let watches: WatchMaps
+    let watchEvents: BPFMap
     /// Trigger ids by name, and what the trigger maps hold now.
     let triggers = TriggerTable()
     /// What the kernel offers; chose the object and the programs loaded.
@@ -92,6 +95,14 @@ final class ErrnoProgram {
         if !features.supportsAsyncStacks {
             for program in [asyncProbes.programs.request, asyncProbes.programs.workSubmit, asyncProbes.programs.fsWork] { try program.setAutoload(false) }
         }
+        watches = try WatchMaps(
+            .init(
+                settings: object.map(maps.watch_settings), rates: object.map(maps.watch_rates), pids: object.map(maps.watch_pids),
+                comms: object.map(maps.watch_comms), cgroups: object.map(maps.watch_cgroups), summary: object.map(maps.watch_summary),
+                pathSummary: object.map(maps.watch_path_summary), counts: object.map(maps.watch_counts)),
+            strategy: options.readStrategy, features: options.features,
+            setKinds: { kinds in skeleton.pointee.bss.pointee.watch_kinds = kinds })
+        watchEvents = try object.map(maps.watch_events)
         pendingSubmissions = try object.map(maps.pending_submissions)
         asyncRequests = try object.map(maps.async_requests)
         currentRequests = try object.map(maps.current_requests)
@@ -113,6 +124,10 @@ final class ErrnoProgram {
             ("async_submission", MemoryLayout<async_submission>.size, SIZEOF_ASYNC_SUBMISSION),
             ("async_request_key", MemoryLayout<async_request_key>.size, SIZEOF_ASYNC_REQUEST_KEY),
             ("capture_event", MemoryLayout<capture_event>.size, SIZEOF_CAPTURE_EVENT),
+            ("watch_settings", MemoryLayout<watch_settings>.size, SIZEOF_WATCH_SETTINGS),
+            ("watch_summary_key", MemoryLayout<watch_summary_key>.size, SIZEOF_WATCH_SUMMARY_KEY),
+            ("watch_path_key", MemoryLayout<watch_path_key>.size, SIZEOF_WATCH_PATH_KEY),
+            ("watch_event", MemoryLayout<watch_event>.size, SIZEOF_WATCH_EVENT),
         ]
         let wrong = layouts.filter { $0.1 != Int($0.2) }.map { "\($0.0) is \($0.1) bytes, the header says \($0.2)" }
         guard wrong.isEmpty else { throw StartupError("kernel/user struct layouts disagree (a build problem): \(wrong.joined(separator: "; "))") }
@@ -126,7 +141,7 @@ final class ErrnoProgram {
             (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
             (triggerExactPaths, 8, MemoryLayout<trigger_exact_entry>.size), (triggerPrefixes, MemoryLayout<trigger_prefix_key>.size, 8),
             (asyncRequests, MemoryLayout<async_request_key>.size, MemoryLayout<async_submission>.size),
-        ]
+        ] + watches.shapes
         let wrong = shapes.filter { $0.0.keySize != $0.key || $0.0.valueSize != $0.value }
             .map { "\($0.0.name): key \($0.0.keySize)/value \($0.0.valueSize) bytes, Swift uses \($0.key)/\($0.value)" }
         guard wrong.isEmpty else { throw StartupError("the embedded BPF object's maps disagree with its header (a build problem): \(wrong.joined(separator: "; "))") }

@@ -14,13 +14,15 @@ public final class KernelHandle: KernelAccess, @unchecked Sendable {
     public let features: KernelFeatures
     private let triggers: TriggerTable
     private let captureMap: BPFMap
+    private let watchEventMap: BPFMap
 
     /// Opens the embedded object and sizes its maps; nothing is in the kernel yet.
     public init(options: KernelOptions, logger: Logger = Logger(label: "errno_exporter")) throws {
         nonisolated(unsafe) let program = try ErrnoProgram(options: options, logger: logger)
         triggers = program.triggers
         features = options.features
-        captureMap = program.captures  // read by the ring buffer only, never under the lock
+        captureMap = program.captures  // read by the ring buffers only, never under the lock
+        watchEventMap = program.watchEvents
         self.program = Mutex(program)
     }
 
@@ -55,8 +57,25 @@ public final class KernelHandle: KernelAccess, @unchecked Sendable {
 
     /// The capture ring buffer, for the consumer's thread: `handler` gets each record, decoded (nil
     /// for a malformed one).
-    public func captureRing(_ handler: @escaping (CaptureRecord?) -> Void) throws -> CaptureRing {
+    public func captureRing(_ handler: @escaping (CaptureRecord?) -> Void) throws -> RecordRing {
         let clockOffset = MonotonicClock.realtimeOffset()
-        return CaptureRing(ring: try RingBuffer(map: captureMap) { record in handler(CaptureRecord(record, clockOffset: clockOffset)) })
+        return RecordRing(ring: try RingBuffer(map: captureMap) { record in handler(CaptureRecord(record, clockOffset: clockOffset)) })
+    }
+
+    /// The watch events' ring buffer, for the watch pump's thread: `handler` gets each record,
+    /// decoded (nil for a malformed one).
+    public func watchEventRing(_ handler: @escaping (WatchEventRecord?) -> Void) throws -> RecordRing {
+        let clockOffset = MonotonicClock.realtimeOffset()
+        return RecordRing(ring: try RingBuffer(map: watchEventMap) { record in handler(WatchEventRecord(record, clockOffset: clockOffset)) })
+    }
+}
+
+extension KernelHandle: WatchAccess {
+    public func startWatch(_ spec: WatchSpec) throws -> UInt32 { try program.withLock { try $0.watches.start(spec) } }
+
+    public func endWatch(_ slot: UInt32) throws { try program.withLock { try $0.watches.end(slot) } }
+
+    public func readWatch(_ slot: UInt32, summaries: Bool) throws -> WatchReading {
+        try program.withLock { try $0.watches.read(slot, summaries: summaries) }
     }
 }

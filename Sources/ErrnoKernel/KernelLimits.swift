@@ -30,6 +30,8 @@ public enum KernelLimits {
     public static let foldedPathMemory = Int(FOLDED_PATH_MEMORY)
     /// Syscall numbers the per-syscall arrays cover.
     public static let maxSyscallNumber = UInt32(MAX_SYSCALL_NR)
+    /// Watches at once: a set of them is one 64-bit word in the kernel.
+    public static let maxWatches = Int(MAX_WATCHES)
     /// Errno values the exclusion array covers.
     public static let maxErrnoValue = UInt32(MAX_ERRNO_VALUE)
 }

@@ -3,17 +3,20 @@ import ErrnoConfig
 import Foundation
 import Hummingbird
 import NIOCore
+import Watches
 
 /// What the investigation endpoints act on (`--web.enable-investigations`): the ephemeral triggers'
-/// control and the limits on what a request may ask for.
+/// control, the watches, and the limits on how long either may live.
 public struct InvestigationAPI: Sendable {
     public let triggers: any EphemeralTriggerControl
+    public let watches: WatchRegistry
     /// How long an ephemeral trigger lives when the request does not say, and at most.
     public let defaultDurationSeconds: Int
     public let maxDurationSeconds: Int
 
-    public init(triggers: any EphemeralTriggerControl, defaultDurationSeconds: Int = 300, maxDurationSeconds: Int = 3600) {
+    public init(triggers: any EphemeralTriggerControl, watches: WatchRegistry, defaultDurationSeconds: Int = 300, maxDurationSeconds: Int = 3600) {
         self.triggers = triggers
+        self.watches = watches
         self.defaultDurationSeconds = min(defaultDurationSeconds, maxDurationSeconds)
         self.maxDurationSeconds = maxDurationSeconds
     }
@@ -28,6 +31,7 @@ enum InvestigationRoutes {
 
     /// `authenticated`: a web config checks basic-auth users, so the user a request names is known.
     static func add(to router: Router<BasicRequestContext>, api: InvestigationAPI?, directory: TriggerDirectory, authenticated: Bool) {
+        WatchRoutes.add(to: router, watches: api?.watches, api: api, authenticated: authenticated)
         router.post("/api/v1/triggers") { request, _ -> Response in
             guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
             // JSON only: a browser's cross-site form or text/plain POST (no CORS preflight) is refused.

@@ -16,4 +16,14 @@ public enum Cgroup2Mount {
         }
         return nil
     }
+
+    /// The id of the cgroup at `path` (absolute, inside the hierarchy: no `.` or `..` component) —
+    /// the inode number of its directory, what BPF's cgroup helpers return; nil when the hierarchy
+    /// is not mounted or there is no such cgroup.
+    public static func id(of path: String, root: String? = Self.path()) -> UInt64? {
+        guard let root, path.hasPrefix("/"), !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else { return nil }
+        var info = stat()
+        guard lstat(root + path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        return UInt64(info.st_ino)
+    }
 }

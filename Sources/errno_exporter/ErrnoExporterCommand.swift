@@ -34,13 +34,16 @@ struct ErrnoExporterCommand: ParsableCommand {
 
     @Flag(
         name: .customLong("web.enable-investigations"),
-        help: "Enable ephemeral triggers (POST /api/v1/triggers, DELETE /api/v1/triggers/NAME) for the errno_exporter trace command; 403 without.")
+        help: "Enable watches (/api/v1/watches: top, snoop) and ephemeral triggers (POST /api/v1/triggers: trace); 403 without.")
     var enableInvestigations = false
 
     @Option(name: .customLong("web.investigations.max-triggers"), help: "Ephemeral triggers at once (1-64); more get 429.")
     var maxEphemeralTriggers = 8
 
-    @Option(name: .customLong("web.investigations.max-duration"), help: "The longest an ephemeral trigger lives (up to 1d); it is removed then.")
+    @Option(name: .customLong("web.investigations.max-watches"), help: "Watches at once (1-64); more get 429.")
+    var maxWatches = 8
+
+    @Option(name: .customLong("web.investigations.max-duration"), help: "The longest a watch or an ephemeral trigger lives (up to 1d); it ends then.")
     var maxInvestigationDuration = "1h"
 
     @Flag(
@@ -93,7 +96,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         options.webConfigFile = webConfigFile
         options.enableLifecycle = enableLifecycle
         options.enableInvestigations = enableInvestigations
-        try options.setInvestigationLimits(maxTriggers: maxEphemeralTriggers, maxDuration: maxInvestigationDuration)
+        try options.setInvestigationLimits(maxTriggers: maxEphemeralTriggers, maxWatches: maxWatches, maxDuration: maxInvestigationDuration)
         options.openMetricsCreatedSamples = !disableOpenMetricsCreatedSamples
         return options
     }

@@ -1,8 +1,8 @@
+@testable import ErrnoConfig
 import Foundation
 import Stacks
+import SystemSupport
 import Testing
-
-@testable import ErrnoConfig
 
 @Suite struct ConfigLoaderTests {
     func issues(_ yaml: String) -> [ConfigIssue] {

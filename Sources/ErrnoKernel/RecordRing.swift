@@ -1,7 +1,8 @@
 import BPFKit
 
-/// The kernel's ring buffer of capture records, polled by one thread.
-public struct CaptureRing {
+/// One of the kernel's ring buffers (captures, watch events), polled by one thread: each record is
+/// decoded and handed to the handler given when it was opened.
+public struct RecordRing {
     let ring: RingBuffer
 
     /// Waits up to `timeoutMilliseconds` for records and hands each to the handler.
