@@ -82,6 +82,40 @@ public final class AgentConnection: Sendable {
         }
     }
 
+    /// Sends `GET path` and hands each line of the streamed answer to `line` as it arrives, until
+    /// the agent ends the answer or the task is cancelled. A non-2xx answer becomes an
+    /// `AgentRequestError` carrying the agent's reason. Lines longer than 1 MiB are refused.
+    public func streamLines(_ path: String, line: (String) async throws -> Void) async throws {
+        let base = options.url.hasSuffix("/") ? String(options.url.dropLast()) : options.url
+        var request = HTTPClientRequest(url: base + path)
+        request.headers.add(name: "Accept", value: "application/x-ndjson")
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .distantFuture)
+        } catch {
+            throw AgentRequestError(description: "GET \(base)\(path): \(error)")
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let bytes = (try? await response.body.collect(upTo: 1 << 16)).map { Data($0.readableBytesView) } ?? Data()
+            let reason = (try? JSONDecoder().decode(ErrorAnswer.self, from: bytes))?.error ?? String(decoding: bytes.prefix(300), as: UTF8.self)
+            throw AgentRequestError(description: "GET \(path): HTTP \(response.status.code): \(reason)")
+        }
+        var pending: [UInt8] = []
+        for try await chunk in response.body {
+            pending.append(contentsOf: chunk.readableBytesView)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let text = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                try await line(text)
+            }
+            guard pending.count <= Self.maxLineBytes else { throw AgentRequestError(description: "GET \(path): a line over \(Self.maxLineBytes) bytes") }
+        }
+    }
+
+    /// The longest line `streamLines` takes.
+    static let maxLineBytes = 1 << 20
+
     /// `data` of a successful answer decoded as `T`; an error answer becomes an `AgentRequestError`
     /// carrying the agent's reason.
     public func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {

@@ -10,7 +10,7 @@ struct ErrnoExporterCommand: ParsableCommand {
         commandName: "errno_exporter",
         abstract: "Counts failed syscalls with eBPF and serves them as Prometheus metrics.",
         discussion: "Without a subcommand, runs the agent. `errno_exporter trace` talks to a running one.",
-        subcommands: [TraceCommand.self])
+        subcommands: [TopCommand.self, SnoopCommand.self, TraceCommand.self])
 
     @Option(name: .customLong("config.file"), help: "Path to the YAML config file.")
     var configFile = "/etc/errno_exporter/config.yml"

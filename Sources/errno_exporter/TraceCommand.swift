@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import ErrnoClient
 import Foundation
 
@@ -91,37 +90,8 @@ struct TraceCommand: ParsableCommand {
         request.kernelStack = kernelStack
         let connection = try AgentConnection(agent.connectionOptions)
         let session = TraceSession(connection: connection, request: request)
-        // Ctrl-C and SIGTERM end the session; the trigger is removed on the way out. A closed pipe
-        // (`trace … | head`) ends it too, rather than killing the process before the removal.
-        signal(SIGPIPE, SIG_IGN)
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber)
-            source.setEventHandler { session.stop() }
-            source.resume()
-            sources.append(source)
-        }
-        nonisolated(unsafe) var outcome: Result<Void, any Error> = .success(())
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do {
-                try await session.run(
-                    print: { line in
-                        do { try FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8)) } catch { session.stop() }
-                    },
-                    status: { message in FileHandle.standardError.write(Data((message + "\n").utf8)) })
-            } catch {
-                outcome = .failure(error)
-            }
-            await connection.shutdown()
-            done.signal()
-        }
-        done.wait()
-        sources.forEach { $0.cancel() }
-        if case .failure(let error) = outcome {
-            FileHandle.standardError.write(Data("errno_exporter trace: \(error)\n".utf8))
-            throw ExitCode.failure
+        try ToolRunner.run("trace", connection: connection, stop: { session.stop() }) { print, status in
+            try await session.run(print: print, status: status)
         }
     }
 }
