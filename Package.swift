@@ -165,13 +165,17 @@ let package = Package(
         .testTarget(
             name: "ErrnoServerTests",
             dependencies: [
-                "ErrnoServer", "Captures", "ErrnoKernel", "ErrnoConfig", "Exposition", "ErrnoMetrics", "KernelFakes", "KernelNames", "Stacks",
+                "ErrnoServer", "Captures", "ErrnoKernel", "ErrnoConfig", "Exposition", "ErrnoMetrics", "KernelFakes", "KernelNames", "Stacks", "Watches",
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
         .testTarget(name: "ErrnoAgentTests", dependencies: ["ErrnoAgent", "ErrnoConfig", "SystemSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "WatchesTests",
+            dependencies: ["Watches", "ErrnoKernel", "Exposition", "KernelFakes", "KernelNames", "SystemSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .testTarget(name: "ErrnoClientTests", dependencies: ["ErrnoClient"], swiftSettings: strict),
         .testTarget(name: "StacksTests", dependencies: ["Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(name: "FuzzTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),

@@ -12,6 +12,7 @@ import Logging
 import NIOCore
 import Stacks
 import Testing
+import Watches
 
 @testable import ErrnoServer
 
@@ -250,7 +251,9 @@ import Testing
             }
             try await client.execute(uri: "/api/v1/triggers/x", method: .delete) { #expect($0.status == .forbidden) }
         }
-        let api = InvestigationAPI(triggers: EphemeralTriggers(fixture), defaultDurationSeconds: 300, maxDurationSeconds: 600)
+        let api = InvestigationAPI(
+            triggers: EphemeralTriggers(fixture), watches: WatchRegistry(kernel: FakeWatchKernel(), maxWatches: 1, logger: Logger(label: "test")),
+            defaultDurationSeconds: 300, maxDurationSeconds: 600)
         try await fixture.app(investigations: api).test(.router) { client in
             try await client.execute(uri: "/api/v1/triggers", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"name": "t1", "path": "/etc/x", "pid": 42}"#)) { response in
                 #expect(response.status == .created)
@@ -289,6 +292,70 @@ import Testing
             try await client.execute(uri: "/api/v1/triggers/none", method: .delete) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/triggers/t1", method: .delete) { #expect($0.status == .ok) }
         }
+    }
+
+    @Test func watchesNeedTheFlagAndAnswerWithSummariesAndStreams() async throws {
+        let fixture = try Fixture()
+        try await fixture.app().test(.router) { client in
+            for (uri, method) in [("/api/v1/watches", HTTPRequest.Method.post), ("/api/v1/watches", .get), ("/api/v1/watches/1", .get), ("/api/v1/watches/1/events", .get), ("/api/v1/watches/1", .delete)] {
+                try await client.execute(uri: uri, method: method, headers: Self.json, body: ByteBuffer(string: #"{"pid": 42}"#)) { response in
+                    #expect(response.status == .forbidden && String(buffer: response.body).contains("--web.enable-investigations"), "\(method) \(uri)")
+                }
+            }
+        }
+        let kernel = FakeWatchKernel()
+        let watches = WatchRegistry(kernel: kernel, maxWatches: 1, logger: Logger(label: "test"))
+        let api = InvestigationAPI(triggers: EphemeralTriggers(fixture), watches: watches, defaultDurationSeconds: 300, maxDurationSeconds: 600)
+        try await fixture.app(investigations: api).test(.router) { client in
+            try await client.execute(uri: "/api/v1/watches", method: .post, headers: Self.json, body: ByteBuffer(string: #"{"pid": 42, "paths_only": true}"#)) { response in
+                #expect(response.status == .created)
+                let data = try #require(try Self.json(response.body)["data"] as? [String: Any])
+                #expect(data["id"] as? String == "1" && (data["target"] as? [String: Int]) == ["pid": 42] && data["paths_only"] as? Bool == true)
+                #expect(data["created_by"] as? String == "anonymous" && data["expires"] is String && data["failures"] == nil, "\(data)")
+            }
+            for (body, headers, status, reason) in [
+                (#"{"pid": 42, "duration": "11m"}"#, Self.json, HTTPResponse.Status.badRequest, "duration: expected a duration from 1s to 10m"),
+                (#"{"pid": 7}"#, Self.json, .tooManyRequests, "1 watches are running"),
+                (#"{"pid": 7}"#, [.contentType: "text/plain"], .unsupportedMediaType, "Content-Type: application/json"),
+            ] as [(String, HTTPFields, HTTPResponse.Status, String)] {
+                try await client.execute(uri: "/api/v1/watches", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == status && String(buffer: response.body).contains(reason), "\(body) → \(String(buffer: response.body))")
+                }
+            }
+            var reading = WatchReading()
+            reading.failures = 6
+            reading.events = 6
+            reading.syscalls = [.init(syscallNumber: 257, errno: 2, count: 5), .init(syscallNumber: 0, errno: 9, count: 1)]
+            reading.paths = [.init(syscallNumber: 257, errno: 2, path: .bytes(Array("/etc/\"x\"".utf8), truncated: false), count: 5)]
+            kernel.setReading(reading, slot: 0)
+            try await client.execute(uri: "/api/v1/watches/1", method: .get) { response in
+                let data = try #require(try Self.json(response.body)["data"] as? [String: Any])
+                #expect(data["failures"] as? Int == 6 && data["streamed"] as? Int == 6)
+                let syscalls = try #require(data["syscalls"] as? [[String: Any]])
+                #expect(syscalls.map { "\($0["syscall"]!) \($0["errno"]!) \($0["count"]!)" } == ["openat ENOENT 5", "read EBADF 1"])
+                #expect((data["paths"] as? [[String: Any]])?.first?["path"] as? String == "/etc/\"x\"")
+            }
+            try await client.execute(uri: "/api/v1/watches", method: .get) { response in
+                let listed = try Self.json(response.body)["data"] as? [[String: Any]]
+                #expect(listed?.count == 1)
+            }
+            try await client.execute(uri: "/api/v1/watches/2", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/watches/2/events", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/watches/1", method: .delete) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/watches/1", method: .delete) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test func streamItemsAreNDJSONLinesOrServerSentEvents() {
+        let event = WatchEvent(time: Date(timeIntervalSince1970: 1_700_000_000), pid: 42, tid: 43, comm: "node", syscall: "openat", errno: "ENOENT", path: "/etc/<x>\n")
+        #expect(String(decoding: WatchRoutes.frame(.failure(event), serverSent: false), as: UTF8.self)
+            == #"{"comm":"node","errno":"ENOENT","path":"/etc/<x>\n","pid":42,"syscall":"openat","tid":43,"time":"2023-11-14T22:13:20.000000Z"}"# + "\n")
+        #expect(String(decoding: WatchRoutes.frame(.dropped(count: 3, reason: .rateLimited), serverSent: true), as: UTF8.self)
+            == "event: dropped\ndata: {\"dropped\":3,\"reason\":\"rate_limited\"}\n\n")
+        #expect(String(decoding: WatchRoutes.frame(.end(.expired), serverSent: true), as: UTF8.self) == "event: end\ndata: {\"end\":\"expired\"}\n\n")
+        #expect(String(decoding: WatchRoutes.frame(.heartbeat(Date()), serverSent: true), as: UTF8.self) == ": heartbeat\n\n")
+        // A newline in a path cannot end an SSE event early: JSON escapes it.
+        #expect(!String(decoding: WatchRoutes.frame(.failure(event), serverSent: true), as: UTF8.self).dropLast(2).contains("\n\n"))
     }
 
     @Test func flameGraphsAreSVGThatZoomsSearchesAndDownloads() async throws {
