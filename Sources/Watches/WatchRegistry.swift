@@ -62,7 +62,7 @@ public final class WatchRegistry: Sendable {
         var nextNumber = 1
         var nextSubscriber = 0
         var totals = Totals()
-        var lastHeartbeat: UInt64 = 0
+        var lastHeartbeat = MonotonicClock.nanoseconds()
     }
 
     private let kernel: any WatchAccess

@@ -36,11 +36,11 @@ struct NodeyTests {
 
     /// nodey (with /etc/nodey.conf missing, as in the lab) and an agent counting only its process,
     /// with `trigger` (a flow-style trigger mapping) when given.
-    static func labWithAgent(trigger: String? = nil) throws -> (Nodey, AgentProcess) {
+    static func labWithAgent(trigger: String? = nil, arguments: [String] = []) throws -> (Nodey, AgentProcess) {
         try #require(!FileManager.default.fileExists(atPath: "/etc/nodey.conf"), "the lab needs /etc/nodey.conf to be missing; move it away to run this test")
         let nodey = try Nodey()
         let triggers = trigger.map { "triggers:\n  - \($0)\n" } ?? ""
-        return (nodey, try AgentProcess(config: "filters:\n  pids: [\(nodey.process.processIdentifier)]\n" + triggers))
+        return (nodey, try AgentProcess(config: "filters:\n  pids: [\(nodey.process.processIdentifier)]\n" + triggers, arguments: arguments))
     }
 
     @Test func theSwallowedENOENTShowsOnMetricsExactly() async throws {
