@@ -18,6 +18,10 @@ and its failing-openat loop is bimodal, so only paired, same-run medians and rat
     conditions  errno_exporter without triggers | with 1, 100 and 10,000 exact trigger paths |
                 with 10,000 prefixes | with a trigger on the loop's own path, rate-limited to 1/min
     and the time from a failed open to its capture being visible on /api/v1/captures (median, p99)
+  suite watches (live investigations: POST /api/v1/watches)
+    loops       getppid (succeeds); openat of a missing file; read(-1)
+    conditions  the agent with --web.enable-investigations and no watch | 4 watches on other targets |
+                a watch on the loop's own comm
   suite async (async stacks for Node.js)
     loop        node: sequential `await fs.promises.readFile` of an existing small file
     conditions  none | errno_exporter with a trigger without async_stacks | with async_stacks on
@@ -296,7 +300,7 @@ def scrape_with_path_series(count):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--suite", choices=["syscalls", "paths", "triggers", "async", "scrape", "all"], default="all")
+    parser.add_argument("--suite", choices=["syscalls", "paths", "triggers", "watches", "async", "scrape", "all"], default="all")
     parser.add_argument("--getppid", type=int, default=2_000_000, help="calls per getppid loop")
     parser.add_argument("--openat", type=int, default=300_000, help="calls per openat loop")
     args = parser.parse_args()
@@ -352,6 +356,8 @@ def main():
             "", f"Scrape with {path_series} path series: median {scrape_median:.1f} ms, slowest of 21 {scrape_max:.1f} ms; agent RSS {rss / 1024:.1f} MiB"])
     if args.suite in ("triggers", "all"):
         sections.append(trigger_suite(args))
+    if args.suite in ("watches", "all"):
+        sections.append(watch_suite(args))
     if args.suite in ("async", "all"):
         sections.append(async_suite(args))
     if args.suite in ("scrape", "all"):
@@ -516,6 +522,49 @@ def trigger_suite(args):
         f"- successful opens with 10,000 trigger paths vs without triggers: {medians['triggers_10000']['openat-ok'] - medians['errno_exporter']['openat-ok']:+.1f} ns",
         "", f"Failed open → capture visible on /api/v1/captures (200 samples, unwound and symbolized): "
         f"median {statistics.median(latencies) * 1000:.2f} ms, p99 {p99 * 1000:.2f} ms"]
+
+
+def watching(bodies):
+    """A ready check for an agent started with --web.enable-investigations: ready, then the watches
+    in `bodies` started (POST /api/v1/watches)."""
+    def ready(condition):
+        wait_for_http_ready(condition)
+        for body in bodies:
+            request = urllib.request.Request(f"http://127.0.0.1:{PORT}/api/v1/watches", data=json.dumps(body).encode(),
+                                             headers={"Content-Type": "application/json"}, method="POST")
+            if urllib.request.urlopen(request, timeout=5).status != 201:
+                raise RuntimeError(f"watch {body} was refused")
+    return ready
+
+
+def watch_suite(args):
+    """Watches cost nothing while none runs: successful and failing syscalls with 0 and 4 watches
+    (on other processes: the loop's failures are looked up in the selectors, not counted), and with
+    one watch on the loop itself (every failure summarised, events rate-limited in the kernel)."""
+    cgroup = "/sys/fs/cgroup/errno-bench-watch"
+    os.makedirs(cgroup, exist_ok=True)
+    others = [{"pid": 1}, {"comm": "bench-nobody"}, {"comm": "bench-nobody2"}, {"cgroup": "/errno-bench-watch"}]
+    investigations = ["--web.enable-investigations"]
+    base = agent_condition("no_watch", "")
+    conditions = [
+        Condition("none", None, None),
+        Condition("no_watch", base.argv + investigations, watching([]), log=base.log),
+        Condition("watches_4", base.argv + investigations, watching(others), log=base.log),
+        Condition("watch_on_loop", base.argv + investigations, watching([{"comm": "errno-load"}]), log=base.log),
+    ]
+    kinds = (("getppid", args.getppid), ("openat", args.openat), ("bad-read", args.getppid // 2))
+    try:
+        medians, raw, costs, _ = run_suite("watches", conditions, kinds, args.rounds)
+    finally:
+        os.rmdir(cgroup)
+    return table("Watches (the agent with --web.enable-investigations, default config)", conditions, kinds, medians, raw, costs) + [
+        "", "Ratios of added cost, same rounds (targets in brackets):", "",
+        f"- successful syscalls, 4 watches / no watch: {ratio(medians, 'watches_4', 'no_watch', 'getppid')} [≈ 1.00: successes never look]",
+        f"- failing opens, 4 watches / no watch: {ratio(medians, 'watches_4', 'no_watch', 'openat')}",
+        f"- failing reads, 4 watches / no watch: {ratio(medians, 'watches_4', 'no_watch', 'bad-read')}",
+        f"- failing opens, a watch on the loop (summaries + 1000 events/s, the rest rate-limited) / no watch: {ratio(medians, 'watch_on_loop', 'no_watch', 'openat')}",
+        f"- added ns per failing open: no watch {medians['no_watch']['openat']:+.1f}, 4 watches {medians['watches_4']['openat']:+.1f}, "
+        f"watch on the loop {medians['watch_on_loop']['openat']:+.1f}"]
 
 
 NODE_EXPORTER_PORT = 19918
