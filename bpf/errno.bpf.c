@@ -335,27 +335,32 @@ static __always_inline void count_trigger(__u32 id, __u32 counter)
 		*count += 1;
 }
 
-/* Whether trigger `id` may capture once more at `now`: a token bucket of max_per_minute tokens
- * refilled over a minute, kept as one timestamp (GCRA) so that any CPU can take a token with one
- * compare-and-swap. Losing the race four times in a row counts as rate-limited. */
-static __always_inline bool admit(__u32 id, const struct trigger_settings *trigger, __u64 now)
+/* A token bucket of one interval per token and `burst` nanoseconds of tokens, kept as one timestamp
+ * (GCRA: the earliest time the next event conforms, `*next`) so that any CPU can take a token with
+ * one compare-and-swap. Losing the race four times in a row counts as no token. An interval of 0
+ * means no limit. */
+static __always_inline bool take_token(__u64 *next, __u64 interval, __u64 burst, __u64 now)
 {
-	__u64 *next = bpf_map_lookup_elem(&trigger_rates, &id);
-
-	if (!next)
-		return false;
-	if (!trigger->capture_interval_ns)
+	if (!interval)
 		return true;
 	for (int attempt = 0; attempt < 4; attempt++) {
 		__u64 seen = *(volatile __u64 *)next;
 		__u64 start = seen > now ? seen : now;
 
-		if (start - now > trigger->burst_ns)
+		if (start - now > burst)
 			return false;
-		if (__sync_val_compare_and_swap(next, seen, start + trigger->capture_interval_ns) == seen)
+		if (__sync_val_compare_and_swap(next, seen, start + interval) == seen)
 			return true;
 	}
 	return false;
+}
+
+/* Whether trigger `id` may capture once more at `now`: max_per_minute tokens refilled over a minute. */
+static __always_inline bool admit(__u32 id, const struct trigger_settings *trigger, __u64 now)
+{
+	__u64 *next = bpf_map_lookup_elem(&trigger_rates, &id);
+
+	return next && take_token(next, trigger->capture_interval_ns, trigger->burst_ns, now);
 }
 
 /* For each trigger in `ids`, adds one to its counter `counter`. (Global functions return a scalar.) */
@@ -937,25 +942,12 @@ static __always_inline __u64 watches_of(const struct syscall_failure_key *key, _
 	return slots;
 }
 
-/* Whether watch `slot` may stream one more event at `now` (GCRA, as `admit` for triggers). */
+/* Whether watch `slot` may stream one more event at `now`: events_per_second tokens a second. */
 static __always_inline bool admit_watch_event(__u32 slot, const struct watch_settings *watch, __u64 now)
 {
 	__u64 *next = bpf_map_lookup_elem(&watch_rates, &slot);
 
-	if (!next)
-		return false;
-	if (!watch->event_interval_ns)
-		return true;
-	for (int attempt = 0; attempt < 4; attempt++) {
-		__u64 seen = *(volatile __u64 *)next;
-		__u64 start = seen > now ? seen : now;
-
-		if (start - now > watch->burst_ns)
-			return false;
-		if (__sync_val_compare_and_swap(next, seen, start + watch->event_interval_ns) == seen)
-			return true;
-	}
-	return false;
+	return next && take_token(next, watch->event_interval_ns, watch->burst_ns, now);
 }
 
 /* For watch `slot` when its bit is in `slots`: counts the failure in its summaries (the path one

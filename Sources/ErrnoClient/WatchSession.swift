@@ -58,12 +58,13 @@ public final class WatchSession: Sendable {
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
 
-    /// Creates the watch, runs `body` with its id until `body` returns or the session is stopped,
-    /// then deletes the watch; `status` gets each message about the session (for stderr).
-    func run(status: @escaping @Sendable (String) -> Void, body: @escaping @Sendable (String) async throws -> Void) async throws {
+    /// Creates the watch, runs `body` with its id and a function that announces the watch (once
+    /// `body` is ready to show what it sees) until `body` returns or the session is stopped, then
+    /// deletes the watch; `status` gets each message about the session (for stderr).
+    func run(status: @escaping @Sendable (String) -> Void, body: @escaping @Sendable (_ id: String, _ announce: @Sendable () -> Void) async throws -> Void) async throws {
         let created = try await connection.call(.POST, "/api/v1/watches", body: request.body, as: Created.self)
-        status("watching \(request.target)\(request.pathsOnly ? " (path syscalls)" : "") as watch \(created.id) until \(created.expires); Ctrl-C to stop")
-        let task = Task { try await body(created.id) }
+        let announcement = "watching \(request.target)\(request.pathsOnly ? " (path syscalls)" : "") as watch \(created.id) until \(created.expires); Ctrl-C to stop"
+        let task = Task { try await body(created.id) { status(announcement) } }
         work.withLock { $0 = task }
         if isStopping { task.cancel() }
         var failure: (any Error)?

@@ -12,7 +12,8 @@ public enum WatchTools {
     ) async throws {
         let connection = session.connection, target = session.request.target
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-        try await session.run(status: status) { id in
+        try await session.run(status: status) { id, announce in
+            announce()  // the summary counts from the watch's start
             var previous: WatchSummaryView?
             var shown = 0
             while iterations.map({ shown < $0 }) ?? true {
@@ -37,12 +38,14 @@ public enum WatchTools {
         _ session: WatchSession, limit: Int?, print: @escaping @Sendable (String) -> Void, status: @escaping @Sendable (String) -> Void
     ) async throws {
         let connection = session.connection
-        try await session.run(status: status) { id in
+        try await session.run(status: status) { id, announce in
             print(snoopHeader)
             var printed = 0
             do {
                 try await connection.streamLines("/api/v1/watches/\(id)/events") { text in
                     switch WatchStreamLine(json: text) {
+                    case .subscribed:
+                        announce()  // every failure from now on is streamed
                     case .failure(let time, let pid, let tid, let comm, let syscall, let errno, let path):
                         print(snoopLine(time: time, pid: pid, tid: tid, comm: comm, syscall: syscall, errno: errno, path: path))
                         printed += 1

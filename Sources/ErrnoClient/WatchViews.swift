@@ -36,9 +36,11 @@ public struct WatchSummaryView: Decodable, Sendable, Equatable {
     }
 }
 
-/// One line of a watch's NDJSON stream: a failure, a notice of failures left out, the end, or a
-/// heartbeat (ignored).
+/// One line of a watch's NDJSON stream: connected, a failure, a notice of failures left out, the
+/// end, or a heartbeat (ignored).
 public enum WatchStreamLine: Sendable, Equatable {
+    /// The stream is connected (its first line).
+    case subscribed
     case failure(time: String, pid: UInt32, tid: UInt32, comm: String, syscall: String, errno: String, path: String?)
     case dropped(count: UInt64, reason: String)
     case end(reason: String)
@@ -56,6 +58,7 @@ public enum WatchStreamLine: Sendable, Equatable {
         var reason: String?
         var end: String?
         var heartbeat: String?
+        var subscribed: String?
     }
 
     /// The line decoded; nil for a line this tool does not know.
@@ -67,6 +70,8 @@ public enum WatchStreamLine: Sendable, Equatable {
             self = .dropped(count: count, reason: fields.reason ?? "unknown")
         } else if let reason = fields.end {
             self = .end(reason: reason)
+        } else if fields.subscribed != nil {
+            self = .subscribed
         } else if fields.heartbeat != nil {
             self = .heartbeat
         } else {

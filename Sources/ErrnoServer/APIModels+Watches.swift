@@ -64,18 +64,21 @@ extension APIModels {
         }
     }
 
-    /// One item of a watch's stream as JSON: a failure `{time, pid, tid, comm, syscall, errno,
-    /// path?}`, `{dropped, reason}`, `{end}` or `{heartbeat}`.
+    /// One item of a watch's stream as JSON: `{watch, subscribed}` first, then failures `{time, pid,
+    /// tid, comm, syscall, errno, path?}`, `{dropped, reason}`, `{heartbeat}`, and `{end}` last.
     struct WatchItemJSON: Encodable {
         let item: WatchStreamItem
 
         enum CodingKeys: String, CodingKey {
-            case time, pid, tid, comm, syscall, errno, path, dropped, reason, end, heartbeat
+            case time, pid, tid, comm, syscall, errno, path, dropped, reason, end, heartbeat, watch, subscribed
         }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             switch item {
+            case .subscribed(let watch, let time):
+                try container.encode(watch, forKey: .watch)
+                try container.encode(RFC3339.format(time), forKey: .subscribed)
             case .failure(let event):
                 try container.encode(RFC3339.format(event.time), forKey: .time)
                 try container.encode(event.pid, forKey: .pid)
@@ -97,6 +100,7 @@ extension APIModels {
         /// The SSE event name of the item.
         var eventName: String {
             switch item {
+            case .subscribed: "subscribed"
             case .failure: "failure"
             case .dropped: "dropped"
             case .end: "end"

@@ -34,15 +34,10 @@ enum InvestigationRoutes {
         WatchRoutes.add(to: router, watches: api?.watches, api: api, authenticated: authenticated)
         router.post("/api/v1/triggers") { request, _ -> Response in
             guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
-            // JSON only: a browser's cross-site form or text/plain POST (no CORS preflight) is refused.
-            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-                return CaptureRoutes.failure(.unsupportedMediaType, "bad_data", "send the trigger as Content-Type: application/json")
-            }
             let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: EphemeralTriggerRequest.maxBytes)
-            } catch {
-                return CaptureRoutes.failure(.contentTooLarge, "bad_data", "the body exceeds \(EphemeralTriggerRequest.maxBytes) bytes")
+            switch await jsonBody(request, maxBytes: EphemeralTriggerRequest.maxBytes, what: "the trigger") {
+            case .body(let buffer): body = buffer
+            case .refused(let response): return response
             }
             let parsed: EphemeralTriggerRequest
             do {
@@ -74,6 +69,25 @@ enum InvestigationRoutes {
             } catch {
                 return CaptureRoutes.failure(.internalServerError, "internal", "removing the trigger failed: \(error)")
             }
+        }
+    }
+
+    /// A request body read for an investigation route, or the answer refusing it.
+    enum JSONBody {
+        case body(ByteBuffer)
+        case refused(Response)
+    }
+
+    /// The body of a create request: JSON by its content type — a browser's cross-site form or
+    /// text/plain POST (no CORS preflight) is refused before it is read — and at most `maxBytes`.
+    static func jsonBody(_ request: Request, maxBytes: Int, what: String) async -> JSONBody {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            return .refused(CaptureRoutes.failure(.unsupportedMediaType, "bad_data", "send \(what) as Content-Type: application/json"))
+        }
+        do {
+            return .body(try await request.body.collect(upTo: maxBytes))
+        } catch {
+            return .refused(CaptureRoutes.failure(.contentTooLarge, "bad_data", "the body exceeds \(maxBytes) bytes"))
         }
     }
 

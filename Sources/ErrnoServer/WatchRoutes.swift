@@ -12,15 +12,10 @@ enum WatchRoutes {
     static func add(to router: Router<BasicRequestContext>, watches: WatchRegistry?, api: InvestigationAPI?, authenticated: Bool) {
         router.post("/api/v1/watches") { request, _ -> Response in
             guard let api, let watches else { return disabled() }
-            // JSON only: a browser's cross-site form or text/plain POST (no CORS preflight) is refused.
-            guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-                return CaptureRoutes.failure(.unsupportedMediaType, "bad_data", "send the watch as Content-Type: application/json")
-            }
             let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: WatchRequest.maxBytes)
-            } catch {
-                return CaptureRoutes.failure(.contentTooLarge, "bad_data", "the body exceeds \(WatchRequest.maxBytes) bytes")
+            switch await InvestigationRoutes.jsonBody(request, maxBytes: WatchRequest.maxBytes, what: "the watch") {
+            case .body(let buffer): body = buffer
+            case .refused(let response): return response
             }
             let parsed: WatchRequest
             do {
@@ -66,7 +61,6 @@ enum WatchRoutes {
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
-                    if serverSent { try await writer.write(ByteBuffer(string: ": watch \(id)\n\n")) }
                     for await item in stream {
                         try await writer.write(ByteBuffer(bytes: frame(item, serverSent: serverSent)))
                         if case .end = item { break }

@@ -34,6 +34,8 @@ public struct WatchEvent: Sendable, Equatable {
 
 /// What a watch's stream carries: failures, announcements of failures it did not carry, and its end.
 public enum WatchStreamItem: Sendable, Equatable {
+    /// The stream is connected: every failure from now on reaches it (the first item).
+    case subscribed(watch: String, time: Date)
     case failure(WatchEvent)
     /// `count` failures were not streamed (they are in the summary), for `reason`.
     case dropped(count: UInt64, reason: DropReason)

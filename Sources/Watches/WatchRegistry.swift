@@ -74,7 +74,7 @@ public final class WatchRegistry: Sendable {
     /// Streams one watch may have open at once.
     public static let maxSubscribers = 8
     /// Items waiting per stream.
-    public static let streamBuffer = 4096
+    public static let streamBuffer = 1024
     /// How often every stream gets a heartbeat.
     public static let heartbeatNanoseconds: UInt64 = 15_000_000_000
 
@@ -152,7 +152,8 @@ public final class WatchRegistry: Sendable {
         logger.notice("watch deleted", metadata: ["watch": "\(id)", "user": "\(user)"])
     }
 
-    /// A stream of the watch's failures from now on; nil when no such watch runs.
+    /// A stream of the watch's failures from now on, opening with `.subscribed`; nil when no such
+    /// watch runs.
     public func subscribe(_ id: String) throws(Refusal) -> AsyncStream<WatchStreamItem>? {
         let (stream, continuation) = AsyncStream.makeStream(of: WatchStreamItem.self, bufferingPolicy: .bufferingOldest(Self.streamBuffer))
         let number = try state.withLock { state throws(Refusal) -> Int? in
@@ -165,6 +166,7 @@ public final class WatchRegistry: Sendable {
             return number
         }
         guard let number else { return nil }
+        continuation.yield(.subscribed(watch: id, time: Date()))
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { state in _ = state.running[id]?.subscribers.removeValue(forKey: number) }
         }

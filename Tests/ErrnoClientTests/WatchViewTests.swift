@@ -28,6 +28,7 @@ import Testing
         #expect(WatchStreamLine(json: #"{"dropped":3,"reason":"rate_limited"}"#) == .dropped(count: 3, reason: "rate_limited"))
         #expect(WatchStreamLine(json: #"{"end":"expired"}"#) == .end(reason: "expired"))
         #expect(WatchStreamLine(json: #"{"heartbeat":"2026-11-30T16:45:23Z"}"#) == .heartbeat)
+        #expect(WatchStreamLine(json: #"{"subscribed":"2026-11-30T16:45:23Z","watch":"1"}"#) == .subscribed)
         #expect(WatchStreamLine(json: "garbage") == nil && WatchStreamLine(json: "{}") == nil)
         let line = WatchTools.snoopLine(time: "2026-11-30T16:45:23.294316Z", pid: 42, tid: 43, comm: "node", syscall: "openat", errno: "ENOENT", path: "/etc/nodey.conf")
         #expect(line.split(separator: " ", omittingEmptySubsequences: true) == ["16:45:23.294316", "42", "43", "node", "openat", "ENOENT", "/etc/nodey.conf"])

@@ -354,6 +354,8 @@ import Watches
             == "event: dropped\ndata: {\"dropped\":3,\"reason\":\"rate_limited\"}\n\n")
         #expect(String(decoding: WatchRoutes.frame(.end(.expired), serverSent: true), as: UTF8.self) == "event: end\ndata: {\"end\":\"expired\"}\n\n")
         #expect(String(decoding: WatchRoutes.frame(.heartbeat(Date()), serverSent: true), as: UTF8.self) == ": heartbeat\n\n")
+        #expect(String(decoding: WatchRoutes.frame(.subscribed(watch: "4", time: Date(timeIntervalSince1970: 0)), serverSent: false), as: UTF8.self)
+            == #"{"subscribed":"1970-01-01T00:00:00.000000Z","watch":"4"}"# + "\n")
         // A newline in a path cannot end an SSE event early: JSON escapes it.
         #expect(!String(decoding: WatchRoutes.frame(.failure(event), serverSent: true), as: UTF8.self).dropLast(2).contains("\n\n"))
     }

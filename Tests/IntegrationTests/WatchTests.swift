@@ -40,6 +40,13 @@ struct WatchTests {
             try process.run()
         }
 
+        /// Waits until the agent has subscribed the stream (its first line or event): every failure
+        /// from then on reaches it.
+        func connected() async throws {
+            try await waitFor { output.text.contains("\"subscribed\":") }
+            try #require(output.text.contains("\"subscribed\":"), "the stream did not connect: \(output.text)")
+        }
+
         /// The NDJSON lines so far, decoded.
         var lines: [[String: Any]] {
             output.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -74,7 +81,7 @@ struct WatchTests {
         let byPid = try Self.watch(agent, #"{"pid": \#(load.pid)}"#)
         let byComm = try Self.watch(agent, #"{"comm": "\#(comm)", "paths_only": true}"#)
         let stream = try Stream(agent, byPid)
-        try await Task.sleep(for: .milliseconds(300))
+        try await stream.connected()
         try runLoad(comm: uniqueComm("other"), openat: 5)  // neither its pid nor its comm
         try load.release()
         try await stream.waitFor { stream.failures.count >= 14 }
@@ -105,7 +112,8 @@ struct WatchTests {
         let load = try WaitingLoad(comm: uniqueComm("rate"), badRead: 200)
         let id = try Self.watch(agent, #"{"pid": \#(load.pid), "events_per_second": 5}"#)
         let lines = try Stream(agent, id), events = try Stream(agent, id, serverSent: true)
-        try await Task.sleep(for: .milliseconds(300))
+        try await lines.connected()
+        try await events.connected()
         try load.release()
         func accounted(_ lines: [[String: Any]]) -> Int {
             lines.filter { $0["syscall"] != nil }.count + lines.compactMap { $0["reason"] as? String == "rate_limited" ? $0["dropped"] as? Int : nil }.reduce(0, +)
@@ -117,7 +125,8 @@ struct WatchTests {
         #expect(streamed >= 1 && streamed <= 10 && accounted(lines.lines) == 200, "\(lines.output.text)")
         #expect(summary["streamed"] as? Int == streamed && (summary["not_streamed"] as? [String: Int])?["rate_limited"] == 200 - streamed)
         try await events.waitFor { events.output.text.contains("event: dropped") }
-        #expect(events.output.text.hasPrefix(": watch \(id)\n\nevent: failure\ndata: {"), "\(events.output.text.prefix(300))")
+        #expect(events.output.text.hasPrefix("event: subscribed\ndata: {\"subscribed\":"), "\(events.output.text.prefix(300))")
+        #expect(events.output.text.contains("\n\nevent: failure\ndata: {\"comm\":"), "\(events.output.text.prefix(300))")
         #expect(events.output.text.contains("event: dropped\ndata: {\"dropped\":") && events.output.text.contains("\"reason\":\"rate_limited\"}"))
         let metrics = try await agent.scrape()
         #expect(metrics.value("errno_exporter_watch_events_total", ["outcome": "rate_limited"]) == Double(200 - streamed))
@@ -133,6 +142,7 @@ struct WatchTests {
         let id = try Self.watch(agent, #"{"cgroup": "\#(cgroup.path)"}"#)
         let brief = try Self.watch(agent, #"{"comm": "nothing-here", "duration": "2s"}"#)
         let stream = try Stream(agent, brief)
+        try await stream.connected()
         let third = try Self.call(agent, "POST", "/api/v1/watches", body: #"{"pid": 1}"#)
         #expect(third.status == 429 && third.body.contains("2 watches are running"), "\(third)")
         #expect(try Self.call(agent, "POST", "/api/v1/watches", body: #"{"cgroup": "/no-such-cgroup-here"}"#).status == 422)

@@ -11,7 +11,7 @@ import Testing
 
 /// The registry over a fake kernel: limits, slots, streams (their slot and start filter, drops,
 /// slow clients, heartbeats, ends), expiry and the self-metrics.
-@Suite struct WatchRegistryTests {
+@Suite(.timeLimit(.minutes(1))) struct WatchRegistryTests {
     static func registry(_ kernel: FakeWatchKernel, max: Int = 2) -> WatchRegistry {
         WatchRegistry(kernel: kernel, maxWatches: max, logger: Logger(label: "test"), cgroupID: { $0 == "/known" ? 77 : nil })
     }
@@ -22,11 +22,14 @@ import Testing
             comm: Array("node".utf8), path: path.map { .bytes(Array($0.utf8), truncated: false) })
     }
 
-    /// The items a stream holds now (it is not finished: read what is buffered, with a deadline).
+    /// The next `count` items of a stream, after its opening `.subscribed`.
     static func take(_ stream: AsyncStream<WatchStreamItem>, _ count: Int) async -> [WatchStreamItem] {
         var items: [WatchStreamItem] = []
         var iterator = stream.makeAsyncIterator()
-        while items.count < count, let item = await iterator.next() { items.append(item) }
+        while items.count < count, let item = await iterator.next() {
+            if case .subscribed = item { continue }
+            items.append(item)
+        }
         return items
     }
 
@@ -93,13 +96,18 @@ import Testing
         let registry = Self.registry(kernel)
         let watch = try registry.create(WatchRequest(target: .pid(42), durationSeconds: 60), by: "x")
         let stream = try #require(try registry.subscribe(watch.id))
+        // The buffer holds `.subscribed` and streamBuffer - 1 failures: the last 11 are lost.
         for _ in 0..<(WatchRegistry.streamBuffer + 10) { registry.deliver(Self.record(slots: 1)) }
-        _ = await Self.take(stream, 100)  // room for the notice
+        let kept = await Self.take(stream, 100)  // room for the notice
+        #expect(kept.count == 100)
         registry.tick()
-        let rest = await Self.take(stream, WatchRegistry.streamBuffer - 100 + 1)
-        #expect(rest.last == .dropped(count: 10, reason: .slowClient), "\(String(describing: rest.last))")
+        registry.shutdown()  // ends the stream, so reading it to the end terminates
+        var rest: [WatchStreamItem] = []
+        for await item in stream { rest.append(item) }
+        #expect(rest.count == WatchRegistry.streamBuffer - 1 - 100 + 2, "\(rest.count)")
+        #expect(rest.suffix(2) == [.dropped(count: 11, reason: .slowClient), .end(.shutdown)], "\(rest.suffix(2))")
         let events = try registry.collect().first { $0.name == "errno_exporter_watch_events_total" }
-        #expect(events?.samples.first { $0.labels == [Label("outcome", "slow_client")] }?.value == 10)
+        #expect(events?.samples.first { $0.labels == [Label("outcome", "slow_client")] }?.value == 11)
         #expect(events?.samples.first { $0.labels == [Label("outcome", "streamed")] }?.value == Double(WatchRegistry.streamBuffer + 10))
     }
 

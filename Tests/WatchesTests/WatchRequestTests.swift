@@ -37,6 +37,8 @@ import Testing
             ("[1]", "expected a JSON object"),
             ("not json", "expected a JSON object"),
             (String(repeating: " ", count: 5000), "over 4096 bytes"),
+            (String(repeating: "[", count: 4000), "expected a JSON object"),
+            (String(repeating: #"{"a":"#, count: 800), "expected a JSON object"),
         ] {
             #expect(throws: WatchRequest.Invalid.self, "\(body)") { try Self.parse(body) }
             do {

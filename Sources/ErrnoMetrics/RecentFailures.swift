@@ -1,0 +1,139 @@
+import ErrnoKernel
+import KernelNames
+import Synchronization
+import SystemSupport
+
+/// What fails now, for the landing page: the top failing (syscall, errno, comm) and the top failing
+/// paths as rates over about the last minute, from the kernel's own counters — no Prometheus
+/// needed. Counters are read only while someone looks (at most every `minimumInterval`), and the
+/// snapshots are dropped once nobody has looked for `idle`, so an agent nobody watches keeps none.
+public final class RecentFailures: Sendable {
+    /// One failing series and its rate.
+    public struct Row: Sendable, Equatable {
+        public var syscall: String
+        public var errno: String
+        public var comm: String
+        /// Label-encoded as in the metrics; nil in the syscall table.
+        public var path: String?
+        /// Failures in the window, and per second.
+        public var count: UInt64
+        public var perSecond: Double
+
+        public init(syscall: String, errno: String, comm: String, path: String? = nil, count: UInt64, perSecond: Double) {
+            self.syscall = syscall
+            self.errno = errno
+            self.comm = comm
+            self.path = path
+            self.count = count
+            self.perSecond = perSecond
+        }
+    }
+
+    /// The top rows over a window (0 seconds: the first look, nothing to compare with yet).
+    public struct Report: Sendable, Equatable {
+        public var windowSeconds: Double
+        public var syscalls: [Row]
+        public var paths: [Row]
+    }
+
+    struct Key: Hashable {
+        var syscall: String
+        var errno: String
+        var comm: String
+        var path: String?
+    }
+
+    struct Snapshot {
+        var taken: UInt64
+        var counts: [Key: UInt64]
+    }
+
+    struct State {
+        var snapshots: [Snapshot] = []
+        var lastLook: UInt64 = 0
+    }
+
+    private let kernel: any KernelAccess
+    private let syscalls: SyscallNames
+    private let state = Mutex(State())
+    let minimumInterval: UInt64
+    let window: UInt64
+    let idle: UInt64
+
+    public init(
+        kernel: any KernelAccess, syscalls: SyscallNames = SyscallNames(), minimumInterval: Duration = .seconds(5), window: Duration = .seconds(60),
+        idle: Duration = .seconds(300)
+    ) {
+        self.kernel = kernel
+        self.syscalls = syscalls
+        self.minimumInterval = Self.nanoseconds(minimumInterval)
+        self.window = Self.nanoseconds(window)
+        self.idle = Self.nanoseconds(idle)
+    }
+
+    /// The `limit` fastest-failing series of each table (only `comm`'s when given), reading the
+    /// counters when the last read is older than `minimumInterval`.
+    public func report(limit: Int, comm: String? = nil, now: UInt64 = MonotonicClock.nanoseconds()) throws -> Report {
+        let due = state.withLock { state in
+            state.lastLook = now
+            return state.snapshots.last.map { now &- $0.taken >= minimumInterval } ?? true
+        }
+        if due {
+            let counts = counts(try kernel.readCounters())
+            state.withLock { state in
+                state.snapshots.append(Snapshot(taken: now, counts: counts))
+                state.snapshots.sort { $0.taken < $1.taken }
+                // Keep the newest snapshot at least a window old (the baseline) and everything after it.
+                if let baseline = state.snapshots.lastIndex(where: { now &- $0.taken >= window }) {
+                    state.snapshots.removeFirst(baseline)
+                }
+            }
+        }
+        let (first, last) = state.withLock { ($0.snapshots.first, $0.snapshots.last) }
+        guard let first, let last, last.taken > first.taken else { return Report(windowSeconds: 0, syscalls: [], paths: []) }
+        let seconds = Double(last.taken - first.taken) / 1e9
+        var rows: [Row] = []
+        for (key, count) in last.counts where comm == nil || key.comm == comm {
+            let before = first.counts[key] ?? 0
+            guard count > before else { continue }
+            rows.append(Row(syscall: key.syscall, errno: key.errno, comm: key.comm, path: key.path, count: count - before, perSecond: Double(count - before) / seconds))
+        }
+        rows.sort { ($1.count, $0.syscall, $0.errno, $0.comm, $0.path ?? "") < ($0.count, $1.syscall, $1.errno, $1.comm, $1.path ?? "") }
+        return Report(
+            windowSeconds: seconds, syscalls: Array(rows.filter { $0.path == nil }.prefix(limit)), paths: Array(rows.filter { $0.path != nil }.prefix(limit)))
+    }
+
+    /// Drops the snapshots when nobody has looked for `idle`.
+    public func forgetIfIdle(now: UInt64 = MonotonicClock.nanoseconds()) {
+        state.withLock { state in
+            if now &- state.lastLook >= idle { state.snapshots.removeAll() }
+        }
+    }
+
+    /// Whether snapshots are held (for tests).
+    var holdsSnapshots: Bool { state.withLock { !$0.snapshots.isEmpty } }
+
+    /// The counters by (syscall, errno, comm) — summed over the opt-in pid and cgroup labels — and by
+    /// (syscall, errno, comm, path).
+    func counts(_ counters: KernelCounters) -> [Key: UInt64] {
+        var counts: [Key: UInt64] = [:]
+        for failure in counters.syscallFailures {
+            let key = Key(
+                syscall: syscalls.name(failure.syscallNumber), errno: ErrnoNames.name(failure.errno),
+                comm: failure.comm.map { LabelValue.encode($0) } ?? LabelValue.other)
+            counts[key, default: 0] &+= failure.count
+        }
+        for entry in counters.pathFailures {
+            let failure = entry.failure
+            let key = Key(
+                syscall: syscalls.name(failure.syscallNumber), errno: ErrnoNames.name(failure.errno),
+                comm: failure.comm.map { LabelValue.encode($0) } ?? LabelValue.other, path: entry.path.map(PathLabel.value) ?? LabelValue.other)
+            counts[key, default: 0] &+= entry.count
+        }
+        return counts
+    }
+
+    static func nanoseconds(_ duration: Duration) -> UInt64 {
+        UInt64(max(duration.components.seconds, 0)) * 1_000_000_000 + UInt64(max(duration.components.attoseconds, 0) / 1_000_000_000)
+    }
+}
