@@ -15,7 +15,7 @@ let strict: [SwiftSetting] = [
 //   Captures      → ErrnoKernel, ErrnoConfig, Exposition, KernelNames, Stacks, CPprof
 //   Watches       → ErrnoKernel, Exposition, KernelNames, SystemSupport (live investigations: slots, summaries, streams)
 //   AlertPolling  → Captures, ErrnoConfig, Exposition, SystemSupport, AsyncHTTPClient (fleet mode: polls Alertmanager)
-//   ErrnoServer   → Captures, Watches, ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
+//   ErrnoServer   → Captures, Watches, ErrnoMetrics (what fails now), ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
 //                   Exposition, Stacks, CCrypt, Hummingbird
 //   ErrnoAgent    → everything above: wiring, reload, services, options, logging
 //   ErrnoClient   → AsyncHTTPClient (the command-line tools: a running agent's API)
@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "ErrnoServer",
             dependencies: [
-                "Captures", "ErrnoConfig", "ErrnoKernel", "Exposition", "CCrypt", "Stacks", "SystemSupport", "Watches",
+                "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoMetrics", "Exposition", "CCrypt", "Stacks", "SystemSupport", "Watches",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -59,12 +59,13 @@ public enum Agent {
                         triggers: parts.reloader, watches: parts.watches, defaultDurationSeconds: AgentOptions.defaultInvestigationSeconds,
                         maxDurationSeconds: options.maxInvestigationSeconds) : nil),
             connections: connections,
-            openMetricsCreatedSamples: options.openMetricsCreatedSamples, logger: logger)
+            openMetricsCreatedSamples: options.openMetricsCreatedSamples, recent: parts.recent, logger: logger)
         let poller = parts.poller
         let services: [any Service] =
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
             + (try server.services(onListening: { poller.listening(on: $0) }))
             + [ReloadOnHangup(reloader: parts.reloader), AlertPollService(poller: poller, listeners: options.addresses.count)]
+            + [RecentFailuresSweep(recent: parts.recent)]
             + (options.enableInvestigations
                 ? [EphemeralTriggerExpiry(reloader: parts.reloader), WatchService(pump: WatchEventPump(registry: parts.watches, logger: logger), kernel: kernel)]
                 : [])
@@ -123,6 +124,7 @@ public enum Agent {
         let poller: AlertmanagerPoller
         let reloader: ConfigReloader
         let watches: WatchRegistry
+        let recent: RecentFailures
         let gatherer: Gatherer
 
         /// `extra`: collectors of the parts built outside (the HTTP server's); `countingSince`: a time
@@ -153,6 +155,8 @@ public enum Agent {
                 path: options.configFile, config: config, kernel: kernel, metrics: metrics, triggers: triggers, captures: store, poller: poller,
                 debugInfo: debugInfo, maxEphemeralTriggers: options.enableInvestigations ? options.maxEphemeralTriggers : 0, logger: logger)
             watches = WatchRegistry(kernel: kernel, maxWatches: options.maxWatches, logger: logger)
+            recent = RecentFailures(kernel: kernel)
+            recent.takeBaseline()
             gatherer = Gatherer(
                 collectors: [metrics, triggers, consumer, debugInfo, webhook, poller, reloader, watches] + extra + [BuildInfoCollector(), ProcessCollector()],
                 durationMetricName: "errno_exporter_scrape_duration_seconds",

@@ -1,5 +1,6 @@
 import AlertPolling
 import Captures
+import ErrnoMetrics
 import ErrnoKernel
 import ServiceLifecycle
 import UnixSignals
@@ -41,6 +42,20 @@ struct AsyncProbeRefresh: Service {
             while !Task.isCancelled {
                 kernel.refreshAsyncProbes()
                 try? await Task.sleep(for: .seconds(2))
+            }
+        }
+    }
+}
+
+/// Forgets what-fails-now's snapshots but the newest when nobody has looked for a while (every 30 s).
+struct RecentFailuresSweep: Service {
+    let recent: RecentFailures
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(30))
+                recent.forgetIfIdle()
             }
         }
     }

@@ -5,8 +5,9 @@ import SystemSupport
 
 /// What fails now, for the landing page: the top failing (syscall, errno, comm) and the top failing
 /// paths as rates over about the last minute, from the kernel's own counters — no Prometheus
-/// needed. Counters are read only while someone looks (at most every `minimumInterval`), and the
-/// snapshots are dropped once nobody has looked for `idle`, so an agent nobody watches keeps none.
+/// needed. A baseline is read when the agent starts; after that counters are read only while
+/// someone looks (at most every `minimumInterval`), and once nobody has looked for `idle` only the
+/// newest snapshot is kept (the next look's baseline).
 public final class RecentFailures: Sendable {
     /// One failing series and its rate.
     public struct Row: Sendable, Equatable {
@@ -76,7 +77,7 @@ public final class RecentFailures: Sendable {
     public func report(limit: Int, comm: String? = nil, now: UInt64 = MonotonicClock.nanoseconds()) throws -> Report {
         let due = state.withLock { state in
             state.lastLook = now
-            return state.snapshots.last.map { now &- $0.taken >= minimumInterval } ?? true
+            return state.snapshots.count < 2 || now &- state.snapshots[state.snapshots.count - 1].taken >= minimumInterval
         }
         if due {
             let counts = counts(try kernel.readCounters())
@@ -103,15 +104,22 @@ public final class RecentFailures: Sendable {
             windowSeconds: seconds, syscalls: Array(rows.filter { $0.path == nil }.prefix(limit)), paths: Array(rows.filter { $0.path != nil }.prefix(limit)))
     }
 
-    /// Drops the snapshots when nobody has looked for `idle`.
+    /// Reads the counters once as the baseline of the first look (at start; a failed read leaves none).
+    public func takeBaseline(now: UInt64 = MonotonicClock.nanoseconds()) {
+        guard let counters = try? kernel.readCounters() else { return }
+        let counts = counts(counters)
+        state.withLock { $0.snapshots = [Snapshot(taken: now, counts: counts)] }
+    }
+
+    /// Keeps only the newest snapshot when nobody has looked for `idle`.
     public func forgetIfIdle(now: UInt64 = MonotonicClock.nanoseconds()) {
         state.withLock { state in
-            if now &- state.lastLook >= idle { state.snapshots.removeAll() }
+            if now &- state.lastLook >= idle, state.snapshots.count > 1 { state.snapshots.removeFirst(state.snapshots.count - 1) }
         }
     }
 
-    /// Whether snapshots are held (for tests).
-    var holdsSnapshots: Bool { state.withLock { !$0.snapshots.isEmpty } }
+    /// The snapshots held (for tests).
+    var snapshotCount: Int { state.withLock { $0.snapshots.count } }
 
     /// The counters by (syscall, errno, comm) — summed over the opt-in pid and cgroup labels — and by
     /// (syscall, errno, comm, path).

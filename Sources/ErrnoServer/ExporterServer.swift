@@ -1,6 +1,7 @@
 import Captures
 import CompressNIO
 import ErrnoKernel
+import ErrnoMetrics
 import Foundation
 import Exposition
 import Hummingbird
@@ -32,6 +33,8 @@ public struct ExporterServer: Sendable {
     public let connections: ConnectionGate?
     /// Whether OpenMetrics expositions carry `_created` samples (`--web.disable-openmetrics-created-samples`).
     public let openMetricsCreatedSamples: Bool
+    /// What fails now, for the landing page and `/api/v1/failures/recent`; nil: neither shows it.
+    public let recent: RecentFailures?
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
@@ -39,9 +42,10 @@ public struct ExporterServer: Sendable {
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
         tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, connections: ConnectionGate? = nil, openMetricsCreatedSamples: Bool = true,
-        logger: Logger
+        recent: RecentFailures? = nil, logger: Logger
     ) {
         self.openMetricsCreatedSamples = openMetricsCreatedSamples
+        self.recent = recent
         self.captures = captures
         self.connections = connections
         self.limits = limits
@@ -153,23 +157,47 @@ public struct ExporterServer: Sendable {
         router.put("/-/reload", use: reloadHandler)
     }
 
-    /// `/`: the landing page.
+    /// `/`: the landing page (`?comm=` narrows what fails now to one comm and prefills the live
+    /// view, `?pid=` prefills it); `/static/investigate.js`, its script; `/api/v1/failures/recent`
+    /// (`?limit=`, `?comm=`), what fails now as JSON.
     private func addLandingPage(to router: Router<BasicRequestContext>) {
-        let captures = self.captures, isReady = self.isReady, telemetryPath = self.telemetryPath
-        router.get("/") { _, _ -> Response in
+        let captures = self.captures, isReady = self.isReady, telemetryPath = self.telemetryPath, recent = self.recent
+        router.get("/static/investigate.js") { _, _ -> Response in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/javascript; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: InvestigationScript.source)))
+        }
+        router.get("/api/v1/failures/recent") { request, _ -> Response in
+            guard let recent else { return CaptureRoutes.failure(.notFound, "not_found", "no kernel counters behind this server") }
+            let query = request.uri.queryParameters
+            let limit = query["limit"].flatMap { Int(String($0)) } ?? LandingPage.recentRows
+            guard (1...1000).contains(limit) else { return CaptureRoutes.failure(.badRequest, "bad_data", "limit must be 1 to 1000") }
+            do {
+                let report = try recent.report(limit: limit, comm: query["comm"].map(String.init))
+                return CaptureRoutes.json(CaptureRoutes.Envelope(data: APIModels.RecentJSON(report: report)))
+            } catch {
+                return CaptureRoutes.failure(.internalServerError, "internal", "reading the counters failed: \(error)")
+            }
+        }
+        router.get("/") { request, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "text/html; charset=utf-8"
             let triggers = (try? captures?.triggers.statuses()) ?? []
-            let recent = captures?.store.list(limit: LandingPage.recentCaptures) ?? []
+            let recentCaptures = captures?.store.list(limit: LandingPage.recentCaptures) ?? []
             let byTrigger = triggers.compactMap { trigger -> (String, [Capture])? in
                 let kept = captures?.store.list(trigger: trigger.name, limit: LandingPage.flameGraphCaptures) ?? []
                 return kept.isEmpty ? nil : (trigger.name, kept)
             }
-            let page = LandingPage(
-                telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recent, capturesByTrigger: byTrigger,
-                features: captures?.triggers.kernelFeatures
-            ).html
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page)))
+            let query = request.uri.queryParameters
+            let comm = query["comm"].map(String.init).flatMap { $0.isEmpty ? nil : String($0.unicodeScalars.prefix(64)) }
+            var page = LandingPage(
+                telemetryPath: telemetryPath, ready: isReady(), triggers: triggers, captures: recentCaptures, capturesByTrigger: byTrigger,
+                features: captures?.triggers.kernelFeatures)
+            page.recent = try? recent?.report(limit: LandingPage.recentRows, comm: comm)
+            page.comm = comm
+            page.pid = query["pid"].map(String.init).flatMap { $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) ? String($0.prefix(8)) : nil }
+            page.investigations = captures?.investigations != nil
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.html)))
         }
     }
 

@@ -1,12 +1,16 @@
 import Captures
 import ErrnoConfig
 import ErrnoKernel
+import ErrnoMetrics
 import Foundation
 import Stacks
 import SystemSupport
 
-/// The HTML page at `/`: what this agent is, its build, its state, its triggers and recent
-/// captures with readable stacks, and links to every endpoint.
+/// The HTML page at `/`, the investigation page: what fails now (rates, refreshed in place), a live
+/// view of a process's failures with one-click stack captures (with `--web.enable-investigations`),
+/// flame graphs, recent captures opening with their culprit, the triggers, the build, the kernel's
+/// features and links to every endpoint. Reads without JavaScript; the live parts are a script of
+/// the agent's own (`static/investigate.js`), and every user-controlled string is escaped.
 struct LandingPage {
     static let recentCaptures = 10
     /// Captures per trigger drawn in its flame graph at most, and flame graphs drawn on the page (the
@@ -22,20 +26,34 @@ struct LandingPage {
     var capturesByTrigger: [(trigger: String, captures: [Capture])] = []
     /// What the running kernel offers; nil when the server has no kernel behind it.
     var features: KernelFeatures?
+    /// What fails now (nil: no kernel counters behind the server), for one comm when `comm` is set.
+    var recent: RecentFailures.Report?
+    var comm: String?
+    /// The live view's form prefilled with this pid.
+    var pid: String?
+    /// Whether watches and ad-hoc triggers are enabled (`--web.enable-investigations`).
+    var investigations = false
 
     var html: String {
         """
         <!DOCTYPE html>
         <html lang="en">
-        <head><meta charset="utf-8"><title>errno_exporter</title>
-        <style>body{font-family:sans-serif;max-width:64em;margin:2em auto}code,pre{background:#eee;padding:0 .2em}
-        table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top}
+        <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>errno_exporter</title>
+        <style>body{font-family:sans-serif;max-width:64em;margin:1em auto;padding:0 .8em}code,pre{background:#eee;padding:0 .2em;overflow-wrap:anywhere}
+        table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+        .scroll{overflow-x:auto}td.number{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555}
+        #live-form label{margin-right:.8em;white-space:nowrap}#live-events td{font-family:monospace;font-size:90%}
         ol.stack{font-family:monospace;font-size:90%}.method{color:#777}.capture{border-top:1px solid #ccc;margin-top:1em}
         li.folded{list-style:none}li.folded summary{color:#777;cursor:pointer}
         svg.flamegraph{width:100%;height:auto}svg.flamegraph a:hover rect{stroke:#000}</style></head>
         <body>
         <h1>errno_exporter</h1>
         <p>Counts failed syscalls in the kernel with eBPF, by syscall, errno and comm; captures the stacks of the calls its triggers name.</p>
+        \(recentSection)
+        \(liveSection)
+        \(flameGraphSection)
+        \(captureSection)
+        <h2>This agent</h2>
         <table>
         <tr><th>version</th><td>\(escape(BuildInfo.version))</td></tr>
         <tr><th>revision</th><td>\(escape(BuildInfo.revision))</td></tr>
@@ -45,12 +63,12 @@ struct LandingPage {
         <ul>
         <li><a href="\(escape(telemetryPath))">\(escape(telemetryPath))</a> — metrics</li>
         <li><a href="api/v1/triggers">/api/v1/triggers</a>, <a href="api/v1/captures">/api/v1/captures</a> — triggers and captures (JSON)</li>
+        <li><a href="api/v1/failures/recent">/api/v1/failures/recent</a> — what fails now (JSON)</li>
         <li><a href="-/healthy">/-/healthy</a>, <a href="-/ready">/-/ready</a></li>
         </ul>
         \(kernelSection)
         \(triggerSection)
-        \(flameGraphSection)
-        \(captureSection)
+        <script src="static/investigate.js"></script>
         </body>
         </html>
 
@@ -169,5 +187,5 @@ struct LandingPage {
     /// the mark before it and slip past a per-Character comparison.
     static func escape(_ text: String) -> String { MarkupText.escape(text) }
 
-    private func escape(_ text: String) -> String { Self.escape(text) }
+    func escape(_ text: String) -> String { Self.escape(text) }
 }
