@@ -541,7 +541,9 @@ def watch_suite(args):
     """Watches cost nothing while none runs: successful and failing syscalls with 0 and 4 watches
     (on other processes: the loop's failures are looked up in the selectors, not counted), and with
     one watch on the loop itself (every failure summarised, events rate-limited in the kernel)."""
-    cgroup = "/sys/fs/cgroup/errno-bench-watch"
+    with open("/proc/self/mounts") as mounts:
+        root = next(line.split()[1] for line in mounts if line.split()[2] == "cgroup2")  # /sys/fs/cgroup or …/unified
+    cgroup = os.path.join(root, "errno-bench-watch")
     os.makedirs(cgroup, exist_ok=True)
     others = [{"pid": 1}, {"comm": "bench-nobody"}, {"comm": "bench-nobody2"}, {"cgroup": "/errno-bench-watch"}]
     investigations = ["--web.enable-investigations"]
