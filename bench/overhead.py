@@ -124,7 +124,13 @@ class Condition:
         output = open(self.log, "w") if self.log else subprocess.PIPE
         self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE if self.stdin else subprocess.DEVNULL,
                                         stdout=output, stderr=subprocess.STDOUT, text=True)
-        self.ready(self)
+        try:
+            self.ready(self)
+        except BaseException:
+            self.process.kill()  # never leave a tracer (and its port) behind for the next condition
+            self.process.wait()
+            self.process = None
+            raise
         self.ready_after = time.monotonic() - self.started_at
         time.sleep(0.3)  # let start-up work settle
 
