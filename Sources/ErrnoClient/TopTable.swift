@@ -22,7 +22,7 @@ public struct TopTable: Sendable {
     /// The screen's lines, headed by `time` (`14:02:03`).
     public func lines(time: String) -> [String] {
         let last = "LAST \(Self.seconds(intervalSeconds))"
-        var lines = ["\(time)  watch \(summary.id) on \(target): \(summary.failures) failures since \(summary.created)"]
+        var lines = ["\(time)  watch \(summary.id) on \(target): \(summary.failures) failures since \(summary.created)\(summary.exited == true ? " (the process exited)" : "")"]
         lines.append(Self.row(["SYSCALL", "ERRNO", "COUNT", last], widths: [-20, -14, 10, 10]))
         let before = Dictionary(previous?.syscalls.map { ("\($0.syscall) \($0.errno)", $0.count) } ?? []) { first, _ in first }
         for row in summary.syscalls.prefix(maxRows) {
@@ -38,7 +38,7 @@ public struct TopTable: Sendable {
             }
             if summary.paths.count > maxRows { lines.append("… \(summary.paths.count - maxRows) more") }
         }
-        if summary.summaryFull > 0 { lines.append("(\(summary.summaryFull) failures found the summary full: in the total only)") }
+        if summary.summaryFull > 0 { lines.append("(\(summary.summaryFull) summary entries found the kernel's table full: those failures are in the total only)") }
         return lines
     }
 

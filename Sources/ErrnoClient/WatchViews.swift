@@ -26,13 +26,15 @@ public struct WatchSummaryView: Decodable, Sendable, Equatable {
 
     public let id: String
     public let created: String
+    /// A pid watch's process exited (the counts are final).
+    public let exited: Bool?
     public let failures: UInt64
     public let summaryFull: UInt64
     public let syscalls: [SyscallRow]
     public let paths: [PathRow]
 
     enum CodingKeys: String, CodingKey {
-        case id, created, failures, summaryFull = "summary_full", syscalls, paths
+        case id, created, exited, failures, summaryFull = "summary_full", syscalls, paths
     }
 }
 

@@ -73,6 +73,8 @@ public final class KernelHandle: KernelAccess, @unchecked Sendable {
 extension KernelHandle: WatchAccess {
     public func startWatch(_ spec: WatchSpec) throws -> UInt32 { try program.withLock { try $0.watches.start(spec) } }
 
+    public func retireWatch(_ slot: UInt32) throws { try program.withLock { try $0.watches.retire(slot) } }
+
     public func endWatch(_ slot: UInt32) throws { try program.withLock { try $0.watches.end(slot) } }
 
     public func readWatch(_ slot: UInt32, summaries: Bool) throws -> WatchReading {

@@ -30,6 +30,9 @@ public enum KernelLimits {
     public static let foldedPathMemory = Int(FOLDED_PATH_MEMORY)
     /// Syscall numbers the per-syscall arrays cover.
     public static let maxSyscallNumber = UInt32(MAX_SYSCALL_NR)
+    /// Cgroup levels the kernel examines for cgroup filters and watches (a cgroup deeper than
+    /// `maxCgroupDepth - 1` is never matched).
+    public static let maxCgroupDepth = Int(MAX_CGROUP_DEPTH)
     /// Watches at once: a set of them is one 64-bit word in the kernel.
     public static let maxWatches = Int(MAX_WATCHES)
     /// Errno values the exclusion array covers.

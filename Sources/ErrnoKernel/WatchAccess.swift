@@ -4,6 +4,9 @@
 public protocol WatchAccess: AnyObject, Sendable {
     /// Puts `spec` in force; returns its slot (the bit of `WatchEventRecord.slots` that names it).
     func startWatch(_ spec: WatchSpec) throws -> UInt32
+    /// Stops the watch in `slot` from matching anything more (its target is gone); its summaries stay
+    /// readable until it ends.
+    func retireWatch(_ slot: UInt32) throws
     /// Ends the watch in `slot` and forgets its summaries.
     func endWatch(_ slot: UInt32) throws
     /// Its counters, and with `summaries` its summaries, read now.

@@ -18,6 +18,8 @@ final class WatchMaps {
     private let setKinds: (UInt32) -> Void
     private let features: KernelFeatures
     private var running: [UInt32: WatchSpec] = [:]
+    /// Running watches that match nothing more (out of the selectors), their summaries kept.
+    private var retired: Set<UInt32> = []
     private var nextSlot: UInt32 = 0
 
     struct Maps {
@@ -69,13 +71,33 @@ final class WatchMaps {
         return slot
     }
 
-    /// Ends the watch in `slot`: out of the selectors first, then its settings, summaries and counters.
+    /// Takes the watch in `slot` out of the selectors: it matches nothing more; its summaries stay.
+    func retire(_ slot: UInt32) throws {
+        guard let spec = running[slot], retired.insert(slot).inserted else { return }
+        do {
+            try writeSelector(spec.target)
+        } catch {
+            retired.remove(slot)
+            throw error
+        }
+        setKinds(kinds)
+    }
+
+    /// Ends the watch in `slot`: out of the selectors first, then its settings, summaries and
+    /// counters. When a write fails the slot stays taken (never handed to a new watch half-cleared).
     func end(_ slot: UInt32) throws {
         guard let spec = running.removeValue(forKey: slot) else { return }
-        try writeSelector(spec.target)
-        setKinds(kinds)
-        try settings.update(slot, watch_settings())
-        try clear(slot)
+        let wasRetired = retired.remove(slot) != nil
+        do {
+            try writeSelector(spec.target)
+            setKinds(kinds)
+            try settings.update(slot, watch_settings())
+            try clear(slot)
+        } catch {
+            running[slot] = spec
+            if wasRetired { retired.insert(slot) }
+            throw error
+        }
     }
 
     /// What the kernel counted for the watch in `slot`: its counters, and its summaries when asked.
@@ -104,7 +126,7 @@ final class WatchMaps {
 
     /// enum watch_kind_flags for the running watches.
     private var kinds: UInt32 {
-        running.values.reduce(0) { kinds, spec in
+        running.filter { !retired.contains($0.key) }.values.reduce(0) { kinds, spec in
             switch spec.target {
             case .pid: kinds | WATCH_BY_PID.rawValue
             case .comm: kinds | WATCH_BY_COMM.rawValue
@@ -115,7 +137,7 @@ final class WatchMaps {
 
     /// Writes the set of running watches on `target` into its selector map (deletes it when none).
     private func writeSelector(_ target: WatchSpec.Target) throws {
-        let slots = running.filter { $0.value.target == target }.keys.reduce(UInt64(0)) { $0 | 1 << UInt64($1) }
+        let slots = running.filter { $0.value.target == target && !retired.contains($0.key) }.keys.reduce(UInt64(0)) { $0 | 1 << UInt64($1) }
         switch target {
         case .pid(let pid): try slots == 0 ? pids.delete(pid) : pids.update(pid, slots)
         case .comm(let comm): try slots == 0 ? comms.delete(KernelSettings.commWords(comm)) : comms.update(KernelSettings.commWords(comm), slots)

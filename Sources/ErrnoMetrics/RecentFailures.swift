@@ -52,7 +52,12 @@ public final class RecentFailures: Sendable {
     struct State {
         var snapshots: [Snapshot] = []
         var lastLook: UInt64 = 0
+        /// A read is under way: others answer from the snapshots at hand (one read at a time).
+        var reading = false
     }
+
+    /// Snapshots kept at most (a window's worth at the minimum interval, and the baseline).
+    static let maxSnapshots = 16
 
     private let kernel: any KernelAccess
     private let syscalls: SyscallNames
@@ -77,16 +82,30 @@ public final class RecentFailures: Sendable {
     public func report(limit: Int, comm: String? = nil, now: UInt64 = MonotonicClock.nanoseconds()) throws -> Report {
         let due = state.withLock { state in
             state.lastLook = now
-            return state.snapshots.count < 2 || now &- state.snapshots[state.snapshots.count - 1].taken >= minimumInterval
+            let due = !state.reading && (state.snapshots.count < 2 || now &- state.snapshots[state.snapshots.count - 1].taken >= minimumInterval)
+            if due { state.reading = true }
+            return due
         }
         if due {
-            let counts = counts(try kernel.readCounters())
+            let counters: KernelCounters
+            do {
+                counters = try kernel.readCounters()
+            } catch {
+                state.withLock { $0.reading = false }
+                throw error
+            }
+            let counts = counts(counters)
             state.withLock { state in
+                state.reading = false
                 state.snapshots.append(Snapshot(taken: now, counts: counts))
                 state.snapshots.sort { $0.taken < $1.taken }
                 // Keep the newest snapshot at least a window old (the baseline) and everything after it.
                 if let baseline = state.snapshots.lastIndex(where: { now &- $0.taken >= window }) {
                     state.snapshots.removeFirst(baseline)
+                }
+                if state.snapshots.count > Self.maxSnapshots {
+                    // Thin the middle: the baseline and the newest are what the rates need.
+                    state.snapshots.remove(at: 1)
                 }
             }
         }

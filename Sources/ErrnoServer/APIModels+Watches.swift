@@ -6,7 +6,7 @@ import Watches
 
 extension APIModels {
     /// A watch: `{id, target: {pid|comm|cgroup}, paths_only, events_per_second, created, expires,
-    /// created_by}`; with its reading, also `{failures, streamed, not_streamed: {rate_limited,
+    /// created_by, exited}`; with its reading, also `{failures, streamed, not_streamed: {rate_limited,
     /// ring_buffer_full}, summary_full, syscalls: [{syscall, errno, count}], paths: [{path, syscall,
     /// errno, count}]}` (rows by count, largest first).
     struct WatchJSON: Encodable {
@@ -14,7 +14,7 @@ extension APIModels {
         var reading: WatchReading? = nil
 
         enum CodingKeys: String, CodingKey {
-            case id, target, pathsOnly = "paths_only", eventsPerSecond = "events_per_second", created, expires, createdBy = "created_by"
+            case id, target, pathsOnly = "paths_only", eventsPerSecond = "events_per_second", created, expires, createdBy = "created_by", exited
             case failures, streamed, notStreamed = "not_streamed", summaryFull = "summary_full", syscalls, paths
         }
 
@@ -49,6 +49,7 @@ extension APIModels {
             try container.encode(RFC3339.format(watch.created), forKey: .created)
             try container.encode(RFC3339.format(watch.expires), forKey: .expires)
             try container.encode(watch.createdBy, forKey: .createdBy)
+            try container.encode(watch.exited, forKey: .exited)
             guard let reading else { return }
             let names = SyscallNames()
             try container.encode(reading.failures, forKey: .failures)

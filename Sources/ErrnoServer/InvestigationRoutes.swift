@@ -34,6 +34,7 @@ enum InvestigationRoutes {
         WatchRoutes.add(to: router, watches: api?.watches, api: api, authenticated: authenticated)
         router.post("/api/v1/triggers") { request, _ -> Response in
             guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
+            if let refused = crossSiteRefusal(request) { return refused }
             let body: ByteBuffer
             switch await jsonBody(request, maxBytes: EphemeralTriggerRequest.maxBytes, what: "the trigger") {
             case .body(let buffer): body = buffer
@@ -60,6 +61,7 @@ enum InvestigationRoutes {
         }
         router.delete("/api/v1/triggers/:name") { request, context -> Response in
             guard let api else { return CaptureRoutes.failure(.forbidden, "forbidden", disabled) }
+            if let refused = crossSiteRefusal(request) { return refused }
             let name = context.parameters.get("name") ?? ""
             do {
                 try api.triggers.removeEphemeral(name, by: authenticated ? user(request) : "anonymous")
@@ -70,6 +72,25 @@ enum InvestigationRoutes {
                 return CaptureRoutes.failure(.internalServerError, "internal", "removing the trigger failed: \(error)")
             }
         }
+    }
+
+    /// The refusal of a request a browser made for another site's page: `Sec-Fetch-Site` says
+    /// cross-site or same-site, or `Origin` names another host than the request's. Command-line
+    /// clients send neither header. (A page that rebinds DNS to the agent passes these checks;
+    /// basic auth in the web config keeps it out: it cannot send the operator's credentials.)
+    static func crossSiteRefusal(_ request: Request) -> Response? {
+        if let site = request.headers[.init("Sec-Fetch-Site")!]?.lowercased(), site == "cross-site" || site == "same-site" {
+            return CaptureRoutes.failure(.forbidden, "forbidden", "investigations refuse requests from other sites' pages (Sec-Fetch-Site: \(site))")
+        }
+        if let origin = request.headers[.origin], origin != "null" {
+            let host = origin.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first.map(String.init) ?? ""
+            guard host.lowercased() == (request.head.authority ?? "").lowercased() else {
+                return CaptureRoutes.failure(.forbidden, "forbidden", "investigations refuse requests from other origins (Origin: \(origin.prefix(200)))")
+            }
+        } else if request.headers[.origin] == "null" {
+            return CaptureRoutes.failure(.forbidden, "forbidden", "investigations refuse requests from opaque origins")
+        }
+        return nil
     }
 
     /// A request body read for an investigation route, or the answer refusing it.

@@ -124,6 +124,11 @@ enum InvestigationScript {
               const trigger = capturing.get(failure.path);
               button.textContent = trigger ? "capturing (" + trigger + ")" : "capture stacks";
               button.disabled = Boolean(trigger);
+              if (failure.path.startsWith("<") || failure.path.includes("\\")) {
+                // A marker (<null>, <unreadable>) or escaped bytes: not the path the process passed.
+                button.disabled = true;
+                button.title = "this path's bytes are escaped or it was not read: create the trigger with the API";
+              }
               button.addEventListener("click", () => capture(failure, button));
               action.appendChild(button);
             }

@@ -40,9 +40,9 @@ struct LandingPage {
         <html lang="en">
         <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>errno_exporter</title>
         <style>body{font-family:sans-serif;max-width:64em;margin:1em auto;padding:0 .8em}code,pre{background:#eee;padding:0 .2em;overflow-wrap:anywhere}
-        table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-        .scroll{overflow-x:auto}td.number{text-align:right;font-variant-numeric:tabular-nums}.note{color:#555}
-        #live-form label{margin-right:.8em;white-space:nowrap}#live-events td{font-family:monospace;font-size:90%}
+        table{border-collapse:collapse}td,th{padding:.1em .6em;text-align:left;vertical-align:top}th{white-space:nowrap}
+        .scroll{overflow-x:auto}td.number{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.note{color:#555}
+        #recent-paths td:first-child,#live-events td:nth-child(6){min-width:14em}#live-form label{margin-right:.8em;white-space:nowrap}#live-events td{font-family:monospace;font-size:90%}
         ol.stack{font-family:monospace;font-size:90%}.method{color:#777}.capture{border-top:1px solid #ccc;margin-top:1em}
         li.folded{list-style:none}li.folded summary{color:#777;cursor:pointer}
         svg.flamegraph{width:100%;height:auto}svg.flamegraph a:hover rect{stroke:#000}</style></head>

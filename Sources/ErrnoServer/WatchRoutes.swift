@@ -12,6 +12,7 @@ enum WatchRoutes {
     static func add(to router: Router<BasicRequestContext>, watches: WatchRegistry?, api: InvestigationAPI?, authenticated: Bool) {
         router.post("/api/v1/watches") { request, _ -> Response in
             guard let api, let watches else { return disabled() }
+            if let refused = InvestigationRoutes.crossSiteRefusal(request) { return refused }
             let body: ByteBuffer
             switch await InvestigationRoutes.jsonBody(request, maxBytes: WatchRequest.maxBytes, what: "the watch") {
             case .body(let buffer): body = buffer
@@ -30,12 +31,14 @@ enum WatchRoutes {
                 return refusal(error)
             }
         }
-        router.get("/api/v1/watches") { _, _ -> Response in
+        router.get("/api/v1/watches") { request, _ -> Response in
             guard let watches else { return disabled() }
+            if let refused = InvestigationRoutes.crossSiteRefusal(request) { return refused }
             return CaptureRoutes.json(CaptureRoutes.Envelope(data: watches.list().map { APIModels.WatchJSON(watch: $0) }))
         }
-        router.get("/api/v1/watches/:id") { _, context -> Response in
+        router.get("/api/v1/watches/:id") { request, context -> Response in
             guard let watches else { return disabled() }
+            if let refused = InvestigationRoutes.crossSiteRefusal(request) { return refused }
             let id = context.parameters.get("id") ?? ""
             do {
                 guard let (watch, reading) = try watches.reading(id) else { return refusal(WatchRegistry.Refusal.unknown(id)) }
@@ -46,6 +49,7 @@ enum WatchRoutes {
         }
         router.get("/api/v1/watches/:id/events") { request, context -> Response in
             guard let watches else { return disabled() }
+            if let refused = InvestigationRoutes.crossSiteRefusal(request) { return refused }
             let id = context.parameters.get("id") ?? ""
             let stream: AsyncStream<WatchStreamItem>
             do {
@@ -70,6 +74,7 @@ enum WatchRoutes {
         }
         router.delete("/api/v1/watches/:id") { request, context -> Response in
             guard let watches else { return disabled() }
+            if let refused = InvestigationRoutes.crossSiteRefusal(request) { return refused }
             let id = context.parameters.get("id") ?? ""
             do {
                 try watches.delete(id, by: authenticated ? InvestigationRoutes.user(request) : "anonymous")

@@ -12,6 +12,8 @@ public struct Watch: Sendable, Equatable {
     public var created: Date
     public var expires: Date
     public var createdBy: String
+    /// A pid watch whose process exited: it matches nothing more; its summary stays.
+    public var exited = false
 
     public init(
         id: String, target: WatchRequest.Target, pathsOnly: Bool, eventsPerSecond: Int, created: Date, expires: Date, createdBy: String

@@ -56,6 +56,8 @@ public enum WatchStreamItem: Sendable, Equatable {
 
     /// Why a watch ended.
     public enum EndReason: String, Sendable {
-        case expired, deleted, shutdown
+        /// Its duration ran out; it was deleted; its process (a pid watch's) exited — the stream ends,
+        /// the watch's summary stays —; the agent stopped.
+        case expired, deleted, exited, shutdown
     }
 }

@@ -9,7 +9,8 @@ extension WatchRegistry: Collector {
                 name: "errno_exporter_watches", help: "Watches running now (POST /api/v1/watches).", type: .gauge,
                 samples: [Sample(value: Double(running))]),
             MetricFamily(
-                name: "errno_exporter_watches_ended_total", help: "Watches ended, by reason: expired (their duration ran out), deleted, shutdown.",
+                name: "errno_exporter_watches_ended_total",
+                help: "Watches ended, by reason: expired (their duration ran out), deleted, shutdown.",
                 type: .counter,
                 samples: [WatchStreamItem.EndReason.deleted, .expired, .shutdown].map {
                     Sample(labels: [Label("reason", $0.rawValue)], value: Double(totals.ended[$0] ?? 0))

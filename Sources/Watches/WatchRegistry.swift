@@ -33,8 +33,9 @@ public final class WatchRegistry: Sendable {
 
     struct Subscriber {
         let continuation: AsyncStream<WatchStreamItem>.Continuation
-        /// Failures this stream could not take (its buffer was full), not announced yet.
-        var lost: UInt64 = 0
+        /// Failures this stream did not carry and has not been told of yet, by reason (a notice
+        /// that finds the stream's buffer full is kept for the next tick).
+        var unannounced: [WatchStreamItem.DropReason: UInt64] = [:]
     }
 
     struct Running {
@@ -43,6 +44,9 @@ public final class WatchRegistry: Sendable {
         /// Records stamped before this are a previous watch's of the same slot.
         let startedMonotonic: UInt64
         let deadlineMonotonic: UInt64
+        /// A pid watch whose process exited: out of the kernel's selectors, its streams closed, its
+        /// summary kept until it ends.
+        var exited = false
         var subscribers: [Int: Subscriber] = [:]
         /// The kernel's not-streamed counters as last announced.
         var seenRateLimited: UInt64 = 0
@@ -61,6 +65,8 @@ public final class WatchRegistry: Sendable {
         var running: [String: Running] = [:]
         var nextNumber = 1
         var nextSubscriber = 0
+        /// Watches being put in force (their place is taken).
+        var starting = 0
         var totals = Totals()
         var lastHeartbeat = MonotonicClock.nanoseconds()
     }
@@ -68,6 +74,7 @@ public final class WatchRegistry: Sendable {
     private let kernel: any WatchAccess
     private let logger: Logger
     private let cgroupID: @Sendable (String) -> UInt64?
+    private let processExists: @Sendable (UInt32) -> Bool
     private let syscalls = SyscallNames()
     let state = Mutex(State())
     public let maxWatches: Int
@@ -80,8 +87,10 @@ public final class WatchRegistry: Sendable {
 
     public init(
         kernel: any WatchAccess, maxWatches: Int, logger: Logger,
-        cgroupID: @escaping @Sendable (String) -> UInt64? = { Cgroup2Mount.id(of: $0) }
+        cgroupID: @escaping @Sendable (String) -> UInt64? = { Cgroup2Mount.id(of: $0) },
+        processExists: @escaping @Sendable (UInt32) -> Bool = { kill(pid_t(bitPattern: $0), 0) == 0 || errno == EPERM }
     ) {
+        self.processExists = processExists
         self.kernel = kernel
         self.maxWatches = min(maxWatches, KernelLimits.maxWatches)
         self.logger = logger
@@ -99,15 +108,21 @@ public final class WatchRegistry: Sendable {
             target = .cgroup(id: id)
         }
         let spec = WatchSpec(target: target, pathsOnly: request.pathsOnly, eventsPerSecond: request.eventsPerSecond)
-        let watch = try state.withLock { state throws(Refusal) -> Watch in
-            guard state.running.count < maxWatches else { throw .tooMany(maxWatches) }
-            let started = MonotonicClock.nanoseconds()
-            let slot: UInt32
-            do {
-                slot = try kernel.startWatch(spec)
-            } catch {
-                throw .kernel("\(error)")
-            }
+        // A place is reserved under the lock; the kernel is written outside it (streams keep flowing).
+        try state.withLock { state throws(Refusal) in
+            guard state.running.count + state.starting < maxWatches else { throw .tooMany(maxWatches) }
+            state.starting += 1
+        }
+        let started = MonotonicClock.nanoseconds()
+        let slot: UInt32
+        do {
+            slot = try kernel.startWatch(spec)
+        } catch {
+            state.withLock { $0.starting -= 1 }
+            throw .kernel("\(error)")
+        }
+        let watch = state.withLock { state -> Watch in
+            state.starting -= 1
             let now = Date()
             let watch = Watch(
                 id: String(state.nextNumber), target: request.target, pathsOnly: request.pathsOnly, eventsPerSecond: request.eventsPerSecond, created: now,
@@ -158,15 +173,22 @@ public final class WatchRegistry: Sendable {
         let (stream, continuation) = AsyncStream.makeStream(of: WatchStreamItem.self, bufferingPolicy: .bufferingOldest(Self.streamBuffer))
         let number = try state.withLock { state throws(Refusal) -> Int? in
             guard var running = state.running[id] else { return nil }
+            if running.exited {  // nothing more will come: the stream says so and closes
+                continuation.yield(.subscribed(watch: id, time: Date()))
+                continuation.yield(.end(.exited))
+                continuation.finish()
+                return -1
+            }
             guard running.subscribers.count < Self.maxSubscribers else { throw .tooManyStreams(Self.maxSubscribers) }
             let number = state.nextSubscriber
             state.nextSubscriber += 1
+            continuation.yield(.subscribed(watch: id, time: Date()))  // before any failure can be delivered to it
             running.subscribers[number] = Subscriber(continuation: continuation)
             state.running[id] = running
             return number
         }
         guard let number else { return nil }
-        continuation.yield(.subscribed(watch: id, time: Date()))
+        guard number >= 0 else { return stream }
         continuation.onTermination = { [weak self] _ in
             self?.state.withLock { state in _ = state.running[id]?.subscribers.removeValue(forKey: number) }
         }
@@ -189,7 +211,7 @@ public final class WatchRegistry: Sendable {
                 event = named
                 for (number, subscriber) in running.subscribers {
                     if case .dropped = subscriber.continuation.yield(.failure(named)) {
-                        state.running[id]?.subscribers[number]?.lost += 1
+                        state.running[id]?.subscribers[number]?.unannounced[.slowClient, default: 0] += 1
                         state.totals.dropped[.slowClient, default: 0] += 1
                     }
                 }
@@ -203,6 +225,11 @@ public final class WatchRegistry: Sendable {
         let running = state.withLock { $0.running.map { ($0.key, $0.value.slot, $0.value.deadlineMonotonic) } }
         for (id, _, deadline) in running where now >= deadline {
             if end(id, reason: .expired) { logger.notice("watch expired", metadata: ["watch": "\(id)"]) }
+        }
+        // A pid watch stops matching when its process exits: the pid could be handed to another next.
+        for (watch, slot) in state.withLock({ $0.running.values.filter { !$0.exited }.map { ($0.watch, $0.slot) } }) {
+            guard case .pid(let pid) = watch.target, !processExists(pid) else { continue }
+            retire(watch.id, slot: slot, pid: pid)
         }
         for (id, slot, deadline) in running where now < deadline {
             guard let reading = try? kernel.readWatch(slot, summaries: false) else { continue }
@@ -221,6 +248,30 @@ public final class WatchRegistry: Sendable {
         }
     }
 
+    /// Retires a pid watch whose process exited: out of the kernel's selectors, its streams told and
+    /// closed; it stays readable (`exited`) until deleted or expired.
+    private func retire(_ id: String, slot: UInt32, pid: UInt32) {
+        do {
+            try kernel.retireWatch(slot)
+        } catch {
+            logger.error("retiring a watch in the kernel failed", metadata: ["watch": "\(id)", "error": "\(error)"])
+            return
+        }
+        let last = try? kernel.readWatch(slot, summaries: false)
+        let subscribers = state.withLock { state -> [Subscriber] in
+            guard state.running[id]?.slot == slot else { return [] }
+            if let last { Self.announce(last, in: &state, id: id) }  // what the streams did not carry, before they close
+            state.running[id]?.exited = true
+            state.running[id]?.watch.exited = true
+            return state.running[id].map { Array($0.subscribers.values) } ?? []
+        }
+        logger.notice("watch's process exited: it matches nothing more", metadata: ["watch": "\(id)", "pid": "\(pid)"])
+        for subscriber in subscribers {
+            subscriber.continuation.yield(.end(.exited))
+            subscriber.continuation.finish()
+        }
+    }
+
     /// Ends every watch (the agent shuts down): streams get `end: shutdown`.
     public func shutdown() {
         for id in state.withLock({ Array($0.running.keys) }) { _ = end(id, reason: .shutdown) }
@@ -236,11 +287,11 @@ public final class WatchRegistry: Sendable {
         state.totals.dropped[.rateLimited, default: 0] += rateLimited
         state.totals.dropped[.ringBufferFull, default: 0] += ringFull
         for (number, var subscriber) in running.subscribers {
-            for (count, reason) in [(rateLimited, WatchStreamItem.DropReason.rateLimited), (ringFull, .ringBufferFull)] where count > 0 {
-                _ = subscriber.continuation.yield(.dropped(count: count, reason: reason))
-            }
-            if subscriber.lost > 0, case .enqueued = subscriber.continuation.yield(.dropped(count: subscriber.lost, reason: .slowClient)) {
-                subscriber.lost = 0
+            subscriber.unannounced[.rateLimited, default: 0] += rateLimited
+            subscriber.unannounced[.ringBufferFull, default: 0] += ringFull
+            for reason in [WatchStreamItem.DropReason.rateLimited, .ringBufferFull, .slowClient] {
+                guard let count = subscriber.unannounced[reason], count > 0 else { continue }
+                if case .enqueued = subscriber.continuation.yield(.dropped(count: count, reason: reason)) { subscriber.unannounced[reason] = 0 }
             }
             running.subscribers[number] = subscriber
         }

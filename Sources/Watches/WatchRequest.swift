@@ -59,9 +59,12 @@ public struct WatchRequest: Sendable, Equatable {
         switch fields.cgroup {
         case .none: break
         case .some(let path?) where path.hasPrefix("/") && path.utf8.count <= 4096 && !path.utf8.contains(0)
-            && !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }):
+            && !path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." })
+            && (1..<KernelLimits.maxCgroupDepth).contains(path.split(separator: "/").count):
             targets.append(.cgroup(path))
-        case .some: problems.append("cgroup: expected an absolute cgroup v2 path without . or .. components, like /system.slice/nginx.service")
+        case .some:
+            problems.append(
+                "cgroup: expected an absolute cgroup v2 path without . or .. components, 1 to \(KernelLimits.maxCgroupDepth - 1) levels deep, like /system.slice/nginx.service (the root is every process: no watch)")
         }
         if targets.count != 1, problems.isEmpty { problems.append("name exactly one target: pid, comm or cgroup") }
         var pathsOnly = false

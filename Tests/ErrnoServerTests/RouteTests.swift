@@ -50,12 +50,14 @@ import Watches
                 path: "/etc/\"nodey\".conf", errno: "ENOENT", result: -2, userStack: [frame]))
         }
 
-        func app(reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true, investigations: InvestigationAPI? = nil) -> some ApplicationProtocol {
+        func app(
+            reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true, investigations: InvestigationAPI? = nil, recent: RecentFailures? = nil
+        ) -> some ApplicationProtocol {
             let kernel = self.kernel
             let server = ExporterServer(
                 addresses: [], telemetryPath: "/metrics", gatherer: gatherer, isReady: { kernel.isAttached }, reload: reload,
                 captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook, investigations: investigations),
-                openMetricsCreatedSamples: openMetricsCreatedSamples,
+                openMetricsCreatedSamples: openMetricsCreatedSamples, recent: recent,
                 logger: Logger(label: "test"))
             return Application(router: server.makeRouter())
         }
@@ -343,6 +345,55 @@ import Watches
             try await client.execute(uri: "/api/v1/watches/2/events", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/watches/1", method: .delete) { #expect($0.status == .ok) }
             try await client.execute(uri: "/api/v1/watches/1", method: .delete) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test func theInvestigationPageShowsWhatFailsNowEscapedAndItsOwnScriptUnderAStrictPolicy() async throws {
+        let fixture = try Fixture()
+        let recent = RecentFailures(kernel: fixture.kernel, syscalls: SyscallNames(.x86_64))
+        recent.takeBaseline()
+        var counters = KernelCounters()
+        counters.syscallFailures = [SyscallFailure(syscall: 257, errno: 2, comm: "node", count: 9), SyscallFailure(syscall: 0, errno: 9, comm: "x<b>", count: 2)]
+        counters.pathFailures = [PathFailure(syscall: 257, errno: 2, comm: "node", path: Array("/tmp/<img src=x>".utf8), count: 4)]
+        fixture.kernel.setCounters(counters)
+        try await fixture.app(recent: recent).test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                let page = String(buffer: response.body)
+                let policy = response.headers[.contentSecurityPolicy] ?? ""
+                #expect(policy.contains("script-src 'self'") && policy.contains("connect-src 'self'") && !policy.contains("unsafe-eval") && !policy.contains("script-src 'unsafe-inline'"))
+                #expect(page.contains(#"<script src="static/investigate.js"></script>"#) && !page.contains("<script>"))
+                #expect(page.contains("<h2>What fails now</h2>") && page.contains(#"<td>openat</td><td>ENOENT</td><td><a href="?comm=node#live">node</a></td>"#), "\(page)")
+                #expect(page.contains("<code>/tmp/&lt;img src=x&gt;</code>") && !page.contains("<img src=x>"))
+                #expect(page.contains(#"<a href="?comm=x%3Cb%3E#live">x&lt;b&gt;</a>"#))
+                #expect(page.contains("Live investigations are disabled: start errno_exporter with") && !page.contains("id=\"live-form\""))
+                #expect(page.contains(#"<meta name="viewport""#))
+            }
+            try await client.execute(uri: "/?comm=x%3Cb%3E&pid=12%3C", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains("What fails now for comm <code>x&lt;b&gt;</code>") && page.contains(#"data-comm="x&lt;b&gt;""#))
+                #expect(!page.contains("<td>openat</td>"), "only that comm's rows")
+            }
+            try await client.execute(uri: "/static/investigate.js", method: .get) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "text/javascript; charset=utf-8")
+                let script = String(buffer: response.body)
+                #expect(script.contains("textContent") && !script.contains("innerHTML") && !script.contains("eval("))
+            }
+            try await client.execute(uri: "/api/v1/failures/recent?limit=1", method: .get) { response in
+                let data = try #require(try Self.json(response.body)["data"] as? [String: Any])
+                let syscalls = try #require(data["syscalls"] as? [[String: Any]])
+                #expect(syscalls.count == 1 && syscalls.first?["syscall"] as? String == "openat" && syscalls.first?["count"] as? Int == 4, "\(data)")
+                #expect((data["paths"] as? [[String: Any]])?.first?["path"] as? String == "/tmp/<img src=x>")
+            }
+            try await client.execute(uri: "/api/v1/failures/recent?limit=0", method: .get) { #expect($0.status == .badRequest) }
+        }
+        let api = InvestigationAPI(
+            triggers: EphemeralTriggers(fixture), watches: WatchRegistry(kernel: FakeWatchKernel(), maxWatches: 1, logger: Logger(label: "test")))
+        try await fixture.app(investigations: api).test(.router) { client in
+            try await client.execute(uri: "/?pid=42", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains(#"<form id="live-form" method="get" action="./">"#) && page.contains(#"<input name="pid" inputmode="numeric" size="8" value="42">"#))
+                #expect(!page.contains("What fails now"), "no counters behind this server")
+            }
         }
     }
 

@@ -100,9 +100,12 @@ struct WatchTests {
         #expect(events.filter { $0["syscall"] as? String == "read" && $0["path"] == nil }.count == 3)
         // The config's counters saw none of it (its filter names another comm).
         #expect(try await agent.scrape().matching("errno_syscall_failures_total", ["comm": comm]).isEmpty)
+        // Its process has exited: the stream ends saying so; the watch and its summary stay until deleted.
+        try await stream.waitFor { stream.lines.last?["end"] as? String == "exited" }
+        #expect(stream.lines.last?["end"] as? String == "exited", "\(stream.output.text.suffix(300))")
+        let exited = try Self.data(try Self.call(agent, "GET", "/api/v1/watches/\(byPid)").body)
+        #expect(exited["exited"] as? Bool == true && exited["failures"] as? Int == 14)
         #expect(try Self.call(agent, "DELETE", "/api/v1/watches/\(byPid)").status == 200)
-        try await stream.waitFor { stream.lines.last?["end"] as? String == "deleted" }
-        #expect(stream.lines.last?["end"] as? String == "deleted")
         #expect(try agent.stop() == 0)
     }
 
@@ -140,11 +143,12 @@ struct WatchTests {
         let load = try WaitingLoad(comm: uniqueComm("cgrp"), openat: 6)
         try cgroup.adopt(load.pid)
         let id = try Self.watch(agent, #"{"cgroup": "\#(cgroup.path)"}"#)
-        let brief = try Self.watch(agent, #"{"comm": "nothing-here", "duration": "2s"}"#)
-        let stream = try Stream(agent, brief)
-        try await stream.connected()
+        let second = try Self.watch(agent, #"{"comm": "nothing-here"}"#)
         let third = try Self.call(agent, "POST", "/api/v1/watches", body: #"{"pid": 1}"#)
         #expect(third.status == 429 && third.body.contains("2 watches are running"), "\(third)")
+        #expect(try Self.call(agent, "DELETE", "/api/v1/watches/\(second)").status == 200)
+        let brief = try Self.watch(agent, #"{"comm": "nothing-here", "duration": "3s"}"#)
+        let stream = try Stream(agent, brief)
         #expect(try Self.call(agent, "POST", "/api/v1/watches", body: #"{"cgroup": "/no-such-cgroup-here"}"#).status == 422)
         try load.release()
         try await Task.sleep(for: .milliseconds(500))
@@ -203,13 +207,15 @@ struct WatchTests {
             let deadline = Date().addingTimeInterval(timeout * testTimeScale)
             while !done(), Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
         }
-        let (top, screens, topSaid) = try tool(["top", "--count", "3"])
+        let (top, screens, topSaid) = try tool(["top", "--count", "120"])
         let (snoop, lines, snoopSaid) = try tool(["snoop", "--paths"])
         defer { for process in [top, snoop] where process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         try await waitFor { topSaid.text.contains("as watch") && snoopSaid.text.contains("as watch") }
         _ = try await offPool { try shell("curl -s http://127.0.0.1:\(port)/about") }
-        try await waitFor { !top.isRunning && lines.text.contains("/etc/nodey.conf") }
-        #expect(top.terminationStatus == 0 && topSaid.text.contains("removed watch"), "\(topSaid.text)")
+        try await waitFor { screens.text.contains("/etc/nodey.conf") && lines.text.contains("/etc/nodey.conf") }
+        kill(top.processIdentifier, SIGINT)
+        try await waitFor(20) { !top.isRunning }
+        #expect(!top.isRunning && top.terminationStatus == 0 && topSaid.text.contains("removed watch"), "\(topSaid.text)")
         let lastScreen = screens.text.components(separatedBy: "\n\n").filter { $0.contains(" watch ") }.last ?? ""
         #expect(lastScreen.split(separator: "\n").contains { $0.split(separator: " ").prefix(3) == ["openat", "ENOENT", "1"] }, "\(screens.text)")
         #expect(screens.text.contains("/etc/nodey.conf"), "\(screens.text)")

@@ -9,6 +9,7 @@ public final class FakeWatchKernel: WatchAccess {
         var readings: [UInt32: WatchReading] = [:]
         var nextSlot: UInt32 = 0
         var ended: [UInt32] = []
+        var retired: [UInt32] = []
     }
 
     private let state = Mutex(State())
@@ -31,6 +32,11 @@ public final class FakeWatchKernel: WatchAccess {
             return slot
         }
     }
+
+    /// Slots retired, in order.
+    public var retired: [UInt32] { state.withLock { $0.retired } }
+
+    public func retireWatch(_ slot: UInt32) throws { state.withLock { $0.retired.append(slot) } }
 
     public func endWatch(_ slot: UInt32) throws {
         state.withLock { state in

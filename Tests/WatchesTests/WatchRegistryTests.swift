@@ -13,7 +13,7 @@ import Testing
 /// slow clients, heartbeats, ends), expiry and the self-metrics.
 @Suite(.timeLimit(.minutes(1))) struct WatchRegistryTests {
     static func registry(_ kernel: FakeWatchKernel, max: Int = 2) -> WatchRegistry {
-        WatchRegistry(kernel: kernel, maxWatches: max, logger: Logger(label: "test"), cgroupID: { $0 == "/known" ? 77 : nil })
+        WatchRegistry(kernel: kernel, maxWatches: max, logger: Logger(label: "test"), cgroupID: { $0 == "/known" ? 77 : nil }, processExists: { $0 != 666 })
     }
 
     static func record(slots: UInt64, at: UInt64 = MonotonicClock.nanoseconds(), path: String? = "/etc/nodey.conf") -> WatchEventRecord {
@@ -109,6 +109,24 @@ import Testing
         let events = try registry.collect().first { $0.name == "errno_exporter_watch_events_total" }
         #expect(events?.samples.first { $0.labels == [Label("outcome", "slow_client")] }?.value == 11)
         #expect(events?.samples.first { $0.labels == [Label("outcome", "streamed")] }?.value == Double(WatchRegistry.streamBuffer + 10))
+    }
+
+    @Test func aPidWatchStopsMatchingWhenItsProcessExitsAndKeepsItsSummary() async throws {
+        let kernel = FakeWatchKernel()
+        let registry = Self.registry(kernel)
+        let watch = try registry.create(WatchRequest(target: .pid(666), durationSeconds: 60), by: "x")
+        let stream = try #require(try registry.subscribe(watch.id))
+        registry.tick()
+        #expect(await Self.take(stream, 1) == [.end(.exited)])
+        #expect(kernel.retired == [0] && kernel.ended.isEmpty)
+        let reading = try registry.reading(watch.id)
+        #expect(registry.list().first?.exited == true && reading != nil)
+        let late = try #require(try registry.subscribe(watch.id))
+        var items: [WatchStreamItem] = []
+        for await item in late { items.append(item) }
+        #expect(items.count == 2 && items.last == .end(.exited))
+        registry.tick()
+        #expect(kernel.retired == [0], "retired once")
     }
 
     @Test func streamsPerWatchAreBounded() throws {

@@ -28,6 +28,8 @@ import Testing
             (#"{"comm": ""}"#, "comm: expected a process name"),
             (#"{"cgroup": "relative"}"#, "cgroup: expected an absolute cgroup v2 path"),
             (#"{"cgroup": "/a/../../etc"}"#, "cgroup: expected an absolute cgroup v2 path without . or .."),
+            (#"{"cgroup": "/"}"#, "the root is every process"),
+            (#"{"cgroup": "/\#((1...16).map { "l\($0)" }.joined(separator: "/"))"}"#, "1 to 15 levels deep"),
             (#"{"pid": 1, "paths_only": "yes"}"#, "paths_only: expected true or false"),
             (#"{"pid": 1, "paths_only": 1}"#, "paths_only: expected true or false"),
             (#"{"pid": 1, "duration": "2h"}"#, "duration: expected a duration from 1s to 1h"),
