@@ -341,6 +341,13 @@ import Watches
                 let listed = try Self.json(response.body)["data"] as? [[String: Any]]
                 #expect(listed?.count == 1)
             }
+            // Another site's page in the operator's browser is refused, whatever it asks.
+            for headers in [[.init("Sec-Fetch-Site")!: "cross-site"], [.origin: "http://evil.example"], [.origin: "null"]] as [HTTPFields] {
+                try await client.execute(uri: "/api/v1/watches/1", method: .get, headers: headers) { response in
+                    #expect(response.status == .forbidden && String(buffer: response.body).contains("investigations refuse requests from"), "\(headers)")
+                }
+                try await client.execute(uri: "/api/v1/triggers/t", method: .delete, headers: headers) { #expect($0.status == .forbidden) }
+            }
             try await client.execute(uri: "/api/v1/watches/2", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/watches/2/events", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/api/v1/watches/1", method: .delete) { #expect($0.status == .ok) }
