@@ -53,9 +53,9 @@ struct BasicAuthTests {
         try "basic_auth_users:\n  prom: '\(try Self.bcrypt("prom", "scrape-me"))'\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
         // A comm filter keeps the scrape small whatever else the machine (or a parallel test) does.
         let agent = try AgentProcess(config: "filters:\n  comms: [\(uniqueComm("ba_prom_"))]\n", arguments: ["--web.config.file=\(webConfig)"])
-        // A 3 s interval (and timeout): each scrape checks a bcrypt hash, and a loaded 2-core machine
-        // can take longer than 1 s to answer one.
-        let authorized = try PrometheusServer(target: agent.address, interval: "3s", jobExtras: "    basic_auth:\n      username: prom\n      password: scrape-me\n")
+        // A 5 s interval (and timeout) for the authorized one: each scrape checks a bcrypt hash, and a
+        // 2-core machine loaded by the rest of the suite (browsers, nodes, agents) can be slow to answer.
+        let authorized = try PrometheusServer(target: agent.address, interval: "5s", jobExtras: "    basic_auth:\n      username: prom\n      password: scrape-me\n")
         let anonymous = try PrometheusServer(target: agent.address, interval: "3s")
         var authorizedUp = 0.0, anonymousScrapes = 0.0
         let deadline = Date().addingTimeInterval(prometheusPatience)

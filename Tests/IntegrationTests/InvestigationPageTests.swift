@@ -35,7 +35,7 @@ struct InvestigationPageTests {
 
         // Live: watch nodey; a failure performed after the page loaded streams in.
         _ = try browser.evaluate("const f = document.getElementById('live-form'); f.elements.pid.value = '\(pid)'; f.requestSubmit(); true")
-        #expect(try await browser.waitFor("document.getElementById('live-status').textContent.startsWith('Watching pid \(pid)')"))
+        #expect(try await browser.waitFor("document.getElementById('live-status').textContent.startsWith('Watching pid \(pid)')", timeout: 60), "\(((try? browser.evaluate("document.getElementById('live-status').textContent")) as? String) ?? "")")
         try await about()
         let streamed = "Array.from(document.querySelectorAll('#live-events tbody tr')).some(r => r.cells[5].textContent === '/etc/nodey.conf' && r.cells[4].textContent === 'ENOENT' && r.cells[2].textContent === 'node')"
         #expect(try await browser.waitFor(streamed), "\((try? Self.rows(browser, "live-events")) ?? [])")
@@ -51,7 +51,7 @@ struct InvestigationPageTests {
         // Hostile names (a comm and a path that are markup) render as text, here and in what fails now.
         let load = try WaitingLoad(comm: hostileComm, paths: [PathPlan("openat", 2, hostilePath)])
         _ = try browser.evaluate("const g = document.getElementById('live-form'); g.elements.pid.value = ''; g.elements.comm.value = '\(hostileComm)'; g.requestSubmit(); true")
-        #expect(try await browser.waitFor("document.getElementById('live-status').textContent.startsWith('Watching comm \(hostileComm)')"))
+        #expect(try await browser.waitFor("document.getElementById('live-status').textContent.startsWith('Watching comm \(hostileComm)')", timeout: 60))
         try load.release()
         #expect(try await browser.waitFor("Array.from(document.querySelectorAll('#live-events tbody tr')).some(r => r.cells[5].textContent === \"\(hostilePath)\" && r.cells[2].textContent === '\(hostileComm)')"))
         #expect(try await browser.waitFor("Array.from(document.querySelectorAll('#recent-paths code')).some(c => c.textContent === \"\(hostilePath)\")", timeout: 15))
