@@ -560,6 +560,9 @@ def watch_suite(args):
         Condition("watches_4", base.argv + investigations, watching(others), log=base.log),
         Condition("watch_on_loop", base.argv + investigations, watching([{"comm": "errno-load"}]), log=base.log),
     ]
+    previous = os.environ.get("ERRNO_BENCH_PREVIOUS_AGENT")  # a build from before watches, for "no watch costs nothing"
+    if previous:
+        conditions.append(Condition("previous_build", [previous] + base.argv[1:], wait_for_http_ready, log=base.log))
     kinds = (("getppid", args.getppid), ("openat", args.openat), ("bad-read", args.getppid // 2))
     try:
         medians, raw, costs, _ = run_suite("watches", conditions, kinds, args.rounds)
@@ -567,6 +570,9 @@ def watch_suite(args):
         os.rmdir(cgroup)
     return table("Watches (the agent with --web.enable-investigations, default config)", conditions, kinds, medians, raw, costs) + [
         "", "Ratios of added cost, same rounds (targets in brackets):", "",
+        *([f"- no watch / the build before watches (ERRNO_BENCH_PREVIOUS_AGENT): successful {ratio(medians, 'no_watch', 'previous_build', 'getppid')}, "
+           f"failing opens {ratio(medians, 'no_watch', 'previous_build', 'openat')}, failing reads {ratio(medians, 'no_watch', 'previous_build', 'bad-read')} [≈ 1.00]"]
+          if previous else []),
         f"- successful syscalls, 4 watches / no watch: {ratio(medians, 'watches_4', 'no_watch', 'getppid')} [≈ 1.00: successes never look]",
         f"- failing opens, 4 watches / no watch: {ratio(medians, 'watches_4', 'no_watch', 'openat')}",
         f"- failing reads, 4 watches / no watch: {ratio(medians, 'watches_4', 'no_watch', 'bad-read')}",

@@ -16,17 +16,30 @@ struct WatchTargetOptions: ParsableArguments {
     @Option(name: .customLong("for"), help: "How long the watch lives, like 30s, 10m or 1h (the agent checks it, and caps it).")
     var duration = "10m"
 
+    @Flag(name: .customLong("paths"), help: "Only path syscalls (open, stat, …), as opensnoop.")
+    var pathsOnly = false
+
     func validate() throws {
         guard [pid != nil, comm != nil, cgroup != nil].filter({ $0 }).count == 1 else { throw ValidationError("give one of --pid, --comm, --cgroup") }
     }
 
-    func request(pathsOnly: Bool) -> WatchSession.Request {
+    var request: WatchSession.Request {
         var request = WatchSession.Request(duration: duration)
         request.pid = pid
         request.comm = comm
         request.cgroup = cgroup
         request.pathsOnly = pathsOnly
         return request
+    }
+
+    /// Runs tool `name` on a watch of this target through the agent `agent` names.
+    func run(
+        _ name: String, agent: AgentOptionGroup,
+        work: @escaping @Sendable (WatchSession, _ print: @escaping @Sendable (String) -> Void, _ status: @escaping @Sendable (String) -> Void) async throws -> Void
+    ) throws {
+        let connection = try AgentConnection(agent.connectionOptions)
+        let session = WatchSession(connection: connection, request: request)
+        try ToolRunner.run(name, connection: connection, stop: { session.stop() }) { print, status in try await work(session, print, status) }
     }
 }
 
@@ -40,9 +53,6 @@ struct TopCommand: ParsableCommand {
     @OptionGroup var agent: AgentOptionGroup
     @OptionGroup var target: WatchTargetOptions
 
-    @Flag(name: .customLong("paths"), help: "Only path syscalls (open, stat, …).")
-    var pathsOnly = false
-
     @Option(name: .customLong("interval"), help: "Seconds between refreshes.")
     var interval = 1.0
 
@@ -55,11 +65,9 @@ struct TopCommand: ParsableCommand {
     }
 
     func run() throws {
-        let connection = try AgentConnection(agent.connectionOptions)
-        let session = WatchSession(connection: connection, request: target.request(pathsOnly: pathsOnly))
         let interval = Duration.milliseconds(Int64(self.interval * 1000)), count = self.count
         let terminal = isatty(STDOUT_FILENO) == 1
-        try ToolRunner.run("top", connection: connection, stop: { session.stop() }) { print, status in
+        try target.run("top", agent: agent) { session, print, status in
             try await WatchTools.top(session, interval: interval, iterations: count, terminal: terminal, print: print, status: status)
         }
     }
@@ -74,9 +82,6 @@ struct SnoopCommand: ParsableCommand {
     @OptionGroup var agent: AgentOptionGroup
     @OptionGroup var target: WatchTargetOptions
 
-    @Flag(name: .customLong("paths"), help: "Only path syscalls (open, stat, …), as opensnoop.")
-    var pathsOnly = false
-
     @Option(name: .customLong("count"), help: "Stop after this many failures.")
     var count: Int?
 
@@ -85,10 +90,8 @@ struct SnoopCommand: ParsableCommand {
     }
 
     func run() throws {
-        let connection = try AgentConnection(agent.connectionOptions)
-        let session = WatchSession(connection: connection, request: target.request(pathsOnly: pathsOnly))
         let count = self.count
-        try ToolRunner.run("snoop", connection: connection, stop: { session.stop() }) { print, status in
+        try target.run("snoop", agent: agent) { session, print, status in
             try await WatchTools.snoop(session, limit: count, print: print, status: status)
         }
     }
