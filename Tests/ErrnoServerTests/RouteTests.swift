@@ -357,7 +357,8 @@ import Watches
 
     @Test func theInvestigationPageShowsWhatFailsNowEscapedAndItsOwnScriptUnderAStrictPolicy() async throws {
         let fixture = try Fixture()
-        let recent = RecentFailures(kernel: fixture.kernel, syscalls: SyscallNames(.x86_64))
+        // A window longer than any test takes: the rates here are over everything since the baseline.
+        let recent = RecentFailures(kernel: fixture.kernel, syscalls: SyscallNames(.x86_64), window: .seconds(3600))
         recent.takeBaseline()
         var counters = KernelCounters()
         counters.syscallFailures = [SyscallFailure(syscall: 257, errno: 2, comm: "node", count: 9), SyscallFailure(syscall: 0, errno: 9, comm: "x<b>", count: 2)]

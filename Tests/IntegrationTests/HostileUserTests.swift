@@ -35,7 +35,10 @@ struct HostileUserTests {
         try requireRoot()
         let (directory, agent) = try Self.setUp("fifo")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await Self.asNobody("mkfifo /tmp/perf-$$.map && exec cat \(directory)/victim")
+        // A shell whose pid has no perf map left behind by another process (which nobody could not
+        // replace) makes the FIFO, then fails to open the trigger's path.
+        try await Self.asNobody(
+            "for i in 1 2 3 4 5 6 7 8; do sh -c 'mkfifo /tmp/perf-$$.map 2>/dev/null || exit 3; exec cat \(directory)/victim'; [ $? -ne 3 ] && break; done")
         let first = try #require(try await agent.waitForCaptures(trigger: "fifo").first)
         try? FileManager.default.removeItem(atPath: "/tmp/perf-\(first.pid).map")
         // The capture thread is still serving: the next capture arrives, the agent answers and stops.
