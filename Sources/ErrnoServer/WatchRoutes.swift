@@ -90,7 +90,7 @@ enum WatchRoutes {
         guard let error = error as? WatchRegistry.Refusal else { return CaptureRoutes.failure(.internalServerError, "internal", "\(error)") }
         return switch error {
         case .tooMany, .tooManyStreams: CaptureRoutes.failure(.tooManyRequests, "too_many", error.description)
-        case .noSuchCgroup: CaptureRoutes.failure(.unprocessableContent, "bad_data", error.description)
+        case .noSuchCgroup, .unsupported: CaptureRoutes.failure(.unprocessableContent, "bad_data", error.description)
         case .unknown: CaptureRoutes.failure(.notFound, "not_found", error.description)
         case .kernel: CaptureRoutes.failure(.internalServerError, "internal", error.description)
         }

@@ -19,6 +19,8 @@ public final class WatchRegistry: Sendable {
         case unknown(String)
         case tooManyStreams(Int)
         case kernel(String)
+        /// This kernel cannot run such a watch (a missing feature): the reason says which and why.
+        case unsupported(String)
 
         public var description: String {
             switch self {
@@ -27,6 +29,7 @@ public final class WatchRegistry: Sendable {
             case .unknown(let id): "no running watch \(id)"
             case .tooManyStreams(let limit): "this watch already has \(limit) streams open"
             case .kernel(let reason): "the kernel refused the watch: \(reason)"
+            case .unsupported(let reason): reason
             }
         }
     }
@@ -117,6 +120,9 @@ public final class WatchRegistry: Sendable {
         let slot: UInt32
         do {
             slot = try kernel.startWatch(spec)
+        } catch let error as StartupError {
+            state.withLock { $0.starting -= 1 }
+            throw .unsupported(error.description)
         } catch {
             state.withLock { $0.starting -= 1 }
             throw .kernel("\(error)")

@@ -14,7 +14,9 @@ public final class FakeWatchKernel: WatchAccess {
 
     private let state = Mutex(State())
 
-    public init() {}
+    public init(refusal: String? = nil) {
+        self.refusal = refusal
+    }
 
     /// The running watches by slot.
     public var running: [UInt32: WatchSpec] { state.withLock { $0.running } }
@@ -24,8 +26,12 @@ public final class FakeWatchKernel: WatchAccess {
     /// Sets what `readWatch` returns for `slot`.
     public func setReading(_ reading: WatchReading, slot: UInt32) { state.withLock { $0.readings[slot] = reading } }
 
+    /// When set, `startWatch` refuses every watch with it, as a kernel lacking a feature does.
+    public let refusal: String?
+
     public func startWatch(_ spec: WatchSpec) throws -> UInt32 {
-        state.withLock { state in
+        if let refusal { throw StartupError(refusal) }
+        return state.withLock { state in
             let slot = state.nextSlot
             state.nextSlot += 1
             state.running[slot] = spec

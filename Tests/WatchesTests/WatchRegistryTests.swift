@@ -129,6 +129,17 @@ import Testing
         #expect(kernel.retired == [0], "retired once")
     }
 
+    @Test func aWatchThisKernelCannotRunIsRefusedSayingWhyAndTakesNoPlace() throws {
+        let registry = Self.registry(FakeWatchKernel(refusal: "a cgroup watch needs bpf_get_current_ancestor_cgroup_id"), max: 1)
+        #expect(throws: WatchRegistry.Refusal.unsupported("a cgroup watch needs bpf_get_current_ancestor_cgroup_id")) {
+            try registry.create(WatchRequest(target: .cgroup("/known"), durationSeconds: 60), by: "x")
+        }
+        #expect(throws: WatchRegistry.Refusal.unsupported("a cgroup watch needs bpf_get_current_ancestor_cgroup_id")) {
+            try registry.create(WatchRequest(target: .cgroup("/known"), durationSeconds: 60), by: "x")
+        }
+        #expect(registry.list().isEmpty)
+    }
+
     @Test func streamsPerWatchAreBounded() throws {
         let registry = Self.registry(FakeWatchKernel())
         let watch = try registry.create(WatchRequest(target: .pid(42), durationSeconds: 60), by: "x")
