@@ -8,12 +8,14 @@ import SystemSupport
 /// The JSON shapes of the API, apart from the domain types they show: one place that fixes the
 /// field names users' scripts rely on.
 enum APIModels {
-    /// A stack frame: `{address, symbol, offset, module, module_address, build_id, file?, line?, inlined, method}`.
+    /// A stack frame: `{address, symbol, offset, module, module_address, build_id, file?, line?, inlined, method,
+    /// named_by}`.
     struct Frame: Encodable {
         let frame: StackFrame
 
         enum CodingKeys: String, CodingKey {
             case address, symbol, offset, module, moduleAddress = "module_address", buildID = "build_id", file, line, inlined, method
+            case namedBy = "named_by"
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -28,6 +30,7 @@ enum APIModels {
             try container.encodeIfPresent(frame.line, forKey: .line)
             try container.encode(frame.inlined, forKey: .inlined)
             try container.encode(frame.method.rawValue, forKey: .method)
+            try container.encode(frame.namedBy?.rawValue, forKey: .namedBy)
         }
     }
 

@@ -21,20 +21,17 @@ public final class PerfMap {
     static let maxNameBytes = 8 << 20
     static let maxLineBytes = 4096
 
-    public let path: String
-    /// The only user whose file is read (the process's); nil: any (tests of the parser).
-    let owner: UInt32?
+    public var path: String { lines.path }
+    private var lines: AppendedLines
     private var entries: [Entry] = []
     private var sorted = true
-    private var bytesRead = 0
-    private var partialLine: [UInt8] = []
     private var nameBytes = 0
     /// Set once a bound was reached: the rest of the file is not read.
-    public private(set) var exhausted = false
+    public var exhausted: Bool { lines.atByteLimit }
 
+    /// `owner`: the only user whose file is read (the process's); nil: any (tests of the parser).
     public init(path: String, owner: UInt32? = nil) {
-        self.path = path
-        self.owner = owner
+        lines = AppendedLines(path: path, owner: owner, maxBytes: Self.maxBytes, maxLineBytes: Self.maxLineBytes)
     }
 
     public var entryCount: Int { entries.count }
@@ -43,39 +40,12 @@ public final class PerfMap {
     /// refused (not a regular file, not the process user's).
     @discardableResult
     public func refresh() -> Bool {
-        guard let opened = try? TargetFile.open(path, owner: owner) else { return false }
-        defer { close(opened.descriptor) }
-        guard !exhausted else { return true }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytesRead < Self.maxBytes {
-            let wanted = min(chunk.count, Self.maxBytes - bytesRead)
-            let count = chunk.withUnsafeMutableBytes { pread(opened.descriptor, $0.baseAddress, wanted, off_t(bytesRead)) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return true }
-            bytesRead += count
-            consume(chunk[0..<count])
-            if exhausted { return true }
-        }
-        exhausted = true
-        return true
-    }
-
-    private func consume(_ bytes: ArraySlice<UInt8>) {
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                if partialLine.count <= Self.maxLineBytes, let entry = Self.parse(partialLine) {
-                    if let last = entries.last, last.start > entry.start { sorted = false }
-                    entries.append(entry)
-                    nameBytes += entry.name.utf8.count
-                    if entries.count >= Self.maxEntries || nameBytes >= Self.maxNameBytes {
-                        exhausted = true
-                        return
-                    }
-                }
-                partialLine.removeAll(keepingCapacity: true)
-            } else if partialLine.count <= Self.maxLineBytes {
-                partialLine.append(byte)
-            }
+        lines.read { line in
+            guard let entry = Self.parse(Array(line)) else { return true }
+            if let last = entries.last, last.start > entry.start { sorted = false }
+            entries.append(entry)
+            nameBytes += entry.name.utf8.count
+            return entries.count < Self.maxEntries && nameBytes < Self.maxNameBytes
         }
     }
 

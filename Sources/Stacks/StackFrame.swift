@@ -19,6 +19,8 @@ public struct StackFrame: Sendable, Equatable {
     /// A function the compiler inlined into the next frame: same address, a frame of its own.
     public var inlined = false
     public var method: UnwindMethod
+    /// What named the frame; nil when nothing did.
+    public var namedBy: FrameNaming?
 
     public init(address: UInt64, method: UnwindMethod) {
         self.address = address

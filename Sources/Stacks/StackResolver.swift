@@ -9,7 +9,7 @@ public struct ResolvedStack: Sendable {
 }
 
 /// The whole recipe for one capture's stacks: the process's executable mappings (as recorded at the
-/// syscall, else read from /proc now or as last seen: `ProcessMapsCache`), its perf map, CFI and frame-pointer unwinding over the copied
+/// syscall, else read from /proc now or as last seen: `ProcessMapsCache`), its JIT's perf map and V8 log, CFI and frame-pointer unwinding over the copied
 /// stack, and symbolization; kernel frames named from kallsyms. Caches ELF files across captures.
 /// Not thread-safe: one capture thread uses it.
 public final class StackResolver {
@@ -27,10 +27,10 @@ public final class StackResolver {
         let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? mapsCache.maps(pid: pid)
         let stackPointer = unwinder.architecture.stackPointer
         guard registers.count > stackPointer else { return ResolvedStack(frames: [], end: .noUnwindInfo, hadMaps: maps != nil) }
-        let perfMap = symbolizer.perfMap(pid: pid)
+        let jit = symbolizer.jitSymbols(pid: pid)
         let code = ProcessCode(maps: maps ?? ProcessMaps(pid: pid, text: ""), cache: symbolizer.cache)
         let unwound = unwinder.unwind(registers: registers, stack: StackMemory(base: registers[stackPointer], bytes: stack), code: code)
-        return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, perfMap: perfMap), end: unwound.end, hadMaps: maps != nil)
+        return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, jit: jit), end: unwound.end, hadMaps: maps != nil)
     }
 
     /// Re-reads the maps of the processes remembered from records without mappings (call every

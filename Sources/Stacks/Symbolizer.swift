@@ -12,7 +12,9 @@ public final class Symbolizer {
     public let debugInfo: DebugInfoFetcher?
     /// Perf maps by process, tied to its start time (a reused pid is another process).
     private var perfMaps: [Int32: (startTime: UInt64, map: PerfMap)] = [:]
-    /// Perf maps kept at once (each bounded by PerfMap's limits).
+    /// V8 code logs by process, tied to its start time.
+    private var codeLogs: [Int32: (startTime: UInt64, log: V8CodeLog)] = [:]
+    /// Perf maps, and V8 logs, kept at once (each bounded by its type's limits).
     static let maxPerfMaps = 4
     private var demangled: [String: String] = [:]
 
@@ -40,6 +42,27 @@ public final class Symbolizer {
         return map
     }
 
+    /// The V8 code log process `pid` is writing (see `V8CodeLog.find`), read up to now; once the
+    /// process has exited, the log read while it ran (if any).
+    public func codeLog(pid: Int32) -> V8CodeLog? {
+        guard let startTime = ProcessMapsCache.startTime(pid), let owner = TargetFile.processOwner(pid) else { return codeLogs[pid]?.log }
+        if let known = codeLogs[pid], known.startTime == startTime {
+            known.log.refresh()
+            return known.log
+        }
+        guard let path = V8CodeLog.find(pid: pid, owner: owner) else { return nil }
+        let log = V8CodeLog(path: path, owner: owner)
+        guard log.refresh() else { return nil }
+        if codeLogs.count >= Self.maxPerfMaps, let victim = codeLogs.keys.first { codeLogs[victim] = nil }
+        codeLogs[pid] = (startTime, log)
+        return log
+    }
+
+    /// What names the JIT code of process `pid`.
+    public func jitSymbols(pid: Int32) -> JITSymbols {
+        JITSymbols(codeLog: codeLog(pid: pid), perfMap: perfMap(pid: pid))
+    }
+
     static func namespacePID(_ pid: Int32) -> Int32? {
         guard let status = SmallFile.read("/proc/\(pid)/status", limit: 1 << 16) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("NSpid:") {
@@ -50,7 +73,7 @@ public final class Symbolizer {
 
     /// Named user frames, innermost first; a native frame with DWARF line information gets its file
     /// and line, preceded by a frame for each function inlined at its address.
-    public func userFrames(_ frames: [UnwoundFrame], code: ProcessCode, perfMap: PerfMap?) -> [StackFrame] {
+    public func userFrames(_ frames: [UnwoundFrame], code: ProcessCode, jit: JITSymbols) -> [StackFrame] {
         frames.enumerated().flatMap { index, unwound -> [StackFrame] in
             var frame = StackFrame(address: unwound.address, method: unwound.method)
             var inlined: [StackFrame] = []
@@ -65,13 +88,18 @@ public final class Symbolizer {
                     inlined = describe(&frame, image: image, address: address, returnAddress: lookup != unwound.address)
                 }
             }
-            if frame.symbol == nil, let (name, offset) = perfMap?.symbol(at: lookup) {
-                let (function, file, line) = PerfMap.sourceLocation(of: name)
-                frame.symbol = function
-                frame.offset = offset &+ (lookup == unwound.address ? 0 : 1)
-                frame.file = file
-                frame.line = line
+            if frame.symbol == nil, let (named, namedBy) = jit.frames(at: lookup) {
                 if frame.module == nil || frame.module == "[anon]" { frame.module = "[jit]" }
+                return named.map { jitFrame in
+                    var described = frame
+                    described.symbol = jitFrame.symbol
+                    described.offset = jitFrame.offset.map { $0 &+ (lookup == unwound.address ? 0 : 1) }
+                    described.file = jitFrame.file
+                    described.line = jitFrame.line
+                    described.inlined = jitFrame.inlined
+                    described.namedBy = namedBy
+                    return described
+                }
             }
             return inlined + [frame]
         }
@@ -84,15 +112,20 @@ public final class Symbolizer {
         if let (name, offset) = image.symbol(at: address) {
             frame.symbol = demangle(name)
             frame.offset = offset &+ (returnAddress ? 1 : 0)
+            frame.namedBy = .symbolTable
         }
         let locations = image.sourceLocations(at: address)
         if let holder = locations.last {
             frame.file = holder.file
             frame.line = holder.line
-            if frame.symbol == nil { frame.symbol = holder.function.map { SymbolName.bounded($0) } }
+            if frame.symbol == nil, let function = holder.function {
+                frame.symbol = SymbolName.bounded(function)
+                frame.namedBy = .dwarf
+            }
         }
         return locations.dropLast().map { location in
             var expanded = frame
+            expanded.namedBy = .dwarf
             expanded.symbol = location.function.map { SymbolName.bounded($0) } ?? "[inlined]"
             expanded.offset = nil
             expanded.file = location.file
@@ -147,6 +180,7 @@ public final class Symbolizer {
                 let parts = name.split(whereSeparator: { $0 == " " || $0 == "\t" })
                 frame.symbol = String(parts[0])
                 frame.offset = offset
+                frame.namedBy = .kallsyms
                 // The running kernel's build ID for its own symbols; not for modules' or unnamed frames.
                 if parts.count > 1 { frame.module = String(parts[1]) } else { frame.buildID = kernelSymbols.buildID }
             }

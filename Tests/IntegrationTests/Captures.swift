@@ -15,6 +15,7 @@ struct CaptureDocument: Decodable {
         let inlined: Bool
         let build_id: String?
         let method: String
+        let named_by: String?
     }
 
     struct Unwind: Decodable {

@@ -31,6 +31,7 @@ struct NodeyTests {
                 process.waitUntilExit()
             }
             try? FileManager.default.removeItem(atPath: "/tmp/perf-\(process.processIdentifier).map")
+            try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "nodey-v8-\(process.processIdentifier).log")
         }
     }
 

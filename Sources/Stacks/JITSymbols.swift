@@ -1,0 +1,27 @@
+/// What names a process's JIT code: V8's code log, which knows optimized code's inlined functions
+/// and lines, and the perf map, which names every code object once. Where both cover an address,
+/// they must agree on where the code starts; else the perf map, which is written as code is made,
+/// names the newer code.
+public struct JITSymbols {
+    public var codeLog: V8CodeLog?
+    public var perfMap: PerfMap?
+
+    public init(codeLog: V8CodeLog? = nil, perfMap: PerfMap? = nil) {
+        self.codeLog = codeLog
+        self.perfMap = perfMap
+    }
+
+    /// The frames of JIT code at `address` (for a caller, the byte before its return address),
+    /// innermost first, and what named them; nil when neither source covers it.
+    public func frames(at address: UInt64) -> (frames: [JITFrame], namedBy: FrameNaming)? {
+        let mapped = perfMap?.symbol(at: address)
+        if let logged = codeLog?.frames(at: address), let outer = logged.last,
+            mapped == nil || mapped?.offset == outer.offset
+        {
+            return (logged, .v8Log)
+        }
+        guard let (name, offset) = mapped else { return nil }
+        let (function, file, line) = PerfMap.sourceLocation(of: name)
+        return ([JITFrame(symbol: function, file: file, line: line, inlined: false, offset: offset)], .perfMap)
+    }
+}

@@ -1,0 +1,226 @@
+extension V8CodeLog {
+    /// One line of the log: `event,field,…`, commas inside fields escaped (`\x2C`). The events read
+    /// are `code-creation`, `code-source-info`, `code-move`, `sfi-move` and `script-source`.
+    func consume(_ line: ArraySlice<UInt8>) {
+        guard let comma = line.firstIndex(of: UInt8(ascii: ",")) else { return }
+        let event = line[..<comma]
+        if event.elementsEqual("code-creation".utf8) {
+            codeCreation(Self.fields(line))
+        } else if event.elementsEqual("code-source-info".utf8) {
+            codeSourceInfo(Self.fields(line))
+        } else if event.elementsEqual("sfi-move".utf8) {
+            let fields = Self.fields(line)
+            guard fields.count == 3, let from = Self.address(fields[1]), let to = Self.address(fields[2]) else { return droppedEntries += 1 }
+            functions[to] = functions.removeValue(forKey: from)
+        } else if event.elementsEqual("code-move".utf8) {
+            let fields = Self.fields(line)
+            guard fields.count == 3, let from = Self.address(fields[1]), let to = Self.address(fields[2]) else { return droppedEntries += 1 }
+            guard let code = codes[from] else { return }
+            let size = code.end - code.start
+            guard to <= UInt64.max - size else { return droppedEntries += 1 }
+            codes[from] = nil
+            var moved = Code(start: to, end: to + size, tier: code.tier, function: code.function, sequence: code.sequence)
+            (moved.positions, moved.inlinings, moved.inlined) = (code.positions, code.inlinings, code.inlined)
+            added(moved)
+        } else if event.elementsEqual("script-source".utf8) {
+            scriptSource(Self.fields(line, maxSplits: 3))
+        }
+    }
+
+    /// `code-creation,JS,kind,time,start,size,name,function,tier`: names the function; keeps the code
+    /// when it is optimized.
+    private func codeCreation(_ fields: [ArraySlice<UInt8>]) {
+        lastCreated = nil
+        // Whatever is made at a start replaces what was there (V8 reuses freed code space).
+        if fields.count > 4, let start = Self.address(fields[4]), codes.removeValue(forKey: start) != nil { codesChanged() }
+        guard fields.count == 9 else { return }
+        guard let start = Self.address(fields[4]), let size = Self.decimal(fields[5]), size > 0, let sfi = Self.address(fields[7]),
+            start <= UInt64.max - UInt64(size)
+        else { return droppedEntries += 1 }
+        let (name, file, line) = PerfMap.sourceLocation(of: Self.unescaped(fields[6]))
+        var function = functions[sfi] ?? Function(name: name, file: file, line: line, scriptID: nil)
+        (function.name, function.file, function.line) = (name, file, line)
+        guard functions[sfi] != nil || functions.count < Self.maxFunctions else { return droppedEntries += 1 }
+        functions[sfi] = function
+        lastCreated = (start, sfi)
+        let tier = String(decoding: fields[8], as: UTF8.self)
+        guard tier == "^" || tier == "+" || tier == "*" else { return }
+        sequence += 1
+        added(Code(start: start, end: start + UInt64(size), tier: tier, function: function, sequence: sequence))
+    }
+
+    /// `code-source-info,start,script,from,to,positions,inlinings,inlined functions`.
+    private func codeSourceInfo(_ fields: [ArraySlice<UInt8>]) {
+        guard fields.count == 8, let start = Self.address(fields[1]), let scriptID = Self.decimal(fields[2]) else { return droppedEntries += 1 }
+        if let created = lastCreated, created.start == start { functions[created.function]?.scriptID = scriptID }
+        guard var code = codes[start], code.positions.isEmpty, code.inlinings.isEmpty else { return }
+        code.function.scriptID = scriptID
+        guard let positions = Self.positions(fields[5]), let inlinings = Self.inlinings(fields[6]), let inlined = Self.addresses(fields[7]) else {
+            codes[start] = code
+            return droppedEntries += 1
+        }
+        guard positionCount + positions.count + inlinings.count <= Self.maxPositions else {
+            codes[start] = code
+            return droppedEntries += 1
+        }
+        positionCount += positions.count + inlinings.count
+        code.positions = positions.sorted { $0.codeOffset < $1.codeOffset }
+        code.inlinings = inlinings
+        code.inlined = inlined.map { functions[$0] ?? Function(name: "(function not in the log)", file: nil, line: nil, scriptID: nil) }
+        codes[start] = code
+    }
+
+    /// `script-source,id,name,source`: where the script's lines start.
+    private func scriptSource(_ fields: [ArraySlice<UInt8>]) {
+        guard fields.count == 4, let id = Self.decimal(fields[1]) else { return droppedEntries += 1 }
+        var lineStarts: [Int32] = [0]
+        var length: Int32 = 0
+        var index = fields[3].startIndex
+        let source = fields[3]
+        while index < source.endIndex {
+            var newline = false
+            if source[index] == UInt8(ascii: "\\"), index + 1 < source.endIndex {
+                // One escape is one UTF-16 code unit: \n, \\, \xHH, \uHHHH.
+                switch source[index + 1] {
+                case UInt8(ascii: "n"): newline = true; index += 2
+                case UInt8(ascii: "x"): index += 4
+                case UInt8(ascii: "u"): index += 6
+                default: index += 2
+                }
+            } else {
+                index += 1
+            }
+            guard length < Int32.max else { return droppedEntries += 1 }
+            length += 1
+            if newline { lineStarts.append(length) }
+        }
+        guard scripts[id] == nil, scriptLineCount + lineStarts.count <= Self.maxScriptLines else { return droppedEntries += 1 }
+        scriptLineCount += lineStarts.count
+        scripts[id] = Script(name: Self.unescaped(fields[1 + 1]), lineStarts: lineStarts, length: length)
+    }
+
+    static func fields(_ line: ArraySlice<UInt8>, maxSplits: Int = 16) -> [ArraySlice<UInt8>] {
+        line.split(separator: UInt8(ascii: ","), maxSplits: maxSplits, omittingEmptySubsequences: false)
+    }
+
+    /// `0x7f…` → its value.
+    static func address(_ text: ArraySlice<UInt8>) -> UInt64? {
+        guard text.starts(with: "0x".utf8), text.count > 2, text.count <= 18 else { return nil }
+        return UInt64(String(decoding: text.dropFirst(2), as: UTF8.self), radix: 16)
+    }
+
+    /// A decimal that fits 32 bits, possibly negative.
+    static func decimal(_ text: ArraySlice<UInt8>) -> Int32? {
+        guard !text.isEmpty, text.count <= 11 else { return nil }
+        return Int32(String(decoding: text, as: UTF8.self))
+    }
+
+    /// `C0O545C47O609I0…`: code offset, script offset and (when inlined) inlining, row by row.
+    static func positions(_ text: ArraySlice<UInt8>) -> [Position]? {
+        guard let tagged = tagged(text) else { return nil }
+        var rows: [Position] = []
+        var row: (code: Int32, script: Int32, inlining: Int32)?
+        for (tag, value) in tagged {
+            switch tag {
+            case UInt8(ascii: "C"):
+                if let row { rows.append(Position(codeOffset: row.code, scriptOffset: row.script, inlining: row.inlining)) }
+                guard let code = decimal(value), code >= 0 else { return nil }
+                row = (code, -1, -1)
+            case UInt8(ascii: "O"):
+                guard row != nil, let script = decimal(value) else { return nil }
+                row?.script = script
+            case UInt8(ascii: "I"):
+                guard row != nil, let inlining = decimal(value), inlining >= 0 else { return nil }
+                row?.inlining = inlining
+            default: return nil
+            }
+        }
+        if let row { rows.append(Position(codeOffset: row.code, scriptOffset: row.script, inlining: row.inlining)) }
+        return rows
+    }
+
+    /// `F0O794F1O12936I0…`: inlined function (empty: unknown), call offset and the caller's inlining.
+    static func inlinings(_ text: ArraySlice<UInt8>) -> [Inlining]? {
+        guard let tagged = tagged(text) else { return nil }
+        var rows: [Inlining] = []
+        var row: (function: Int32, call: Int32, parent: Int32)?
+        for (tag, value) in tagged {
+            switch tag {
+            case UInt8(ascii: "F"):
+                if let row { rows.append(Inlining(function: row.function, callOffset: row.call, parent: row.parent)) }
+                guard value.isEmpty || decimal(value) != nil else { return nil }
+                row = (value.isEmpty ? -1 : decimal(value)!, -1, -1)
+            case UInt8(ascii: "O"):
+                guard row != nil, let call = decimal(value) else { return nil }
+                row?.call = call
+            case UInt8(ascii: "I"):
+                guard row != nil, let parent = decimal(value), parent >= 0 else { return nil }
+                row?.parent = parent
+            default: return nil
+            }
+        }
+        if let row { rows.append(Inlining(function: row.function, callOffset: row.call, parent: row.parent)) }
+        return rows
+    }
+
+    /// `S0x…S0x…`: the inlined functions' addresses.
+    static func addresses(_ text: ArraySlice<UInt8>) -> [UInt64]? {
+        guard let tagged = tagged(text) else { return nil }
+        var result: [UInt64] = []
+        for (tag, value) in tagged {
+            guard tag == UInt8(ascii: "S"), let address = address(value) else { return nil }
+            result.append(address)
+        }
+        return result
+    }
+
+    /// Splits `X12Y-3Z0x1f` at its upper-case tags; nil when it does not start with one.
+    static func tagged(_ text: ArraySlice<UInt8>) -> [(tag: UInt8, value: ArraySlice<UInt8>)]? {
+        var result: [(tag: UInt8, value: ArraySlice<UInt8>)] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let tag = text[index]
+            guard tag >= UInt8(ascii: "A"), tag <= UInt8(ascii: "Z") else { return nil }
+            let valueStart = index + 1
+            let valueEnd = text[valueStart...].firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ?? text.endIndex
+            result.append((tag, text[valueStart..<valueEnd]))
+            index = valueEnd
+        }
+        return result
+    }
+
+    /// A log string made text again: `\x2C`, `\\`, `\n` and `\uHHHH` (UTF-16, as V8 escapes what is
+    /// not printable ASCII), at most `SymbolName.maxBytes` bytes.
+    static func unescaped(_ text: ArraySlice<UInt8>) -> String {
+        var units: [UInt16] = []
+        units.reserveCapacity(min(text.count, SymbolName.maxBytes + 1))
+        var index = text.startIndex
+        func hex(_ from: Int, _ count: Int) -> UInt16? {
+            guard from + count <= text.endIndex else { return nil }
+            return UInt16(String(decoding: text[from..<(from + count)], as: UTF8.self), radix: 16)
+        }
+        while index < text.endIndex, units.count <= SymbolName.maxBytes {
+            let byte = text[index]
+            if byte == UInt8(ascii: "\\"), index + 1 < text.endIndex {
+                switch text[index + 1] {
+                case UInt8(ascii: "n"):
+                    units.append(10)
+                    index += 2
+                case UInt8(ascii: "x"):
+                    units.append(hex(index + 2, 2) ?? 0xFFFD)
+                    index += 4
+                case UInt8(ascii: "u"):
+                    units.append(hex(index + 2, 4) ?? 0xFFFD)
+                    index += 6
+                default:
+                    units.append(UInt16(text[index + 1]))
+                    index += 2
+                }
+            } else {
+                units.append(UInt16(byte))
+                index += 1
+            }
+        }
+        return SymbolName.bounded(String(decoding: units, as: UTF16.self))
+    }
+}
