@@ -2,6 +2,7 @@
 #   make run    install missing Debian packages, build (release), run with config/errno_exporter.yml
 #   make test   install missing Debian packages, build, run every test (needs root: real BPF)
 #   make bench  added cost per syscall vs no tracing, the empty-program floor, bpftrace, BCC syscount
+#   make bench-node  what node's profiling flags (perf map, V8 code log) cost the lab app, in requests/s
 
 SHELL := /bin/bash
 CONFIG_FILE ?= config/errno_exporter.yml
@@ -42,7 +43,7 @@ BPF_OBJECT := .build/bpf/errno.bpf.o
 BPF_OBJECT_NO_VMA := .build/bpf/errno-novma.bpf.o
 REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps test-deps bench-deps generate build fuzz run test test-kernels bench tables dashboard check-generated install install-files clean
+.PHONY: all deps test-deps bench-deps generate build fuzz run test test-kernels bench bench-node tables dashboard check-generated install install-files clean
 
 all: build
 
@@ -139,6 +140,10 @@ bench: bench-deps generate
 	swift build -c release --product errno_exporter
 	swift build -c release --product errno-load
 	python3 bench/overhead.py $(BENCH_ARGS)
+
+bench-node: deps
+	$(call apt_install,nodejs)
+	python3 bench/node_flags.py $(BENCH_ARGS)
 
 # The Grafana dashboard, generated from the panel list in scripts/gen_dashboard.py.
 dashboard:

@@ -46,6 +46,27 @@ extension CaptureConsumer: Collector {
                 type: .counter,
                 samples: ["expired", "linked", "unlinked"].map { Sample(labels: [Label("outcome", $0)], value: Double(tally.submissions[$0] ?? 0)) }),
             MetricFamily(
+                name: "errno_exporter_named_frames_total",
+                help: "User frames (submitting stacks' too) by what named them: symtab, dwarf, perf_map (one name per JIT code object), v8_log (V8's code log: optimized code with its inlined functions and lines).",
+                type: .counter,
+                samples: [FrameNaming.symbolTable, .dwarf, .perfMap, .v8Log].map {
+                    Sample(labels: [Label("named_by", $0.rawValue)], value: Double(tally.namedFrames[$0] ?? 0))
+                }),
+            MetricFamily(
+                name: "errno_exporter_jit_file_lines_refused_total",
+                help: "Lines of JIT symbol files (perf_map, v8_log) skipped: too long, malformed, or past a bound on what is kept.",
+                type: .counter,
+                samples: [FrameNaming.perfMap, .v8Log].map {
+                    Sample(labels: [Label("file", $0.rawValue)], value: Double(tally.jitFiles.refusedLines[$0] ?? 0))
+                }),
+            MetricFamily(
+                name: "errno_exporter_jit_files_truncated_total",
+                help: "JIT symbol files (perf_map, v8_log) read up to their bound on bytes and no further: later code in them stays unnamed.",
+                type: .counter,
+                samples: [FrameNaming.perfMap, .v8Log].map {
+                    Sample(labels: [Label("file", $0.rawValue)], value: Double(tally.jitFiles.truncatedFiles[$0] ?? 0))
+                }),
+            MetricFamily(
                 name: "errno_exporter_unwound_frames_total", help: "User frames unwound, by the method that found them (registers, cfi, frame_pointer).",
                 type: .counter,
                 samples: [UnwindMethod.registers, .cfi, .framePointer].map {

@@ -21,6 +21,9 @@ public final class CaptureConsumer: @unchecked Sendable {
         var submissions: [String: UInt64] = [:]
         var frames: [UnwindMethod: UInt64] = [:]
         var resymbolized: UInt64 = 0
+        /// User frames (submitting stacks' too) by what named them.
+        var namedFrames: [FrameNaming: UInt64] = [:]
+        var jitFiles = JITFileTally()
     }
 
     public let store: CaptureStore
@@ -127,6 +130,11 @@ public final class CaptureConsumer: @unchecked Sendable {
             user = resolver.userStack(pid: pid, registers: record.registers, stack: record.userStack, recordedMaps: record.mappings)
         }
         let userStack = user?.frames ?? []
+        let jitFiles = resolver.symbolizer.jitFileTally
+        tally.withLock { tally in
+            tally.jitFiles = jitFiles
+            for case let namedBy? in userStack.lazy.map(\.namedBy) { tally.namedFrames[namedBy, default: 0] += 1 }
+        }
         let kernelStack = resolver.kernelStack(record.kernelStack)
         let unresolved = userStack.filter { $0.symbol == nil }.count
         let unwind = Capture.UnwindSummary(

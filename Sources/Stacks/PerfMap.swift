@@ -7,7 +7,7 @@ import Synchronization
 /// process's user's to write: it is read only when that user owns it (as perf does), as a regular
 /// file opened without blocking and without following links out of the process's root, and within
 /// bounds — bytes read, entries kept, line and name lengths — past which it is read no further.
-public final class PerfMap {
+public final class PerfMap: JITSymbolFile {
     struct Entry {
         let start: UInt64
         let end: UInt64
@@ -35,13 +35,19 @@ public final class PerfMap {
     }
 
     public var entryCount: Int { entries.count }
+    /// Lines skipped: too long, or not `START SIZE name`.
+    public var refusedLines: Int { lines.longLines + unparsedLines }
+    private var unparsedLines = 0
 
     /// Reads what was appended since the last call. False when the file does not exist or is
     /// refused (not a regular file, not the process user's).
     @discardableResult
     public func refresh() -> Bool {
         lines.read { line in
-            guard let entry = Self.parse(Array(line)) else { return true }
+            guard let entry = Self.parse(Array(line)) else {
+                unparsedLines += 1
+                return true
+            }
             if let last = entries.last, last.start > entry.start { sorted = false }
             entries.append(entry)
             nameBytes += entry.name.utf8.count

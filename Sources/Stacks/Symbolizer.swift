@@ -17,6 +17,8 @@ public final class Symbolizer {
     /// Perf maps, and V8 logs, kept at once (each bounded by its type's limits).
     static let maxPerfMaps = 4
     private var demangled: [String: String] = [:]
+    /// What reading perf maps and V8 logs refused or cut so far.
+    public private(set) var jitFileTally = JITFileTally()
 
     public init(cache: ElfCache = ElfCache(), kernelSymbols: KernelSymbols, debugInfo: DebugInfoFetcher? = nil) {
         self.cache = cache
@@ -32,11 +34,11 @@ public final class Symbolizer {
             let namespacePID = Self.namespacePID(pid)
         else { return perfMaps[pid]?.map }
         if let known = perfMaps[pid], known.startTime == startTime {
-            known.map.refresh()
+            _ = jitFileTally.refresh(known.map, kind: .perfMap)
             return known.map
         }
         let map = PerfMap(path: "/proc/\(pid)/root/tmp/perf-\(namespacePID).map", owner: owner)
-        guard map.refresh() else { return nil }
+        guard jitFileTally.refresh(map, kind: .perfMap) else { return nil }
         if perfMaps.count >= Self.maxPerfMaps, let victim = perfMaps.keys.first { perfMaps[victim] = nil }
         perfMaps[pid] = (startTime, map)
         return map
@@ -47,12 +49,12 @@ public final class Symbolizer {
     public func codeLog(pid: Int32) -> V8CodeLog? {
         guard let startTime = ProcessMapsCache.startTime(pid), let owner = TargetFile.processOwner(pid) else { return codeLogs[pid]?.log }
         if let known = codeLogs[pid], known.startTime == startTime {
-            known.log.refresh()
+            _ = jitFileTally.refresh(known.log, kind: .v8Log)
             return known.log
         }
         guard let path = V8CodeLog.find(pid: pid, owner: owner) else { return nil }
         let log = V8CodeLog(path: path, owner: owner)
-        guard log.refresh() else { return nil }
+        guard jitFileTally.refresh(log, kind: .v8Log) else { return nil }
         if codeLogs.count >= Self.maxPerfMaps, let victim = codeLogs.keys.first { codeLogs[victim] = nil }
         codeLogs[pid] = (startTime, log)
         return log

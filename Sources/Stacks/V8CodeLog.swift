@@ -10,7 +10,7 @@
 /// regular file, no link out of its root, a bound on bytes and line length), and what it says is
 /// bounded here — functions, optimized code objects, positions and script lines kept — with every
 /// number parsed checked. What passes a bound is dropped and counted (`droppedEntries`).
-public final class V8CodeLog {
+public final class V8CodeLog: JITSymbolFile {
     /// A function (V8's SharedFunctionInfo) as the log names it.
     struct Function: Equatable {
         /// Empty for an anonymous function.
@@ -98,8 +98,8 @@ public final class V8CodeLog {
 
     /// All of the file that will ever be read has been: a bound was reached.
     public var exhausted: Bool { lines.atByteLimit }
-    /// Lines skipped for their length.
-    public var longLines: Int { lines.longLines }
+    /// Lines skipped for their length, and entries dropped.
+    public var refusedLines: Int { lines.longLines + droppedEntries }
 
     /// Reads what was appended since the last call. False when the file cannot be read, is refused
     /// or is not V8's log.
