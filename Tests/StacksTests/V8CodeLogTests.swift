@@ -188,4 +188,31 @@ import Testing
         #expect(V8CodeLog.find(pid: both.processIdentifier, owner: 65534) == nil, "another user's file")
         #expect(V8CodeLog.find(pid: other.processIdentifier, owner: geteuid()) == nil)
     }
+
+    @Test func theLogOfAProcessInAnotherMountNamespaceIsFoundThroughItsRoot() throws {
+        try #require(geteuid() == 0, "mount namespaces need root")
+        let directory = NSTemporaryDirectory() + "v8-ns-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: "\(directory)/logs", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(directory)/seen", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.log().write(toFile: "\(directory)/logs/app-v8.log", atomically: false, encoding: .utf8)
+        // Only the process's namespace has the log at seen/: here, seen/ stays empty.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = ["--mount", "--propagation", "private", "sh", "-c",
+                             "mount --bind '\(directory)/logs' '\(directory)/seen' && exec 3<'\(directory)/seen/app-v8.log' && exec sleep 30"]
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        for _ in 0..<250 where (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/comm", encoding: .utf8)) != "sleep\n" {
+            usleep(20_000)
+        }
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/seen/app-v8.log"))
+        let path = V8CodeLog.find(pid: process.processIdentifier, owner: geteuid())
+        #expect(path == "/proc/\(process.processIdentifier)/root\(directory)/seen/app-v8.log")
+        let log = V8CodeLog(path: try #require(path), owner: geteuid())
+        #expect(log.refresh() && log.frames(at: 0x7f00_0000_1000 + 30)?.count == 3)
+    }
 }
