@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-filter=${GUEST_TESTS:-'FailureCountingTests|PathFailureTests|ReloadTests|TriggerTests|NodeyTests|WebhookTests|WatchTests|GuestKernelTests'}
+filter=${GUEST_TESTS:-'FailureCountingTests|PathFailureTests|ReloadTests|TriggerTests|NodeyTests|WarmNodeyTests|WebhookTests|WatchTests|GuestKernelTests'}
 skip=${GUEST_SKIP:-'sigtermDuringAScrapeFinishesItExitsZeroAndDetaches|theLandingPageShowsTheLatestCaptureInARealBrowser'}
 timeout_seconds=${GUEST_TIMEOUT:-1800}
 kernels=.build/kernels

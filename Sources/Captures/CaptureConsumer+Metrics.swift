@@ -55,17 +55,11 @@ extension CaptureConsumer: Collector {
             MetricFamily(
                 name: "errno_exporter_jit_file_lines_refused_total",
                 help: "Lines of JIT symbol files (perf_map, v8_log) skipped: too long, malformed, or past a bound on what is kept.",
-                type: .counter,
-                samples: [FrameNaming.perfMap, .v8Log].map {
-                    Sample(labels: [Label("file", $0.rawValue)], value: Double(tally.jitFiles.refusedLines[$0] ?? 0))
-                }),
+                type: .counter, samples: Self.byJITFile(tally.jitFiles.refusedLines)),
             MetricFamily(
                 name: "errno_exporter_jit_files_truncated_total",
                 help: "JIT symbol files (perf_map, v8_log) read up to their bound on bytes and no further: later code in them stays unnamed.",
-                type: .counter,
-                samples: [FrameNaming.perfMap, .v8Log].map {
-                    Sample(labels: [Label("file", $0.rawValue)], value: Double(tally.jitFiles.truncatedFiles[$0] ?? 0))
-                }),
+                type: .counter, samples: Self.byJITFile(tally.jitFiles.truncatedFiles)),
             MetricFamily(
                 name: "errno_exporter_unwound_frames_total", help: "User frames unwound, by the method that found them (registers, cfi, frame_pointer).",
                 type: .counter,
@@ -73,5 +67,10 @@ extension CaptureConsumer: Collector {
                     Sample(labels: [Label("method", $0.rawValue)], value: Double(tally.frames[$0] ?? 0))
                 }),
         ]
+    }
+
+    /// One sample per kind of JIT symbol file, labelled `file`.
+    private static func byJITFile(_ counts: [FrameNaming: Int]) -> [Sample] {
+        [FrameNaming.perfMap, .v8Log].map { Sample(labels: [Label("file", $0.rawValue)], value: Double(counts[$0] ?? 0)) }
     }
 }

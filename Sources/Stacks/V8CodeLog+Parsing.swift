@@ -117,49 +117,37 @@ extension V8CodeLog {
 
     /// `C0O545C47O609I0…`: code offset, script offset and (when inlined) inlining, row by row.
     static func positions(_ text: ArraySlice<UInt8>) -> [Position]? {
-        guard let tagged = tagged(text) else { return nil }
-        var rows: [Position] = []
-        var row: (code: Int32, script: Int32, inlining: Int32)?
-        for (tag, value) in tagged {
-            switch tag {
-            case UInt8(ascii: "C"):
-                if let row { rows.append(Position(codeOffset: row.code, scriptOffset: row.script, inlining: row.inlining)) }
-                guard let code = decimal(value), code >= 0 else { return nil }
-                row = (code, -1, -1)
-            case UInt8(ascii: "O"):
-                guard row != nil, let script = decimal(value) else { return nil }
-                row?.script = script
-            case UInt8(ascii: "I"):
-                guard row != nil, let inlining = decimal(value), inlining >= 0 else { return nil }
-                row?.inlining = inlining
-            default: return nil
-            }
-        }
-        if let row { rows.append(Position(codeOffset: row.code, scriptOffset: row.script, inlining: row.inlining)) }
-        return rows
+        rows(text, start: UInt8(ascii: "C"))?.map { Position(codeOffset: $0.0, scriptOffset: $0.1, inlining: $0.2) }
     }
 
     /// `F0O794F1O12936I0…`: inlined function (empty: unknown), call offset and the caller's inlining.
     static func inlinings(_ text: ArraySlice<UInt8>) -> [Inlining]? {
+        rows(text, start: UInt8(ascii: "F"))?.map { Inlining(function: $0.0, callOffset: $0.1, parent: $0.2) }
+    }
+
+    /// A table of rows `<start>a O b I c`: `a` (empty: -1, else ≥ 0), `b` (-1 when absent), `c` (≥ 0,
+    /// -1 when absent). Nil when anything else is there.
+    static func rows(_ text: ArraySlice<UInt8>, start: UInt8) -> [(Int32, Int32, Int32)]? {
         guard let tagged = tagged(text) else { return nil }
-        var rows: [Inlining] = []
-        var row: (function: Int32, call: Int32, parent: Int32)?
+        var rows: [(Int32, Int32, Int32)] = []
         for (tag, value) in tagged {
             switch tag {
-            case UInt8(ascii: "F"):
-                if let row { rows.append(Inlining(function: row.function, callOffset: row.call, parent: row.parent)) }
-                guard value.isEmpty || decimal(value) != nil else { return nil }
-                row = (value.isEmpty ? -1 : decimal(value)!, -1, -1)
+            case start:
+                if value.isEmpty {
+                    rows.append((-1, -1, -1))
+                } else {
+                    guard let first = decimal(value), first >= 0 else { return nil }
+                    rows.append((first, -1, -1))
+                }
             case UInt8(ascii: "O"):
-                guard row != nil, let call = decimal(value) else { return nil }
-                row?.call = call
+                guard !rows.isEmpty, let second = decimal(value) else { return nil }
+                rows[rows.count - 1].1 = second
             case UInt8(ascii: "I"):
-                guard row != nil, let parent = decimal(value), parent >= 0 else { return nil }
-                row?.parent = parent
+                guard !rows.isEmpty, let third = decimal(value), third >= 0 else { return nil }
+                rows[rows.count - 1].2 = third
             default: return nil
             }
         }
-        if let row { rows.append(Inlining(function: row.function, callOffset: row.call, parent: row.parent)) }
         return rows
     }
 

@@ -88,6 +88,12 @@ struct WarmNodeyTests {
         #expect(!inlined.isEmpty, "no inlined frame: \(frames.map { "\($0.symbol ?? "?") \($0.named_by ?? "-")" })")
         // Optimized code's own frames carry their line in server.js too.
         #expect(frames.filter { $0.symbol?.hasPrefix("JS:*") == true && $0.file == Self.server }.allSatisfy { $0.line != nil })
+        // Counted by what named them; nothing of the log or the perf map refused.
+        let scrape = try await agent.scrape()
+        let fromLog = scrape.value("errno_exporter_named_frames_total", ["named_by": "v8_log"]) ?? 0
+        #expect(fromLog >= Double(frames.filter { $0.named_by == "v8_log" }.count))
+        #expect(scrape.value("errno_exporter_jit_file_lines_refused_total", ["file": "v8_log"]) == 0)
+        #expect(scrape.value("errno_exporter_jit_files_truncated_total", ["file": "v8_log"]) == 0)
         #expect(try agent.stop() == 0)
     }
 }
