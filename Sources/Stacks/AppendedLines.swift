@@ -2,14 +2,20 @@ import Glibc
 
 /// Reads a text file that a captured process keeps appending to (a JIT's perf map, V8's log) line by
 /// line, picking up where the last read stopped: the file is opened with `TargetFile`'s rules each
-/// time (regular, the process user's, no link out of its root, without blocking), at most `maxBytes`
-/// are read in all, and a line longer than `maxLineBytes` is skipped and counted, never buffered whole.
+/// time (regular, the process user's, no link out of its root, without blocking) and must be the
+/// file first read (same device and inode: a link swapped in later leads nowhere); at most
+/// `maxBytes` are read in all and `maxBytesPerRead` per call (a long file is read over several
+/// captures, none stalled by it), and a line longer than `maxLineBytes` is skipped and counted,
+/// never buffered whole.
 struct AppendedLines {
     let path: String
     /// The only user whose file is read (the process's); nil: any (tests of the parsers).
     let owner: UInt32?
     let maxBytes: Int
     let maxLineBytes: Int
+    static let maxBytesPerRead = 16 << 20
+    /// The file's device and inode, once read.
+    private var identity: (device: UInt64, inode: UInt64)?
     private(set) var bytesRead = 0
     /// Lines skipped for being longer than `maxLineBytes`.
     private(set) var longLines = 0
@@ -31,9 +37,13 @@ struct AppendedLines {
     mutating func read(_ line: (ArraySlice<UInt8>) -> Bool) -> Bool {
         guard let opened = try? TargetFile.open(path, owner: owner) else { return false }
         defer { close(opened.descriptor) }
+        let found = (device: UInt64(opened.info.st_dev), inode: UInt64(opened.info.st_ino))
+        guard identity.map({ $0 == found }) ?? true else { return false }
+        identity = found
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while bytesRead < maxBytes {
-            let wanted = min(chunk.count, maxBytes - bytesRead)
+        let stop = min(maxBytes, bytesRead + Self.maxBytesPerRead)
+        while bytesRead < stop {
+            let wanted = min(chunk.count, stop - bytesRead)
             let count = chunk.withUnsafeMutableBytes { pread(opened.descriptor, $0.baseAddress, wanted, off_t(bytesRead)) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { return true }

@@ -12,8 +12,11 @@ public final class Symbolizer {
     public let debugInfo: DebugInfoFetcher?
     /// Perf maps by process, tied to its start time (a reused pid is another process).
     private var perfMaps: [Int32: (startTime: UInt64, map: PerfMap)] = [:]
-    /// V8 code logs by process, tied to its start time.
-    private var codeLogs: [Int32: (startTime: UInt64, log: V8CodeLog)] = [:]
+    /// V8 code logs by process, tied to its start time, with when each was last used.
+    private var codeLogs: [Int32: (startTime: UInt64, log: V8CodeLog, used: ContinuousClock.Instant)] = [:]
+    /// Processes found without a V8 log, not looked at again until the given time.
+    private var withoutCodeLog: [Int32: (startTime: UInt64, until: ContinuousClock.Instant)] = [:]
+    static let codeLogRetry = Duration.seconds(30)
     /// Perf maps, and V8 logs, kept at once (each bounded by its type's limits).
     static let maxPerfMaps = 4
     private var demangled: [String: String] = [:]
@@ -45,18 +48,26 @@ public final class Symbolizer {
     }
 
     /// The V8 code log process `pid` is writing (see `V8CodeLog.find`), read up to now; once the
-    /// process has exited, the log read while it ran (if any).
+    /// process has exited, the log read while it ran (if any). A process found without one is looked
+    /// at again after `codeLogRetry`; of the logs kept, the least recently used makes room.
     public func codeLog(pid: Int32) -> V8CodeLog? {
         guard let startTime = ProcessMapsCache.startTime(pid), let owner = TargetFile.processOwner(pid) else { return codeLogs[pid]?.log }
+        let now = ContinuousClock.now
         if let known = codeLogs[pid], known.startTime == startTime {
+            codeLogs[pid]?.used = now
             _ = jitFileTally.refresh(known.log, kind: .v8Log)
             return known.log
         }
-        guard let path = V8CodeLog.find(pid: pid, owner: owner) else { return nil }
+        if let absent = withoutCodeLog[pid], absent.startTime == startTime, now < absent.until { return nil }
+        guard let path = V8CodeLog.find(pid: pid, owner: owner) else {
+            if withoutCodeLog.count >= 1024 { withoutCodeLog = withoutCodeLog.filter { now < $0.value.until } }
+            if withoutCodeLog.count < 1024 { withoutCodeLog[pid] = (startTime, now + Self.codeLogRetry) }
+            return nil
+        }
         let log = V8CodeLog(path: path, owner: owner)
         guard jitFileTally.refresh(log, kind: .v8Log) else { return nil }
-        if codeLogs.count >= Self.maxPerfMaps, let victim = codeLogs.keys.first { codeLogs[victim] = nil }
-        codeLogs[pid] = (startTime, log)
+        if codeLogs.count >= Self.maxPerfMaps, let victim = codeLogs.min(by: { $0.value.used < $1.value.used })?.key { codeLogs[victim] = nil }
+        codeLogs[pid] = (startTime, log, now)
         return log
     }
 
@@ -162,7 +173,11 @@ public final class Symbolizer {
                 result.append(frame)
                 continue
             }
-            // Inlined frames are named again with the frame that holds them.
+            // A JIT's frames keep their names; inlined frames are named again with the frame that holds them.
+            if frame.namedBy == .perfMap || frame.namedBy == .v8Log {
+                result.append(frame)
+                continue
+            }
             if frame.inlined { continue }
             let returnAddress = index != innermost
             var named = frame

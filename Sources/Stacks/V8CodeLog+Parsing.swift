@@ -18,7 +18,8 @@ extension V8CodeLog {
             guard let code = codes[from] else { return }
             let size = code.end - code.start
             guard to <= UInt64.max - size else { return droppedEntries += 1 }
-            codes[from] = nil
+            removeCode(at: from)
+            positionCount += code.positions.count + code.inlinings.count + code.inlined.count
             var moved = Code(start: to, end: to + size, tier: code.tier, function: code.function, sequence: code.sequence)
             (moved.positions, moved.inlinings, moved.inlined) = (code.positions, code.inlinings, code.inlined)
             added(moved)
@@ -32,7 +33,7 @@ extension V8CodeLog {
     private func codeCreation(_ fields: [ArraySlice<UInt8>]) {
         lastCreated = nil
         // Whatever is made at a start replaces what was there (V8 reuses freed code space).
-        if fields.count > 4, let start = Self.address(fields[4]), codes.removeValue(forKey: start) != nil { codesChanged() }
+        if fields.count > 4, let start = Self.address(fields[4]) { removeCode(at: start) }
         guard fields.count == 9 else { return }
         guard let start = Self.address(fields[4]), let size = Self.decimal(fields[5]), size > 0, let sfi = Self.address(fields[7]),
             start <= UInt64.max - UInt64(size)
@@ -40,7 +41,13 @@ extension V8CodeLog {
         let (name, file, line) = PerfMap.sourceLocation(of: Self.unescaped(fields[6]))
         var function = functions[sfi] ?? Function(name: name, file: file, line: line, scriptID: nil)
         (function.name, function.file, function.line) = (name, file, line)
-        guard functions[sfi] != nil || functions.count < Self.maxFunctions else { return droppedEntries += 1 }
+        if functions[sfi] == nil {
+            guard functions.count < Self.maxFunctions, functionNameBytes + name.utf8.count <= Self.maxFunctionNameBytes else {
+                incomplete = true
+                return droppedEntries += 1
+            }
+            functionNameBytes += name.utf8.count
+        }
         functions[sfi] = function
         lastCreated = (start, sfi)
         let tier = String(decoding: fields[8], as: UTF8.self)
@@ -55,15 +62,16 @@ extension V8CodeLog {
         if let created = lastCreated, created.start == start { functions[created.function]?.scriptID = scriptID }
         guard var code = codes[start], code.positions.isEmpty, code.inlinings.isEmpty else { return }
         code.function.scriptID = scriptID
-        guard let positions = Self.positions(fields[5]), let inlinings = Self.inlinings(fields[6]), let inlined = Self.addresses(fields[7]) else {
+        // Rows of all three tables count against one budget, checked while they are parsed.
+        let room = Self.maxPositions - positionCount
+        guard let positions = Self.positions(fields[5], limit: room),
+            let inlinings = Self.inlinings(fields[6], limit: min(Self.maxInlinedPerCode, room - positions.count)),
+            let inlined = Self.addresses(fields[7], limit: min(Self.maxInlinedPerCode, room - positions.count - inlinings.count))
+        else {
             codes[start] = code
             return droppedEntries += 1
         }
-        guard positionCount + positions.count + inlinings.count <= Self.maxPositions else {
-            codes[start] = code
-            return droppedEntries += 1
-        }
-        positionCount += positions.count + inlinings.count
+        positionCount += positions.count + inlinings.count + inlined.count
         code.positions = positions.sorted { $0.codeOffset < $1.codeOffset }
         code.inlinings = inlinings
         code.inlined = inlined.map { functions[$0] ?? Function(name: "(function not in the log)", file: nil, line: nil, scriptID: nil) }
@@ -73,6 +81,8 @@ extension V8CodeLog {
     /// `script-source,id,name,source`: where the script's lines start.
     private func scriptSource(_ fields: [ArraySlice<UInt8>]) {
         guard fields.count == 4, let id = Self.decimal(fields[1]) else { return droppedEntries += 1 }
+        guard scripts[id] == nil, scripts.count < Self.maxScripts else { return droppedEntries += 1 }
+        let room = Self.maxScriptLines - scriptLineCount
         var lineStarts: [Int32] = [0]
         var length: Int32 = 0
         var index = fields[3].startIndex
@@ -92,9 +102,11 @@ extension V8CodeLog {
             }
             guard length < Int32.max else { return droppedEntries += 1 }
             length += 1
-            if newline { lineStarts.append(length) }
+            if newline {
+                guard lineStarts.count < room else { return droppedEntries += 1 }
+                lineStarts.append(length)
+            }
         }
-        guard scripts[id] == nil, scriptLineCount + lineStarts.count <= Self.maxScriptLines else { return droppedEntries += 1 }
         scriptLineCount += lineStarts.count
         scripts[id] = Script(name: Self.unescaped(fields[1 + 1]), lineStarts: lineStarts, length: length)
     }
@@ -115,66 +127,68 @@ extension V8CodeLog {
         return Int32(String(decoding: text, as: UTF8.self))
     }
 
-    /// `C0O545C47O609I0…`: code offset, script offset and (when inlined) inlining, row by row.
-    static func positions(_ text: ArraySlice<UInt8>) -> [Position]? {
-        rows(text, start: UInt8(ascii: "C"))?.map { Position(codeOffset: $0.0, scriptOffset: $0.1, inlining: $0.2) }
+    /// `C0O545C47O609I0…`: code offset, script offset and (when inlined) inlining, row by row; nil
+    /// when malformed or longer than `limit` rows.
+    static func positions(_ text: ArraySlice<UInt8>, limit: Int) -> [Position]? {
+        rows(text, start: UInt8(ascii: "C"), emptyStart: false, limit: limit)?.map { Position(codeOffset: $0.0, scriptOffset: $0.1, inlining: $0.2) }
     }
 
     /// `F0O794F1O12936I0…`: inlined function (empty: unknown), call offset and the caller's inlining.
-    static func inlinings(_ text: ArraySlice<UInt8>) -> [Inlining]? {
-        rows(text, start: UInt8(ascii: "F"))?.map { Inlining(function: $0.0, callOffset: $0.1, parent: $0.2) }
+    static func inlinings(_ text: ArraySlice<UInt8>, limit: Int) -> [Inlining]? {
+        rows(text, start: UInt8(ascii: "F"), emptyStart: true, limit: limit)?.map { Inlining(function: $0.0, callOffset: $0.1, parent: $0.2) }
     }
 
-    /// A table of rows `<start>a O b I c`: `a` (empty: -1, else ≥ 0), `b` (-1 when absent), `c` (≥ 0,
-    /// -1 when absent). Nil when anything else is there.
-    static func rows(_ text: ArraySlice<UInt8>, start: UInt8) -> [(Int32, Int32, Int32)]? {
-        guard let tagged = tagged(text) else { return nil }
+    /// A table of rows `<start>a O b I c`: `a` (≥ 0; -1 when empty and `emptyStart`), `b` (-1 when
+    /// absent), `c` (≥ 0, -1 when absent). Nil when anything else is there or past `limit` rows.
+    static func rows(_ text: ArraySlice<UInt8>, start: UInt8, emptyStart: Bool, limit: Int) -> [(Int32, Int32, Int32)]? {
         var rows: [(Int32, Int32, Int32)] = []
-        for (tag, value) in tagged {
+        let wellFormed = scanTagged(text) { tag, value in
             switch tag {
             case start:
-                if value.isEmpty {
+                guard rows.count < limit else { return false }
+                if value.isEmpty, emptyStart {
                     rows.append((-1, -1, -1))
                 } else {
-                    guard let first = decimal(value), first >= 0 else { return nil }
+                    guard let first = decimal(value), first >= 0 else { return false }
                     rows.append((first, -1, -1))
                 }
             case UInt8(ascii: "O"):
-                guard !rows.isEmpty, let second = decimal(value) else { return nil }
+                guard !rows.isEmpty, let second = decimal(value) else { return false }
                 rows[rows.count - 1].1 = second
             case UInt8(ascii: "I"):
-                guard !rows.isEmpty, let third = decimal(value), third >= 0 else { return nil }
+                guard !rows.isEmpty, let third = decimal(value), third >= 0 else { return false }
                 rows[rows.count - 1].2 = third
-            default: return nil
+            default: return false
             }
+            return true
         }
-        return rows
+        return wellFormed ? rows : nil
     }
 
-    /// `S0x…S0x…`: the inlined functions' addresses.
-    static func addresses(_ text: ArraySlice<UInt8>) -> [UInt64]? {
-        guard let tagged = tagged(text) else { return nil }
+    /// `S0x…S0x…`: the inlined functions' addresses; nil when malformed or more than `limit`.
+    static func addresses(_ text: ArraySlice<UInt8>, limit: Int) -> [UInt64]? {
         var result: [UInt64] = []
-        for (tag, value) in tagged {
-            guard tag == UInt8(ascii: "S"), let address = address(value) else { return nil }
+        let wellFormed = scanTagged(text) { tag, value in
+            guard tag == UInt8(ascii: "S"), result.count < limit, let address = address(value) else { return false }
             result.append(address)
+            return true
         }
-        return result
+        return wellFormed ? result : nil
     }
 
-    /// Splits `X12Y-3Z0x1f` at its upper-case tags; nil when it does not start with one.
-    static func tagged(_ text: ArraySlice<UInt8>) -> [(tag: UInt8, value: ArraySlice<UInt8>)]? {
-        var result: [(tag: UInt8, value: ArraySlice<UInt8>)] = []
+    /// Walks `X12Y-3Z0x1f`, handing each upper-case tag and the text up to the next to `visit`;
+    /// false when `visit` refuses one or the text does not start with a tag.
+    static func scanTagged(_ text: ArraySlice<UInt8>, _ visit: (UInt8, ArraySlice<UInt8>) -> Bool) -> Bool {
+        let isTag = { (byte: UInt8) in byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") }
         var index = text.startIndex
         while index < text.endIndex {
             let tag = text[index]
-            guard tag >= UInt8(ascii: "A"), tag <= UInt8(ascii: "Z") else { return nil }
-            let valueStart = index + 1
-            let valueEnd = text[valueStart...].firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ?? text.endIndex
-            result.append((tag, text[valueStart..<valueEnd]))
+            guard isTag(tag) else { return false }
+            let valueEnd = text[(index + 1)...].firstIndex(where: isTag) ?? text.endIndex
+            guard visit(tag, text[(index + 1)..<valueEnd]) else { return false }
             index = valueEnd
         }
-        return result
+        return true
     }
 
     /// A log string made text again: `\x2C`, `\\`, `\n` and `\uHHHH` (UTF-16, as V8 escapes what is

@@ -69,8 +69,13 @@ public final class V8CodeLog: JITSymbolFile {
     static let maxCodes = 50_000
     static let maxPositions = 1_000_000
     static let maxScriptLines = 2_000_000
-    /// Deepest chain of inlined frames followed for one address.
-    static let maxInliningDepth = 64
+    static let maxScripts = 10_000
+    static let maxFunctionNameBytes = 8 << 20
+    /// Functions inlined into one code object, at most.
+    static let maxInlinedPerCode = 4096
+    /// Deepest chain of inlined frames followed for one address (each caller's inlining must come
+    /// before its callee's in the table, as V8 numbers them, so a chain never loops).
+    static let maxInliningDepth = 16
 
     public var path: String { lines.path }
     var lines: AppendedLines
@@ -81,6 +86,10 @@ public final class V8CodeLog: JITSymbolFile {
     var scripts: [Int32: Script] = [:]
     var positionCount = 0
     var scriptLineCount = 0
+    var functionNameBytes = 0
+    /// Code or functions were dropped for a bound: addresses the log no longer tells of may have
+    /// been reused, so without a perf map to agree the log is not trusted.
+    var incomplete = false
     var sequence = 0
     /// The code object of the last `code-creation` line and its function: the next
     /// `code-source-info` line is about it.
@@ -114,13 +123,25 @@ public final class V8CodeLog: JITSymbolFile {
         return readable && recognized == true
     }
 
-    func codesChanged() { startsStale = true }
-
     func added(_ code: Code) {
-        guard codes[code.start] != nil || codes.count < Self.maxCodes else { return droppedEntries += 1 }
+        guard codes[code.start] != nil || codes.count < Self.maxCodes else {
+            incomplete = true
+            return droppedEntries += 1
+        }
         codes[code.start] = code
         startsStale = true
     }
+
+    /// Forgets the code at `start`, giving its rows back to the budget.
+    func removeCode(at start: UInt64) {
+        guard let code = codes.removeValue(forKey: start) else { return }
+        positionCount -= code.positions.count + code.inlinings.count + code.inlined.count
+        startsStale = true
+    }
+
+    /// Whether what the log says can be taken without a perf map agreeing: it was read to its end
+    /// so far and nothing was dropped for a bound.
+    public var trustedAlone: Bool { !exhausted && !incomplete }
 
     /// The optimized code covering `address`; of several (V8 reuses freed code space), the newest.
     func code(at address: UInt64) -> Code? {
@@ -155,7 +176,10 @@ public final class V8CodeLog: JITSymbolFile {
             guard let inlining = code.inlinings.element(current.inlining) else { break }
             let function = code.inlined.element(inlining.function)
             frames.append(frame(code.tier, function, scriptOffset: current.scriptOffset, inlined: true))
-            position = Position(codeOffset: current.codeOffset, scriptOffset: inlining.callOffset, inlining: inlining.parent)
+            // A caller numbered after its callee is not V8's: the chain ends at the code's own function.
+            position = inlining.parent < current.inlining
+                ? Position(codeOffset: current.codeOffset, scriptOffset: inlining.callOffset, inlining: inlining.parent)
+                : Position(codeOffset: current.codeOffset, scriptOffset: -1, inlining: -1)
         }
         var outer = frame(code.tier, code.function, scriptOffset: position?.scriptOffset ?? -1, inlined: false)
         outer.offset = offset
