@@ -13,7 +13,7 @@ ARGS ?=
 BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev libdebuginfod-dev libiberty-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev golang-github-google-pprof-dev
 TEST_PACKAGES := golang-go prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils dwz chromium debuginfod \
-	qemu-system-x86 busybox-static kmod
+	qemu-system-x86 busybox-static kmod iproute2
 # virtme-ng boots Debian 12's own kernel (6.1) with this machine's root file system for the guest tests.
 VIRTME_NG := virtme-ng==1.42
 # A strict OpenMetrics parser for the exposition tests.

@@ -10,16 +10,18 @@ import FoundationNetworking
 /// A server of Debian's (prometheus, prometheus-alertmanager, debuginfod) on a free loopback port,
 /// its config and data in a directory of its own; stopped and cleaned up when released.
 final class LoopbackServer {
-    let process = Process()
+    private(set) var process = Process()
     let directory: String
-    let port: Int
+    private(set) var port = 0
     /// What stops it: SIGTERM, or SIGKILL for a server that leaves SIGTERM to the signal mask it
     /// inherits (the test runner blocks it; debuginfod never unblocks it).
     let stopSignal: Int32
 
     /// Writes `files` (the config first among them) into a new directory, starts `executable` with
     /// the arguments `arguments(directory, port)` returns, and waits, bounded, for `readyPath` to
-    /// answer 2xx (over `scheme`, with `curlOptions` such as credentials).
+    /// answer 2xx (over `scheme`, with `curlOptions` such as credentials) from this very process: a
+    /// parallel test's server may take the free port first, and then this one exits and answers
+    /// nothing, so it is started again on another port.
     init(
         _ executable: String, files: [String: String], scheme: String = "http", curlOptions: String = "", readyPath: String = "/-/ready",
         stopSignal: Int32 = SIGTERM, arguments: (String, Int) -> [String]
@@ -27,19 +29,29 @@ final class LoopbackServer {
         self.stopSignal = stopSignal
         directory = NSTemporaryDirectory() + "errno-\(URL(fileURLWithPath: executable).lastPathComponent)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        port = try freeLoopbackPort()
         for (name, text) in files { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments(directory, port)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
         let deadline = Date().addingTimeInterval(prometheusPatience)
         while Date() < deadline {
-            if (try? shell("curl -sf -o /dev/null \(curlOptions) \(scheme)://127.0.0.1:\(port)\(readyPath)").status) == 0 { return }
-            usleep(100_000)
+            process = Process()
+            port = try freeLoopbackPort()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments(directory, port)
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            while Date() < deadline, process.isRunning {
+                if (try? shell("curl -sf -o /dev/null \(curlOptions) \(scheme)://127.0.0.1:\(port)\(readyPath)").status) == 0, listens() { return }
+                usleep(100_000)
+            }
+            process.waitUntilExit()
         }
         throw AgentError("\(executable) did not become ready")
+    }
+
+    /// Whether this process (not another on the same port) holds the listening socket.
+    private func listens() -> Bool {
+        let sockets = (try? shell("ss -Hltnp 'sport = :\(port)'").output) ?? ""
+        return sockets.contains("pid=\(process.processIdentifier),")
     }
 
     /// Stops the server (`stopSignal`) and waits for it to exit.
