@@ -17,6 +17,8 @@ struct AppendedLines {
     /// The file's device and inode, once read.
     private var identity: (device: UInt64, inode: UInt64)?
     private(set) var bytesRead = 0
+    /// The last read reached the file's end (not a bound on bytes).
+    private(set) var caughtUp = false
     /// Lines skipped for being longer than `maxLineBytes`.
     private(set) var longLines = 0
     private var partialLine: [UInt8] = []
@@ -33,7 +35,8 @@ struct AppendedLines {
     var atByteLimit: Bool { bytesRead >= maxBytes }
 
     /// Hands each complete line appended since the last call (without its newline) to `line`, which
-    /// returns false to stop reading for good. False when the file cannot be opened or is refused.
+    /// returns false to stop reading for good. False when the file cannot be opened, is refused or
+    /// fails to read.
     mutating func read(_ line: (ArraySlice<UInt8>) -> Bool) -> Bool {
         guard let opened = try? TargetFile.open(path, owner: owner) else { return false }
         defer { close(opened.descriptor) }
@@ -42,11 +45,16 @@ struct AppendedLines {
         identity = found
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         let stop = min(maxBytes, bytesRead + Self.maxBytesPerRead)
+        caughtUp = false
         while bytesRead < stop {
             let wanted = min(chunk.count, stop - bytesRead)
             let count = chunk.withUnsafeMutableBytes { pread(opened.descriptor, $0.baseAddress, wanted, off_t(bytesRead)) }
             if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return true }
+            guard count >= 0 else { return false }
+            guard count > 0 else {
+                caughtUp = true
+                return true
+            }
             bytesRead += count
             guard split(chunk[0..<count], into: line) else {
                 bytesRead = maxBytes

@@ -18,7 +18,9 @@ public final class Symbolizer {
     private var withoutCodeLog: [Int32: (startTime: UInt64, until: ContinuousClock.Instant)] = [:]
     static let codeLogRetry = Duration.seconds(30)
     /// Perf maps, and V8 logs, kept at once (each bounded by its type's limits).
-    static let maxPerfMaps = 4
+    static let maxJITFiles = 4
+    /// Processes remembered without a V8 log, at most.
+    static let maxWithoutCodeLog = 1024
     private var demangled: [String: String] = [:]
     /// What reading perf maps and V8 logs refused or cut so far.
     public private(set) var jitFileTally = JITFileTally()
@@ -42,7 +44,7 @@ public final class Symbolizer {
         }
         let map = PerfMap(path: "/proc/\(pid)/root/tmp/perf-\(namespacePID).map", owner: owner)
         guard jitFileTally.refresh(map, kind: .perfMap) else { return nil }
-        if perfMaps.count >= Self.maxPerfMaps, let victim = perfMaps.keys.first { perfMaps[victim] = nil }
+        if perfMaps.count >= Self.maxJITFiles, let victim = perfMaps.keys.first { perfMaps[victim] = nil }
         perfMaps[pid] = (startTime, map)
         return map
     }
@@ -59,14 +61,15 @@ public final class Symbolizer {
             return known.log
         }
         if let absent = withoutCodeLog[pid], absent.startTime == startTime, now < absent.until { return nil }
-        guard let path = V8CodeLog.find(pid: pid, owner: owner) else {
-            if withoutCodeLog.count >= 1024 { withoutCodeLog = withoutCodeLog.filter { now < $0.value.until } }
-            if withoutCodeLog.count < 1024 { withoutCodeLog[pid] = (startTime, now + Self.codeLogRetry) }
+        func absent() -> V8CodeLog? {
+            if withoutCodeLog.count >= Self.maxWithoutCodeLog { withoutCodeLog = withoutCodeLog.filter { now < $0.value.until } }
+            if withoutCodeLog.count < Self.maxWithoutCodeLog { withoutCodeLog[pid] = (startTime, now + Self.codeLogRetry) }
             return nil
         }
+        guard let path = V8CodeLog.find(pid: pid, owner: owner) else { return absent() }
         let log = V8CodeLog(path: path, owner: owner)
-        guard jitFileTally.refresh(log, kind: .v8Log) else { return nil }
-        if codeLogs.count >= Self.maxPerfMaps, let victim = codeLogs.min(by: { $0.value.used < $1.value.used })?.key { codeLogs[victim] = nil }
+        guard jitFileTally.refresh(log, kind: .v8Log) else { return absent() }
+        if codeLogs.count >= Self.maxJITFiles, let victim = codeLogs.min(by: { $0.value.used < $1.value.used })?.key { codeLogs[victim] = nil }
         codeLogs[pid] = (startTime, log, now)
         return log
     }

@@ -11,16 +11,19 @@ extension V8CodeLog {
         } else if event.elementsEqual("sfi-move".utf8) {
             let fields = Self.fields(line)
             guard fields.count == 3, let from = Self.address(fields[1]), let to = Self.address(fields[2]) else { return droppedEntries += 1 }
-            functions[to] = functions.removeValue(forKey: from)
+            if let function = functions.removeValue(forKey: from) { functions[to] = function }
         } else if event.elementsEqual("code-move".utf8) {
             let fields = Self.fields(line)
             guard fields.count == 3, let from = Self.address(fields[1]), let to = Self.address(fields[2]) else { return droppedEntries += 1 }
+            // What was at the destination is gone, whether or not the moved code was kept.
+            removeCode(at: to)
             guard let code = codes[from] else { return }
             let size = code.end - code.start
             guard to <= UInt64.max - size else { return droppedEntries += 1 }
             removeCode(at: from)
-            positionCount += code.positions.count + code.inlinings.count + code.inlined.count
-            var moved = Code(start: to, end: to + size, tier: code.tier, function: code.function, sequence: code.sequence)
+            tableRowCount += code.positions.count + code.inlinings.count + code.inlined.count
+            sequence += 1
+            var moved = Code(start: to, end: to + size, tier: code.tier, function: code.function, sequence: sequence)
             (moved.positions, moved.inlinings, moved.inlined) = (code.positions, code.inlinings, code.inlined)
             added(moved)
         } else if event.elementsEqual("script-source".utf8) {
@@ -63,7 +66,7 @@ extension V8CodeLog {
         guard var code = codes[start], code.positions.isEmpty, code.inlinings.isEmpty else { return }
         code.function.scriptID = scriptID
         // Rows of all three tables count against one budget, checked while they are parsed.
-        let room = Self.maxPositions - positionCount
+        let room = Self.maxTableRows - tableRowCount
         guard let positions = Self.positions(fields[5], limit: room),
             let inlinings = Self.inlinings(fields[6], limit: min(Self.maxInlinedPerCode, room - positions.count)),
             let inlined = Self.addresses(fields[7], limit: min(Self.maxInlinedPerCode, room - positions.count - inlinings.count))
@@ -71,10 +74,10 @@ extension V8CodeLog {
             codes[start] = code
             return droppedEntries += 1
         }
-        positionCount += positions.count + inlinings.count + inlined.count
+        tableRowCount += positions.count + inlinings.count + inlined.count
         code.positions = positions.sorted { $0.codeOffset < $1.codeOffset }
         code.inlinings = inlinings
-        code.inlined = inlined.map { functions[$0] ?? Function(name: "(function not in the log)", file: nil, line: nil, scriptID: nil) }
+        code.inlined = inlined.map { functions[$0] ?? Function(name: Self.unnamedFunction, file: nil, line: nil, scriptID: nil) }
         codes[start] = code
     }
 
@@ -85,16 +88,25 @@ extension V8CodeLog {
         let room = Self.maxScriptLines - scriptLineCount
         var lineStarts: [Int32] = [0]
         var length: Int32 = 0
-        var index = fields[3].startIndex
         let source = fields[3]
+        var index = source.startIndex
+        let escapedNewline = "\\n".utf8
         while index < source.endIndex {
+            // One escape is one UTF-16 code unit: \n, \\, \xHH, \uHHHH. Lines end as V8 ends them: at
+            // LF, at a CR not followed by LF, at U+2028 and U+2029.
             var newline = false
             if source[index] == UInt8(ascii: "\\"), index + 1 < source.endIndex {
-                // One escape is one UTF-16 code unit: \n, \\, \xHH, \uHHHH.
                 switch source[index + 1] {
-                case UInt8(ascii: "n"): newline = true; index += 2
-                case UInt8(ascii: "x"): index += 4
-                case UInt8(ascii: "u"): index += 6
+                case UInt8(ascii: "n"):
+                    newline = true
+                    index += 2
+                case UInt8(ascii: "x"):
+                    index += 4
+                case UInt8(ascii: "u"):
+                    let unit = index + 6 <= source.endIndex ? UInt16(String(decoding: source[(index + 2)..<(index + 6)], as: UTF8.self), radix: 16) : nil
+                    index += 6
+                    let followedByLF = index < source.endIndex && source[index...].starts(with: escapedNewline)
+                    newline = unit == 0x2028 || unit == 0x2029 || (unit == 0x0D && !followedByLF)
                 default: index += 2
                 }
             } else {
@@ -108,7 +120,7 @@ extension V8CodeLog {
             }
         }
         scriptLineCount += lineStarts.count
-        scripts[id] = Script(name: Self.unescaped(fields[1 + 1]), lineStarts: lineStarts, length: length)
+        scripts[id] = Script(name: Self.unescaped(fields[2]), lineStarts: lineStarts, length: length)
     }
 
     static func fields(_ line: ArraySlice<UInt8>, maxSplits: Int = 16) -> [ArraySlice<UInt8>] {
@@ -135,7 +147,7 @@ extension V8CodeLog {
 
     /// `F0O794F1O12936I0…`: inlined function (empty: unknown), call offset and the caller's inlining.
     static func inlinings(_ text: ArraySlice<UInt8>, limit: Int) -> [Inlining]? {
-        rows(text, start: UInt8(ascii: "F"), emptyStart: true, limit: limit)?.map { Inlining(function: $0.0, callOffset: $0.1, parent: $0.2) }
+        rows(text, start: UInt8(ascii: "F"), emptyStart: true, limit: limit)?.map { Inlining(functionIndex: $0.0, callOffset: $0.1, parent: $0.2) }
     }
 
     /// A table of rows `<start>a O b I c`: `a` (≥ 0; -1 when empty and `emptyStart`), `b` (-1 when

@@ -12,7 +12,7 @@
 /// number parsed checked. What passes a bound is dropped and counted (`droppedEntries`).
 public final class V8CodeLog: JITSymbolFile {
     /// A function (V8's SharedFunctionInfo) as the log names it.
-    struct Function: Equatable {
+    struct Function {
         /// Empty for an anonymous function.
         var name: String
         /// The location in the log's name (`name file:line:column`): its script and first line.
@@ -23,7 +23,7 @@ public final class V8CodeLog: JITSymbolFile {
     }
 
     /// One row of a code object's source position table.
-    struct Position: Equatable {
+    struct Position {
         let codeOffset: Int32
         /// In the script of the function running there; negative: none.
         let scriptOffset: Int32
@@ -32,9 +32,9 @@ public final class V8CodeLog: JITSymbolFile {
     }
 
     /// Where a function was inlined: the call's script offset in its caller, itself inlined or not.
-    struct Inlining: Equatable {
+    struct Inlining {
         /// Index into `Code.inlined`; -1: unknown.
-        let function: Int32
+        let functionIndex: Int32
         let callOffset: Int32
         /// The caller's inlining; -1: the code's own function.
         let parent: Int32
@@ -67,7 +67,8 @@ public final class V8CodeLog: JITSymbolFile {
     static let maxLineBytes = 8 << 20
     static let maxFunctions = 100_000
     static let maxCodes = 50_000
-    static let maxPositions = 1_000_000
+    /// Rows of the three tables of all code kept: positions, inlinings, inlined functions.
+    static let maxTableRows = 1_000_000
     static let maxScriptLines = 2_000_000
     static let maxScripts = 10_000
     static let maxFunctionNameBytes = 8 << 20
@@ -77,14 +78,13 @@ public final class V8CodeLog: JITSymbolFile {
     /// before its callee's in the table, as V8 numbers them, so a chain never loops).
     static let maxInliningDepth = 16
 
-    public var path: String { lines.path }
     var lines: AppendedLines
     /// Whether the file's first line said it is V8's log.
     var recognized: Bool?
     var functions: [UInt64: Function] = [:]
     var codes: [UInt64: Code] = [:]
     var scripts: [Int32: Script] = [:]
-    var positionCount = 0
+    var tableRowCount = 0
     var scriptLineCount = 0
     var functionNameBytes = 0
     /// Code or functions were dropped for a bound: addresses the log no longer tells of may have
@@ -98,7 +98,7 @@ public final class V8CodeLog: JITSymbolFile {
     private var sortedStarts: [UInt64] = []
     private var startsStale = false
     /// Log entries dropped for a bound (functions, code, positions, script lines) or malformed.
-    public internal(set) var droppedEntries = 0
+    var droppedEntries = 0
 
     /// `owner`: the only user whose file is read (the process's); nil: any (tests of the parser).
     public init(path: String, owner: UInt32? = nil) {
@@ -135,13 +135,16 @@ public final class V8CodeLog: JITSymbolFile {
     /// Forgets the code at `start`, giving its rows back to the budget.
     func removeCode(at start: UInt64) {
         guard let code = codes.removeValue(forKey: start) else { return }
-        positionCount -= code.positions.count + code.inlinings.count + code.inlined.count
+        tableRowCount -= code.positions.count + code.inlinings.count + code.inlined.count
         startsStale = true
     }
 
-    /// Whether what the log says can be taken without a perf map agreeing: it was read to its end
-    /// so far and nothing was dropped for a bound.
-    public var trustedAlone: Bool { !exhausted && !incomplete }
+    /// Whether what the log says can be taken without a perf map agreeing: its last read reached
+    /// its end, no bound stopped it and nothing was dropped for a bound.
+    public var trustedAlone: Bool { lines.caughtUp && !exhausted && !incomplete }
+
+    /// The name of an inlined function the log never named.
+    static let unnamedFunction = "(function not in the log)"
 
     /// The optimized code covering `address`; of several (V8 reuses freed code space), the newest.
     func code(at address: UInt64) -> Code? {
@@ -174,14 +177,16 @@ public final class V8CodeLog: JITSymbolFile {
         while let current = position, current.inlining >= 0, depth < Self.maxInliningDepth {
             depth += 1
             guard let inlining = code.inlinings.element(current.inlining) else { break }
-            let function = code.inlined.element(inlining.function)
+            let function = code.inlined.element(inlining.functionIndex)
             frames.append(frame(code.tier, function, scriptOffset: current.scriptOffset, inlined: true))
             // A caller numbered after its callee is not V8's: the chain ends at the code's own function.
             position = inlining.parent < current.inlining
                 ? Position(codeOffset: current.codeOffset, scriptOffset: inlining.callOffset, inlining: inlining.parent)
                 : Position(codeOffset: current.codeOffset, scriptOffset: -1, inlining: -1)
         }
-        var outer = frame(code.tier, code.function, scriptOffset: position?.scriptOffset ?? -1, inlined: false)
+        // Where the walk stopped early, the row is an inlined function's: not an offset in the code's own script.
+        let ownOffset = position.map { $0.inlining < 0 ? $0.scriptOffset : -1 } ?? -1
+        var outer = frame(code.tier, code.function, scriptOffset: ownOffset, inlined: false)
         outer.offset = offset
         return frames + [outer]
     }
@@ -189,21 +194,9 @@ public final class V8CodeLog: JITSymbolFile {
     private func frame(_ tier: String, _ function: Function?, scriptOffset: Int32, inlined: Bool) -> JITFrame {
         let script = function?.scriptID.flatMap { scripts[$0] }
         let line = script.flatMap { $0.line(at: scriptOffset) } ?? function?.line
-        let name = function.map { "JS:" + tier + $0.name } ?? "JS:" + tier + "(function not in the log)"
+        let name = function.map { "JS:" + tier + $0.name } ?? "JS:" + tier + Self.unnamedFunction
         return JITFrame(symbol: name, file: script?.name ?? function?.file, line: line, inlined: inlined, offset: nil)
     }
-}
-
-/// A frame of JIT code as the runtime's own records name it.
-public struct JITFrame: Equatable, Sendable {
-    /// `JS:` + V8's tier mark + the function's name, as V8 names code in perf maps.
-    public var symbol: String
-    public var file: String?
-    public var line: Int?
-    /// Compiled into the next frame's code.
-    public var inlined: Bool
-    /// Bytes from the code's start (the outermost frame only).
-    public var offset: UInt64?
 }
 
 extension V8CodeLog.Code {
@@ -212,7 +205,7 @@ extension V8CodeLog.Code {
         var low = 0, high = positions.count
         while low < high {
             let middle = (low + high) / 2
-            if UInt64(max(0, positions[middle].codeOffset)) <= offset { low = middle + 1 } else { high = middle }
+            if UInt64(positions[middle].codeOffset) <= offset { low = middle + 1 } else { high = middle }
         }
         return low > 0 ? positions[low - 1] : nil
     }
@@ -228,12 +221,5 @@ extension V8CodeLog.Script {
             if lineStarts[middle] <= offset { low = middle + 1 } else { high = middle }
         }
         return low > 0 ? low : nil
-    }
-}
-
-extension Array {
-    /// The element at `index` (an index read from untrusted input); nil out of bounds.
-    func element(_ index: Int32) -> Element? {
-        index >= 0 && Int(index) < count ? self[Int(index)] : nil
     }
 }

@@ -142,7 +142,7 @@ import Testing
         #expect(V8CodeLog.positions(String(repeating: "C1O2", count: 10).bytes, limit: 10)?.count == 10)
         let many = String(repeating: "S0x1", count: V8CodeLog.maxInlinedPerCode + 1).bytes
         #expect(V8CodeLog.addresses(many, limit: V8CodeLog.maxInlinedPerCode) == nil)
-        #expect(V8CodeLog.inlinings("FO1F2O3I0".bytes, limit: 5)?.map(\.function) == [-1, 2])
+        #expect(V8CodeLog.inlinings("FO1F2O3I0".bytes, limit: 5)?.map(\.functionIndex) == [-1, 2])
     }
 
     @Test func aFileThatIsNotV8sLogIsRefused() throws {
@@ -183,6 +183,17 @@ import Testing
         #expect(log.droppedEntries >= 6)
         // The script's name and source were read, the bad escape at its end too.
         #expect(log.scripts[1]?.lineStarts == [0, 2])
+    }
+
+    @Test func linesEndWhereV8EndsThem() throws {
+        // LF, CR alone, CR LF (one end), U+2028, U+2029: a line each.
+        let source = #"a\nb\u000dc\u000d\nd\u2028e\u2029f"#
+        let path = try Self.write("v8-version,11,3,244,8,-node.38,0\nscript-source,7,s.js,\(source)\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = V8CodeLog(path: path)
+        #expect(log.refresh())
+        #expect(log.scripts[7]?.lineStarts == [0, 2, 4, 7, 9, 11])
+        #expect(log.scripts[7]?.line(at: 10) == 6 - 1 && log.scripts[7]?.line(at: 11) == 6)
     }
 
     @Test func theLogOfAProcessIsFoundAmongItsOpenFiles() throws {
