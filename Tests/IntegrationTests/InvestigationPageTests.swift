@@ -54,7 +54,12 @@ struct InvestigationPageTests {
         #expect(try await browser.waitFor("document.getElementById('live-status').textContent.startsWith('Watching comm \(hostileComm)')", timeout: 60))
         try load.release()
         #expect(try await browser.waitFor("Array.from(document.querySelectorAll('#live-events tbody tr')).some(r => r.cells[5].textContent === \"\(hostilePath)\" && r.cells[2].textContent === '\(hostileComm)')"))
-        #expect(try await browser.waitFor("Array.from(document.querySelectorAll('#recent-paths code')).some(c => c.textContent === \"\(hostilePath)\")", timeout: 15))
+        // The comm's own view of what fails now (where the suite's other node processes cannot
+        // outrank two failures); it refreshes every 5 s, and a loaded machine can take a few.
+        let commView = url + "?comm=" + (hostileComm.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        try await offPool { try browser.navigate(commView) }
+        #expect(try await browser.waitFor("Array.from(document.querySelectorAll('#recent-paths code')).some(c => c.textContent === \"\(hostilePath)\")", timeout: 60),
+            "\((try? Self.rows(browser, "recent-paths")) ?? [])")
         #expect(try browser.evaluate("document.querySelectorAll('img, i').length") as? Int == 0)
         #expect(try browser.evaluate("document.title") as? String == "errno_exporter")
 
