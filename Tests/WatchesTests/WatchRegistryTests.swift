@@ -11,7 +11,7 @@ import Testing
 
 /// The registry over a fake kernel: limits, slots, streams (their slot and start filter, drops,
 /// slow clients, heartbeats, ends), expiry and the self-metrics.
-@Suite(.timeLimit(.minutes(1))) struct WatchRegistryTests {
+@Suite(.timeLimit(.minutes(5))) struct WatchRegistryTests {
     static func registry(_ kernel: FakeWatchKernel, max: Int = 2) -> WatchRegistry {
         WatchRegistry(kernel: kernel, maxWatches: max, logger: Logger(label: "test"), cgroupID: { $0 == "/known" ? 77 : nil }, processExists: { $0 != 666 })
     }
