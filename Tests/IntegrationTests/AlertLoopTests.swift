@@ -124,10 +124,7 @@ struct AlertLoopTests {
             files: ["errno_exporter.rules.yml": try Self.shipped("config/prometheus/errno_exporter.rules.yml")])
 
         // Prometheus first sees the trigger's counter at 0 (a rate needs the rise).
-        let scraped = Date().addingTimeInterval(prometheusPatience)
-        while Date() < scraped, try await prometheus.query(#"errno_trigger_matches_total{trigger="watched"}"#).isEmpty {
-            try await offPool { usleep(200_000) }
-        }
+        _ = try await poll(patience: prometheusPatience) { try await prometheus.query(#"errno_trigger_matches_total{trigger="watched"}"#) } until: { !$0.isEmpty }
         // Failures on the watched path: counted as matches, not captured — the trigger waits for an alert.
         try await offPool { try runLoad(comm: comm, badRead: 5, paths: [PathPlan("openat", 20, watched), PathPlan("openat", 5, "\(directory)/other")]) }
         var scrape = try await agent.scrape()

@@ -42,14 +42,9 @@ struct AlertmanagerPollTests {
         return parser.date(from: String(stamp))
     }
 
-    /// Polls `condition` until it holds or `seconds` (scaled) pass; the time it first held.
+    /// Polls `condition` until it holds or `seconds` (scaled) pass (see `poll`); the time it first held.
     static func waitUntil(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Date? {
-        let deadline = Date().addingTimeInterval(seconds * testTimeScale)
-        while Date() < deadline {
-            if try await condition() { return Date() }
-            try await offPool { usleep(200_000) }
-        }
-        return nil
+        try await poll(patience: seconds * testTimeScale, every: .milliseconds(200)) { try await condition() ? Date() : nil } until: { $0 != nil }
     }
 
     @Test func aTwoPeerClusterArmsExactlyTheAgentsItsAlertsAreFor() async throws {

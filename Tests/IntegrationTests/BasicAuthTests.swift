@@ -57,15 +57,15 @@ struct BasicAuthTests {
         // 2-core machine loaded by the rest of the suite (browsers, nodes, agents) can be slow to answer.
         let authorized = try PrometheusServer(target: agent.address, interval: "5s", jobExtras: "    basic_auth:\n      username: prom\n      password: scrape-me\n")
         let anonymous = try PrometheusServer(target: agent.address, interval: "3s")
-        var authorizedUp = 0.0, anonymousScrapes = 0.0
-        let deadline = Date().addingTimeInterval(prometheusPatience)
-        while Date() < deadline, authorizedUp < 1 || anonymousScrapes < 3 {
-            authorizedUp = try await authorized.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
-            anonymousScrapes = try await anonymous.query(#"count_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
-            try await Task.sleep(for: .milliseconds(500))
-        }
-        #expect(authorizedUp == 1, "with basic_auth the scrapes succeed")
-        #expect(anonymousScrapes >= 3)
+        let (authorizedUp, anonymousScrapes) = try await poll(patience: prometheusPatience) {
+            (
+                try await authorized.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0,
+                try await anonymous.query(#"count_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
+            )
+        } until: { $0.0 >= 1 && $0.1 >= 3 }
+        let targets = "\(await authorized.targets()) / \(await anonymous.targets())"
+        #expect(authorizedUp == 1, "with basic_auth the scrapes succeed; targets: \(targets)")
+        #expect(anonymousScrapes >= 3, "targets: \(targets)")
         #expect(try await anonymous.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value == 0, "without, every scrape is refused")
         #expect(try agent.stop() == 0)
     }

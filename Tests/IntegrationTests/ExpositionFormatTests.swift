@@ -183,13 +183,9 @@ struct ProtobufExpositionTests {
         let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n")
         try runLoad(comm: comm, badRead: 17, paths: [PathPlan("openat", 3, "/nonexistent/errno-protobuf")])
         let prometheus = try PrometheusServer(target: agent.address, arguments: ["--enable-feature=native-histograms"])
-        var results: [(labels: [String: String], value: Double)] = []
-        let deadline = Date().addingTimeInterval(prometheusPatience)
-        while Date() < deadline {
-            results = try await prometheus.query(#"{__name__=~"errno_.*_failures_total",comm="\#(comm)"}"#)
-            if results.count >= 3 { break }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let results = try await poll(patience: prometheusPatience) {
+            try await prometheus.query(#"{__name__=~"errno_.*_failures_total",comm="\#(comm)"}"#)
+        } until: { $0.count >= 3 }
         let text = try await agent.scrape()
         #expect(results.count == 3, "read and openat in the syscall counter, openat in the path counter")
         for result in results {

@@ -110,6 +110,12 @@ final class PrometheusServer {
         return answer["data"] as Any
     }
 
+    /// Each scrape target's health and last error, for a failing test's message.
+    func targets() async -> String {
+        guard let data = try? await api("targets", [:]) as? [String: Any], let active = data["activeTargets"] as? [[String: Any]] else { return "targets unavailable" }
+        return active.map { "\($0["scrapeUrl"] ?? "?"): \($0["health"] ?? "?") \($0["lastError"] ?? "") after \($0["lastScrapeDuration"] ?? "?") s" }.joined(separator: "; ")
+    }
+
     /// Label sets of the series matching `selector`.
     func series(_ selector: String) async throws -> [[String: String]] {
         (try await api("series", ["match[]": selector]) as? [[String: String]]) ?? []
@@ -177,29 +183,20 @@ struct PrometheusTests {
         try runLoad(comm: comm, paths: cases.enumerated().map { index, item in PathPlan("openat", index + 1, item.bytes) })
 
         let selector = #"errno_path_failures_total{comm="\#(comm)"}"#
-        var results: [(labels: [String: String], value: Double)] = []
-        let deadline = Date().addingTimeInterval(prometheusPatience)
-        while Date() < deadline {
-            results = try await prometheus.query(selector)
-            if results.count >= cases.count { break }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let results = try await poll(patience: prometheusPatience) { try await prometheus.query(selector) } until: { $0.count >= cases.count }
         let byPath = Dictionary(results.map { ($0.labels["path"] ?? "", $0) }, uniquingKeysWith: { first, _ in first })
-        #expect(results.count == cases.count, "series: \(results.map { $0.labels["path"] ?? "" })")
+        let targets = await prometheus.targets()
+        #expect(results.count == cases.count, "series: \(results.map { $0.labels["path"] ?? "" }); targets: \(targets)")
         for (index, item) in cases.enumerated() {
             let series = byPath[item.label]
             #expect(series?.value == Double(index + 1), "path label \(item.label)")
             #expect(series?.labels["errno"] == item.errno, "errno of \(item.label)")
             #expect(series?.labels["syscall"] == "openat")
         }
-        // Several scrapes happened, and every one of them succeeded (a wait of its own: the one above
-        // may have used most of its patience on a loaded machine).
-        var scrapes = 0.0
-        let scraped = Date().addingTimeInterval(prometheusPatience)
-        while Date() < scraped, scrapes < 3 {
-            scrapes = try await prometheus.query(#"count_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        // Several scrapes happened, and every one of them succeeded.
+        let scrapes = try await poll(patience: prometheusPatience) {
+            try await prometheus.query(#"count_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
+        } until: { $0 >= 3 }
         #expect(scrapes >= 3)
         let up = try await prometheus.query(#"min_over_time(up{job="errno"}[5m])"#)
         #expect(up.first?.value == 1)

@@ -77,12 +77,9 @@ struct TLSTests {
         let prometheus = try PrometheusServer(
             target: agent.address,
             jobExtras: "    scheme: https\n    tls_config:\n      ca_file: \(pki.path("ca.pem"))\n    basic_auth:\n      username: prom\n      password: pw\n")
-        var up = 0.0
-        let deadline = Date().addingTimeInterval(prometheusPatience)
-        while Date() < deadline, up < 1 {
-            up = try await prometheus.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let up = try await poll(patience: prometheusPatience) {
+            try await prometheus.query(#"max_over_time(up{job="errno"}[5m])"#).first?.value ?? 0
+        } until: { $0 >= 1 }
         #expect(up == 1, "a Prometheus with tls_config and basic_auth scrapes")
         #expect(try curl("--cacert \(pki.path("ca.pem")) -u prom:wrong https://\(agent.address)/metrics") == "401")
         #expect(try agent.stop() == 0)
