@@ -7,7 +7,8 @@
  *  3. they are counted per (syscall, errno, comm) in a per-CPU hash that user space sums at scrape;
  *  4. failures of path syscalls (a per-syscall array says which argument is the path) read the path
  *     from the saved user registers — at exit, when the string is paged in — and are counted per
- *     (syscall, errno, comm, path);
+ *     (syscall, errno, comm, path fingerprint), the path kept once per fingerprint and compared on
+ *     every count (a collision is folded and counted, never merged);
  *  5. when triggers are configured, the path is looked up once in a hash (exact paths) and once in
  *     an LPM trie (prefixes); an armed trigger within its rate limit sends a capture — registers, a
  *     copy of the user stack's top, the kernel stack — through the `captures` ring buffer, which
@@ -54,6 +55,14 @@ struct {
 	__type(key, struct path_failure_key);
 	__type(value, __u64);
 } path_failures SEC(".maps");
+
+/* The path of each fingerprint in path_failures (see struct path_failure_key); sized with it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct path_name);
+} path_names SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -118,16 +127,16 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, FOLDED_PATH_MEMORY);
-	__type(key, struct path_failure_key);
+	__type(key, struct path_reading);
 	__type(value, __u8);
 } folded_paths SEC(".maps");
 
-/* Room for one path key per CPU: too big for the 512-byte BPF stack. */
+/* Room for one path reading per CPU: too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct path_failure_key);
+	__type(value, struct path_reading);
 } path_scratch SEC(".maps");
 
 /* Stack-capture triggers: settings written by user space, the rate limiters' state written here. */
@@ -270,60 +279,120 @@ static __always_inline const char *path_argument(struct pt_regs *regs, __u32 pos
 	}
 }
 
-/* Reads the path argument into this CPU's scratch key, after `labelled` (the syscall, its errno,
- * comm and opt-in labels). NULL when the syscall is not counted per path. */
-static __always_inline struct path_failure_key *read_path(struct pt_regs *regs, const struct syscall_failure_key *labelled)
+/* Whether two NUL-padded path buffers hold the same path (compared up to the first one's NUL word). */
+static __always_inline bool same_path(const char *ours, const char *theirs)
+{
+	const __u64 *our_words = (const __u64 *)ours, *their_words = (const __u64 *)theirs;
+
+	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
+		if (our_words[i] != their_words[i])
+			return false;
+		if (HAS_ZERO_BYTE(our_words[i]))
+			return true;
+	}
+	return true;
+}
+
+/* Reads the path argument into this CPU's scratch reading, after `labelled` (the syscall, its
+ * errno, comm and opt-in labels), with its fingerprint. NULL when the syscall is not counted per path. */
+static __always_inline struct path_reading *read_path(struct pt_regs *regs, const struct syscall_failure_key *labelled)
 {
 	__u32 zero = 0, syscall_nr = labelled->syscall_nr;
 	__u32 *position = bpf_map_lookup_elem(&path_syscalls, &syscall_nr);
-	struct path_failure_key *key;
+	struct path_reading *reading;
 	const char *user_path;
 	long length;
 	char next;
 
 	if (!position || !*position)
 		return 0;
-	key = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!key)
+	reading = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!reading)
 		return 0;
-	key->failure = *labelled;
-	key->flags = 0;
-	key->reserved = 0;
-	__builtin_memset(key->path, 0, sizeof(key->path)); /* the whole key is hashed */
+	reading->key.failure = *labelled;
+	reading->key.flags = 0;
+	reading->key.reserved = 0;
+	reading->key.fingerprint = 0;
+	reading->reserved = 0;
+	reading->prefix_bits = 0;
+	__builtin_memset(reading->path, 0, sizeof(reading->path)); /* tries and watch keys hash all of it */
 	user_path = path_argument(regs, *position);
 	if (!user_path) {
-		key->flags = PATH_NULL;
-	} else {
-		length = bpf_probe_read_user_str(key->path, sizeof(key->path), user_path);
-		if (length < 0) { /* the buffer is zeroed on failure */
-			key->flags = PATH_UNREADABLE;
-			count_event(EVENT_PATH_UNREADABLE);
-		} else if (length == sizeof(key->path) &&
-			   bpf_probe_read_user(&next, 1, user_path + sizeof(key->path) - 1) == 0 && next) {
-			key->flags = PATH_TRUNCATED;
-			count_event(EVENT_PATH_TRUNCATED);
-		}
+		reading->key.flags = PATH_NULL;
+		return reading;
 	}
-	return key;
+	length = bpf_probe_read_user_str(reading->path, sizeof(reading->path), user_path);
+	if (length < 0) { /* the buffer is zeroed on failure */
+		reading->key.flags = PATH_UNREADABLE;
+		count_event(EVENT_PATH_UNREADABLE);
+		return reading;
+	}
+	if (length == sizeof(reading->path) &&
+	    bpf_probe_read_user(&next, 1, user_path + sizeof(reading->path) - 1) == 0 && next) {
+		reading->key.flags = PATH_TRUNCATED;
+		count_event(EVENT_PATH_TRUNCATED);
+	}
+	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path);
+	return reading;
 }
 
-/* Counts a failed path syscall whose path `read_path` put in `key`. */
-static __always_inline void count_path_failure(struct path_failure_key *key)
+enum path_naming {
+	PATH_NAMED,         /* path_names holds this very path for its fingerprint */
+	PATH_NAME_TAKEN,    /* path_names holds another path for its fingerprint: a collision */
+	PATH_NAMES_FULL,    /* no room to name it */
+};
+
+/* Looks the reading's fingerprint up in path_names, naming it on its first failure. */
+static __always_inline enum path_naming name_path(struct path_reading *reading)
+{
+	struct path_name *name;
+	long err;
+
+	if (reading->key.flags & (PATH_UNREADABLE | PATH_NULL))
+		return PATH_NAMED; /* no bytes to name: the flags say it all */
+	name = bpf_map_lookup_elem(&path_names, &reading->key.fingerprint);
+	if (!name) {
+		err = bpf_map_update_elem(&path_names, &reading->key.fingerprint, reading->path, BPF_NOEXIST);
+		if (err == 0)
+			return PATH_NAMED;
+		if (err != -EEXIST)
+			return PATH_NAMES_FULL;
+		name = bpf_map_lookup_elem(&path_names, &reading->key.fingerprint); /* another CPU named it */
+		if (!name)
+			return PATH_NAMES_FULL;
+	}
+	return same_path(reading->path, name->path) ? PATH_NAMED : PATH_NAME_TAKEN;
+}
+
+/* Counts a path failure that gets no series of its own in path_overflow (path="<other>");
+ * `map_full`: because path_failures (or path_names) had no room. */
+static __always_inline void fold_path_failure(struct path_reading *reading, bool map_full)
 {
 	struct syscall_failure_key coarse;
 	__u8 folded = 1;
 
-	if (increment(&path_failures, key) == 0)
-		return;
-	coarse = key->failure; /* the overflow keeps (syscall, errno, comm): opt-in labels would defeat it */
+	coarse = reading->key.failure; /* the overflow keeps (syscall, errno, comm): opt-in labels would defeat it */
 	coarse.tgid = 0;
 	coarse.cgroup_id = 0;
-	if (increment(&path_overflow, &coarse) == 0)
-		count_event(EVENT_PATH_MAP_FULL);
-	else
+	if (increment(&path_overflow, &coarse) != 0)
 		count_event(EVENT_PATH_OVERFLOW_FULL);
-	if (bpf_map_update_elem(&folded_paths, key, &folded, BPF_NOEXIST) == 0)
+	else if (map_full)
+		count_event(EVENT_PATH_MAP_FULL);
+	if (bpf_map_update_elem(&folded_paths, reading, &folded, BPF_NOEXIST) == 0)
 		count_event(EVENT_PATH_SERIES_FOLDED);
+}
+
+/* Counts a failed path syscall that `read_path` read into `reading`. */
+static __always_inline void count_path_failure(struct path_reading *reading)
+{
+	enum path_naming naming = name_path(reading);
+
+	if (naming == PATH_NAME_TAKEN) {
+		count_event(EVENT_PATH_COLLISION);
+		fold_path_failure(reading, false);
+	} else if (naming == PATH_NAMES_FULL || increment(&path_failures, &reading->key) != 0) {
+		fold_path_failure(reading, true);
+	}
 }
 
 static __always_inline void count_trigger(__u32 id, __u32 counter)
@@ -648,7 +717,7 @@ struct capture_request {
 /* Sends one capture record for `request`, with the stacks it asks for. The user registers and the
  * kernel stack come from the current task, not from the program's context, so that one function
  * serves the syscall exit and the uprobes, and the trigger path is verified once. */
-static __noinline void capture(const struct capture_request *request, const struct path_failure_key *key)
+static __noinline void capture(const struct capture_request *request, const struct path_reading *reading)
 {
 	long ret = request->ret;
 	__u64 ids = request->ids;
@@ -673,12 +742,12 @@ static __noinline void capture(const struct capture_request *request, const stru
 	event->reserved = 0;
 	event->tgid = pid_tgid >> 32;
 	event->tid = (__u32)pid_tgid;
-	event->syscall_nr = key->failure.syscall_nr;
-	event->path_flags = key->flags;
+	event->syscall_nr = reading->key.failure.syscall_nr;
+	event->path_flags = reading->key.flags;
 	event->stacks = stacks;
 	event->mapping_count = 0;
-	__builtin_memcpy(event->comm, key->failure.comm, sizeof(event->comm));
-	__builtin_memcpy(event->path, key->path, sizeof(event->path));
+	__builtin_memcpy(event->comm, reading->key.failure.comm, sizeof(event->comm));
+	__builtin_memcpy(event->path, reading->path, sizeof(event->path));
 	save_user_registers(regs, event->registers);
 	event->kernel_stack_bytes = 0;
 	if (stacks & TRIGGER_KERNEL_STACK) {
@@ -696,46 +765,25 @@ static __noinline void capture(const struct capture_request *request, const stru
 		count_triggers(ids, TRIGGER_CAPTURES);
 }
 
-/* errno_path_fingerprint (errno_exporter.h) of the path in `key`. */
-static __always_inline __u64 path_fingerprint(const struct path_failure_key *key)
-{
-	return errno_path_fingerprint((const __u64 *)key->path);
-}
-
-/* Whether `entry` holds the path in `key` (compared up to the terminating NUL's word). */
-static __always_inline bool same_path(const struct trigger_exact_entry *entry, const struct path_failure_key *key)
-{
-	const __u64 *ours = (const __u64 *)key->path, *theirs = (const __u64 *)entry->path;
-
-	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
-		if (ours[i] != theirs[i])
-			return false;
-		if (HAS_ZERO_BYTE(ours[i]))
-			return true;
-	}
-	return true;
-}
-
-/* The triggers whose exact paths or prefixes match the path in `key` (`lookups`: which maps hold
- * entries). */
-static __always_inline __u64 lookup_trigger_paths(struct path_failure_key *key, __u32 lookups)
+/* The triggers whose exact paths or prefixes match the path in `reading` (`lookups`: which maps
+ * hold entries). */
+static __always_inline __u64 lookup_trigger_paths(struct path_reading *reading, __u32 lookups)
 {
 	struct trigger_exact_entry *exact;
 	struct trigger_set *matched;
-	__u64 ids = 0, fingerprint;
+	__u64 ids = 0;
 
-	if (key->flags & (PATH_UNREADABLE | PATH_NULL))
+	if (reading->key.flags & (PATH_UNREADABLE | PATH_NULL))
 		return 0;
-	if ((lookups & TRIGGERS_EXACT) && !(key->flags & PATH_TRUNCATED)) {
-		fingerprint = path_fingerprint(key);
-		exact = bpf_map_lookup_elem(&trigger_exact_paths, &fingerprint);
-		if (exact && same_path(exact, key))
+	if ((lookups & TRIGGERS_EXACT) && !(reading->key.flags & PATH_TRUNCATED)) {
+		exact = bpf_map_lookup_elem(&trigger_exact_paths, &reading->key.fingerprint);
+		if (exact && same_path(reading->path, exact->path))
 			ids = exact->ids;
 	}
 	if (lookups & TRIGGERS_PREFIX) {
-		key->reserved = PATH_BUFFER_LEN * 8; /* {reserved, path} is a trigger_prefix_key */
-		matched = bpf_map_lookup_elem(&trigger_path_prefixes, &key->reserved);
-		key->reserved = 0;
+		reading->prefix_bits = PATH_BUFFER_LEN * 8; /* {prefix_bits, path} is a trigger_prefix_key */
+		matched = bpf_map_lookup_elem(&trigger_path_prefixes, &reading->prefix_bits);
+		reading->prefix_bits = 0;
 		if (matched)
 			ids |= matched->ids;
 	}
@@ -782,18 +830,18 @@ __noinline int match_triggers(long ret, __u32 lookups)
 	struct capture_request capture_request = {.ret = ret, .kind = CAPTURE_SYSCALL};
 	__u64 ids, captured = 0, preadmitted = 0;
 	__u32 zero = 0;
-	/* The path read_path left in this CPU's scratch key: a map value, which map helpers take as a
-	 * key on every kernel (6.1 refuses a global function's pointer argument there). */
-	struct path_failure_key *key = bpf_map_lookup_elem(&path_scratch, &zero);
+	/* The path read_path left in this CPU's scratch reading: a map value, which map helpers take as
+	 * a key on every kernel (6.1 refuses a global function's pointer argument there). */
+	struct path_reading *reading = bpf_map_lookup_elem(&path_scratch, &zero);
 
-	if (!key || !(kernel_features & FEATURE_CAPTURES))
+	if (!reading || !(kernel_features & FEATURE_CAPTURES))
 		return 0;
-	ids = lookup_trigger_paths(key, lookups);
+	ids = lookup_trigger_paths(reading, lookups);
 	if (!ids)
 		return 0;
 	if (lookups & TRIGGERS_ASYNC)
 		request = bpf_map_lookup_elem(&current_requests, &tid);
-	if (request && request->path_fingerprint == path_fingerprint(key)) {
+	if (request && request->path_fingerprint == reading->key.fingerprint) {
 		preadmitted = request->triggers;
 		capture_request.submission_id = request->submission_id;
 		bpf_map_delete_elem(&current_requests, &tid);
@@ -801,14 +849,14 @@ __noinline int match_triggers(long ret, __u32 lookups)
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++) {
 		__u32 flags = result_flag | (((preadmitted >> id) & 1) ? TRIGGER_PREADMITTED : 0);
 
-		verdict = evaluate_trigger(ids, id, flags, key->failure.comm_words[0], key->failure.comm_words[1]);
+		verdict = evaluate_trigger(ids, id, flags, reading->key.failure.comm_words[0], reading->key.failure.comm_words[1]);
 		captured |= (__u64)(verdict & CAPTURE_ADMITTED) << id;
 		stacks |= verdict;
 	}
 	capture_request.ids = captured;
 	capture_request.stacks = stacks & (TRIGGER_USER_STACK | TRIGGER_KERNEL_STACK);
 	if (captured)
-		capture(&capture_request, key);
+		capture(&capture_request, reading);
 	return 0;
 }
 
@@ -985,7 +1033,7 @@ __noinline __u32 account_watch(__u64 slots, __u32 slot, __u32 syscall_nr, __u32 
 
 /* Reports a failure (`key`: syscall, errno, comm; `with_path`: its path, NULL for a syscall without
  * one) to the watches in `slots`: summaries, then one event for the watches that stream it. */
-static __noinline void report_to_watches(__u64 slots, const struct syscall_failure_key *key, const struct path_failure_key *with_path)
+static __noinline void report_to_watches(__u64 slots, const struct syscall_failure_key *key, const struct path_reading *with_path)
 {
 	struct watch_path_key *path_key;
 	struct watch_event *event;
@@ -998,7 +1046,7 @@ static __noinline void report_to_watches(__u64 slots, const struct syscall_failu
 	if (with_path) {
 		path_key->syscall_nr = key->syscall_nr;
 		path_key->err = key->err;
-		path_key->flags = with_path->flags;
+		path_key->flags = with_path->key.flags;
 		__builtin_memcpy(path_key->path, with_path->path, sizeof(path_key->path));
 	}
 	for (__u32 slot = 0; slot < MAX_WATCHES && (slots >> slot); slot++)
@@ -1066,7 +1114,7 @@ static __always_inline bool describe(struct pt_regs *regs, long ret, struct sysc
 static __noinline int match_success(struct pt_regs *regs, long ret)
 {
 	struct syscall_failure_key key;
-	struct path_failure_key *with_path;
+	struct path_reading *with_path;
 	struct agent_settings *current;
 	__u32 zero = 0;
 
@@ -1084,7 +1132,7 @@ static __noinline int match_success(struct pt_regs *regs, long ret)
 static __noinline int count_failure(struct pt_regs *regs, long ret)
 {
 	struct syscall_failure_key key;
-	struct path_failure_key *with_path;
+	struct path_reading *with_path;
 	struct agent_settings *current;
 	__u32 zero = 0, labels = 0, tgid = 0, kinds = watch_kinds;
 	__u64 cgroup_id = 0, watched = 0;
@@ -1148,7 +1196,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct path_failure_key);
+	__type(value, struct path_reading);
 } async_path_scratch SEC(".maps");
 
 /* The last submission id handed out, shared by all CPUs (a map of its own: user space rewrites .bss
@@ -1175,7 +1223,7 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	struct agent_settings *current = bpf_map_lookup_elem(&settings, &zero);
 	struct capture_request request = {.stacks = TRIGGER_USER_STACK, .kind = CAPTURE_SUBMISSION};
 	struct async_submission pending;
-	struct path_failure_key *key;
+	struct path_reading *reading;
 	const char *path;
 	__u64 *last_id;
 
@@ -1183,31 +1231,34 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	callback = position == 4 ? FUNCTION_ARG4(ctx) : position == 5 ? FUNCTION_ARG5(ctx) : FUNCTION_ARG6(ctx);
 	if (!callback || !current || !(current->triggers & TRIGGERS_ASYNC))
 		return 0; /* synchronous: the syscall runs on this thread and is captured there */
-	key = bpf_map_lookup_elem(&async_path_scratch, &zero);
-	if (!key)
+	reading = bpf_map_lookup_elem(&async_path_scratch, &zero);
+	if (!reading)
 		return 0;
-	describe_task(&key->failure, 0, 0);
-	key->flags = 0;
-	key->reserved = 0;
-	if (current->filters && filtered_out(&key->failure, current->filters))
+	describe_task(&reading->key.failure, 0, 0);
+	reading->key.flags = 0;
+	reading->key.reserved = 0;
+	reading->reserved = 0;
+	reading->prefix_bits = 0;
+	if (current->filters && filtered_out(&reading->key.failure, current->filters))
 		return 0;
-	__builtin_memset(key->path, 0, sizeof(key->path));
+	__builtin_memset(reading->path, 0, sizeof(reading->path));
 	path = (const char *)FUNCTION_ARG3(ctx);
-	if (bpf_probe_read_user_str(key->path, sizeof(key->path), path) == sizeof(key->path))
-		key->flags = PATH_TRUNCATED;
-	ids = lookup_trigger_paths(key, current->triggers);
+	if (bpf_probe_read_user_str(reading->path, sizeof(reading->path), path) == sizeof(reading->path))
+		reading->key.flags = PATH_TRUNCATED;
+	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path);
+	ids = lookup_trigger_paths(reading, current->triggers);
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++)
-		admitted |= (__u64)admit_submission(ids, id, key->failure.comm_words[0], key->failure.comm_words[1]) << id;
+		admitted |= (__u64)admit_submission(ids, id, reading->key.failure.comm_words[0], reading->key.failure.comm_words[1]) << id;
 	last_id = bpf_map_lookup_elem(&submission_ids, &zero);
 	if (!admitted || !last_id)
 		return 0;
 	request.ids = admitted;
 	request.submission_id = __sync_fetch_and_add(last_id, 1) + 1;
-	capture(&request, key);
+	capture(&request, reading);
 	pending.submission_id = request.submission_id;
 	pending.triggers = admitted;
 	pending.request = FUNCTION_ARG2(ctx);
-	pending.path_fingerprint = path_fingerprint(key);
+	pending.path_fingerprint = reading->key.fingerprint;
 	pending.submitted_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&pending_submissions, &tid, &pending, BPF_ANY);
 	return 0;

@@ -43,18 +43,39 @@ struct syscall_overflow_key {
 	__u32 err;
 };
 
-/* What a path_failure_key's path is, besides bytes. */
+/* What a path_reading's path is, besides bytes. */
 enum path_flags {
 	PATH_TRUNCATED = 1,  /* longer than PATH_BUFFER_LEN - 1 bytes: `path` holds the start */
 	PATH_UNREADABLE = 2, /* the pointer could not be read (e.g. EFAULT): `path` is empty */
 	PATH_NULL = 4,       /* the syscall got a NULL path (utimensat(fd, NULL, …)) */
 };
 
-/* Key of the `path_failures` per-CPU hash: the whole key is hashed, so `path` is NUL-padded. */
+/* Key of the `path_failures` per-CPU hash: the path by its fingerprint (errno_path_fingerprint),
+ * so that a failure hashes 56 bytes, not the 256-byte path. The path itself is kept once, in
+ * `path_names` (fingerprint → struct path_name), and compared on every count: a path whose
+ * fingerprint names another path is a collision, folded into path_overflow and counted
+ * (EVENT_PATH_COLLISION), never merged into the other path's series. A NULL or unreadable path
+ * (flags) has no bytes, fingerprint 0 and no name. */
 struct path_failure_key {
 	struct syscall_failure_key failure;
 	__u32 flags; /* enum path_flags */
 	__u32 reserved;
+	__u64 fingerprint;
+};
+
+/* Value of `path_names`: the path a fingerprint stands for, NUL-padded. Written once (BPF_NOEXIST)
+ * by the first failure of that path, before its counter; never changed or removed. */
+struct path_name {
+	char path[PATH_BUFFER_LEN];
+};
+
+/* A path syscall's failure as the program reads it, in a per-CPU scratch value: the counter key,
+ * then the path (NUL-padded: the trigger trie and the watches hash all of it). {prefix_bits, path}
+ * is looked up in place as a trigger_prefix_key. */
+struct path_reading {
+	struct path_failure_key key;
+	__u32 reserved;
+	__u32 prefix_bits;
 	char path[PATH_BUFFER_LEN];
 };
 
@@ -70,7 +91,8 @@ enum event_counter {
 	EVENT_PATH_SERIES_FOLDED = 6, /* a (syscall, path, errno, comm) series first folded into "<other>" */
 	EVENT_RING_BUFFER_FULL = 7,   /* a capture found no room in the `captures` ring buffer */
 	EVENT_ASYNC_REQUESTS_FULL = 8, /* an async fs request found `async_requests` full: not linked */
-	EVENT_COUNTER_COUNT = 9,
+	EVENT_PATH_COLLISION = 9,     /* a path whose fingerprint names another path: counted in path_overflow */
+	EVENT_COUNTER_COUNT = 10,
 };
 
 /* Which in-kernel filters are active; settings are written by user space at start and on reload. */
@@ -348,7 +370,9 @@ struct watch_event {
  * map key and value sizes. -------------------------------------------------------------------- */
 #define SIZEOF_SYSCALL_FAILURE_KEY 40
 #define SIZEOF_SYSCALL_OVERFLOW_KEY 8
-#define SIZEOF_PATH_FAILURE_KEY 304
+#define SIZEOF_PATH_FAILURE_KEY 56
+#define SIZEOF_PATH_NAME 256
+#define SIZEOF_PATH_READING 320
 #define SIZEOF_AGENT_SETTINGS 16
 #define SIZEOF_TRIGGER_SETTINGS 72
 #define SIZEOF_TRIGGER_EXACT_ENTRY 264
@@ -365,6 +389,8 @@ struct watch_event {
 _Static_assert(sizeof(struct syscall_failure_key) == SIZEOF_SYSCALL_FAILURE_KEY, "syscall_failure_key layout");
 _Static_assert(sizeof(struct syscall_overflow_key) == SIZEOF_SYSCALL_OVERFLOW_KEY, "syscall_overflow_key layout");
 _Static_assert(sizeof(struct path_failure_key) == SIZEOF_PATH_FAILURE_KEY, "path_failure_key layout");
+_Static_assert(sizeof(struct path_name) == SIZEOF_PATH_NAME, "path_name layout");
+_Static_assert(sizeof(struct path_reading) == SIZEOF_PATH_READING, "path_reading layout");
 _Static_assert(sizeof(struct agent_settings) == SIZEOF_AGENT_SETTINGS, "agent_settings layout");
 _Static_assert(sizeof(struct trigger_settings) == SIZEOF_TRIGGER_SETTINGS, "trigger_settings layout");
 _Static_assert(sizeof(struct trigger_set) == 8, "trigger_set is one __u64 (a set of MAX_TRIGGERS ids)");
@@ -381,17 +407,18 @@ _Static_assert(sizeof(struct watch_path_key) == SIZEOF_WATCH_PATH_KEY, "watch_pa
 _Static_assert(sizeof(struct watch_event) == SIZEOF_WATCH_EVENT, "watch_event layout");
 _Static_assert(MAX_WATCHES == 64, "a set of watches is one __u64");
 _Static_assert(__builtin_offsetof(struct capture_event, user_stack) == SIZEOF_CAPTURE_EVENT, "the user stack follows the record");
-/* The kernel looks a path_failure_key's {reserved, path} up as a trigger_prefix_key (no copy). */
-_Static_assert(__builtin_offsetof(struct path_failure_key, path) - __builtin_offsetof(struct path_failure_key, reserved) ==
+/* The kernel looks a path_reading's {prefix_bits, path} up as a trigger_prefix_key (no copy). */
+_Static_assert(__builtin_offsetof(struct path_reading, path) - __builtin_offsetof(struct path_reading, prefix_bits) ==
 		       __builtin_offsetof(struct trigger_prefix_key, path),
-	       "path_failure_key {reserved, path} aliases trigger_prefix_key");
-_Static_assert(sizeof(((struct path_failure_key *)0)->reserved) == sizeof(((struct trigger_prefix_key *)0)->prefix_bits),
-	       "path_failure_key.reserved aliases trigger_prefix_key.prefix_bits");
-_Static_assert(sizeof(((struct trigger_prefix_key *)0)->path) == sizeof(((struct path_failure_key *)0)->path),
+	       "path_reading {prefix_bits, path} aliases trigger_prefix_key");
+_Static_assert(sizeof(((struct path_reading *)0)->prefix_bits) == sizeof(((struct trigger_prefix_key *)0)->prefix_bits),
+	       "path_reading.prefix_bits aliases trigger_prefix_key.prefix_bits");
+_Static_assert(sizeof(((struct trigger_prefix_key *)0)->path) == sizeof(((struct path_reading *)0)->path),
 	       "the prefix key's path is the path buffer");
-/* The trigger exact entry's path and a path key's path are compared word by word. */
-_Static_assert(PATH_BUFFER_LEN % 8 == 0 && __builtin_offsetof(struct path_failure_key, path) % 8 == 0 &&
-		       __builtin_offsetof(struct trigger_exact_entry, path) % 8 == 0,
+_Static_assert(__builtin_offsetof(struct path_reading, key) == 0, "a path_reading starts with its counter key");
+/* Path buffers (a reading's, a name's, a trigger exact entry's) are compared word by word. */
+_Static_assert(PATH_BUFFER_LEN % 8 == 0 && __builtin_offsetof(struct path_reading, path) % 8 == 0 &&
+		       __builtin_offsetof(struct trigger_exact_entry, path) % 8 == 0 && __builtin_offsetof(struct path_name, path) == 0,
 	       "path buffers are whole, aligned 64-bit words");
 _Static_assert(DEFAULT_USER_STACK_BYTES >= USER_STACK_MIN_BYTES && DEFAULT_USER_STACK_BYTES <= USER_STACK_MAX_BYTES &&
 		       DEFAULT_USER_STACK_BYTES % 8 == 0,

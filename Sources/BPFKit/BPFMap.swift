@@ -27,6 +27,18 @@ public struct BPFMap {
         try BPFError.check("update map \(name)", bpf_map_update_elem(fileDescriptor, &key, &value, UInt64(BPF_ANY)))
     }
 
+    /// The value bytes of one entry of a map whose values are shared by all CPUs; nil when absent.
+    public func lookup<Key>(_ key: Key) throws -> [UInt8]? {
+        var key = key
+        precondition(MemoryLayout<Key>.size == keySize, "\(name): key of the wrong size")
+        var value = [UInt8](repeating: 0, count: valueSize)
+        if value.withUnsafeMutableBytes({ bpf_map_lookup_elem(fileDescriptor, &key, $0.baseAddress) }) < 0 {
+            if errno == ENOENT { return nil }
+            throw BPFError("lookup in map \(name)", code: errno)
+        }
+        return value
+    }
+
     /// Removes one entry; a missing entry is not an error.
     public func delete<Key>(_ key: Key) throws {
         var key = key

@@ -14,6 +14,7 @@ final class ErrnoProgram {
     let failures: CounterMapReader
     let overflow: CounterMapReader
     let pathFailures: CounterMapReader
+    let pathNames: PathNames
     let pathOverflow: CounterMapReader
     let events: CounterMapReader
     let triggerCounts: CounterMapReader
@@ -62,6 +63,9 @@ final class ErrnoProgram {
         try failureMap.setMaxEntries(options.syscallSeries)
         let pathMap = try object.map(maps.path_failures)
         try pathMap.setMaxEntries(options.pathSeries)
+        let namesMap = try object.map(maps.path_names)
+        try namesMap.setMaxEntries(options.pathSeries)
+        pathNames = PathNames(map: namesMap)
         failures = try CounterMapReader(map: failureMap, strategy: options.readStrategy)
         overflow = try CounterMapReader(map: object.map(maps.syscall_overflow), strategy: options.readStrategy)
         pathFailures = try CounterMapReader(map: pathMap, strategy: options.readStrategy)
@@ -116,6 +120,8 @@ final class ErrnoProgram {
             ("syscall_failure_key", MemoryLayout<syscall_failure_key>.size, SIZEOF_SYSCALL_FAILURE_KEY),
             ("syscall_overflow_key", MemoryLayout<syscall_overflow_key>.size, SIZEOF_SYSCALL_OVERFLOW_KEY),
             ("path_failure_key", MemoryLayout<path_failure_key>.size, SIZEOF_PATH_FAILURE_KEY),
+            ("path_name", MemoryLayout<path_name>.size, SIZEOF_PATH_NAME),
+            ("path_reading", MemoryLayout<path_reading>.size, SIZEOF_PATH_READING),
             ("agent_settings", MemoryLayout<agent_settings>.size, SIZEOF_AGENT_SETTINGS),
             ("trigger_settings", MemoryLayout<trigger_settings>.size, SIZEOF_TRIGGER_SETTINGS),
             ("trigger_exact_entry", MemoryLayout<trigger_exact_entry>.size, SIZEOF_TRIGGER_EXACT_ENTRY),
@@ -138,6 +144,7 @@ final class ErrnoProgram {
         let shapes: [(BPFMap, key: Int, value: Int)] = [
             (failures.map, MemoryLayout<syscall_failure_key>.size, 8), (overflow.map, MemoryLayout<syscall_overflow_key>.size, 8),
             (pathFailures.map, MemoryLayout<path_failure_key>.size, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
+            (pathNames.map, 8, MemoryLayout<path_name>.size),
             (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
             (triggerExactPaths, 8, MemoryLayout<trigger_exact_entry>.size), (triggerPrefixes, MemoryLayout<trigger_prefix_key>.size, 8),
             (asyncRequests, MemoryLayout<async_request_key>.size, MemoryLayout<async_submission>.size),
@@ -257,14 +264,36 @@ final class ErrnoProgram {
         return counts
     }
 
+    /// The `path_failures` entries with the paths their fingerprints name, and the count of those
+    /// without a name. The kernel names a path before it counts it and never removes a name, so a
+    /// name is always there; were one ever missing, its count would be reported, not misnamed.
+    private func namedPathFailures(_ entries: [CounterEntry]) throws -> (named: [PathFailure], unnamedCount: UInt64) {
+        var named: [PathFailure] = []
+        var unnamedCount: UInt64 = 0
+        named.reserveCapacity(entries.count)
+        for entry in entries {
+            let failure = PathFailure(entry, overflow: false)
+            if !failure.hasName {
+                named.append(failure)
+            } else if let name = try pathNames.path(of: failure.fingerprint) {
+                named.append(PathFailure(entry, overflow: false, name: name))
+            } else {
+                unnamedCount &+= entry.value
+            }
+        }
+        return (named, unnamedCount)
+    }
+
     /// Reads every counter map and the self-metrics' inputs.
     func readCounters() throws -> KernelCounters {
         var counters = KernelCounters()
         let failureEntries = try failures.readAll(), overflowEntries = try overflow.readAll()
         let pathEntries = try pathFailures.readAll(), pathOverflowEntries = try pathOverflow.readAll()
         counters.syscallFailures = failureEntries.map { SyscallFailure($0, overflow: false) } + overflowEntries.map { SyscallFailure($0, overflow: true) }
-        counters.pathFailures = pathEntries.map { PathFailure($0, overflow: false) } + pathOverflowEntries.map { PathFailure($0, overflow: true) }
+        let (named, unnamedCount) = try namedPathFailures(pathEntries)
+        counters.pathFailures = named + pathOverflowEntries.map { PathFailure($0, overflow: true) }
         counters.events = EventCounts(try events.readAll())
+        counters.events.pathUnnamed = unnamedCount
         counters.programRecursionMisses = try counter.recursionMisses()
         counters.triggers = try readTriggerCounts()
         counters.maps = [

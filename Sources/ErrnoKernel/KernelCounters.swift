@@ -12,6 +12,10 @@ public struct EventCounts: Sendable, Equatable {
     public var pathSeriesFolded: UInt64 = 0
     public var ringBufferFull: UInt64 = 0
     public var asyncRequestsFull: UInt64 = 0
+    public var pathCollision: UInt64 = 0
+    /// Path failures whose fingerprint had no name in `path_names` (never, by construction): read
+    /// by user space, not counted by the kernel.
+    public var pathUnnamed: UInt64 = 0
 
     public init() {}
 
@@ -28,6 +32,7 @@ public struct EventCounts: Sendable, Equatable {
         pathSeriesFolded = count(EVENT_PATH_SERIES_FOLDED)
         ringBufferFull = count(EVENT_RING_BUFFER_FULL)
         asyncRequestsFull = count(EVENT_ASYNC_REQUESTS_FULL)
+        pathCollision = count(EVENT_PATH_COLLISION)
     }
 }
 

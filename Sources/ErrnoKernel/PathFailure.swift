@@ -2,16 +2,21 @@ import BPFKit
 import CErrnoBPF
 import KernelNames
 
-/// One entry of `path_failures` (or, with `isOverflow`, of `path_overflow`: path="<other>").
+/// One entry of `path_failures`, with the path its fingerprint names in `path_names` (or, with
+/// `isOverflow`, an entry of `path_overflow`: path="<other>").
 public struct PathFailure: Sendable {
+    /// The counter's key: a `path_failure_key` (a `syscall_failure_key` for an overflow entry).
     public let rawKey: [UInt8]
     public let count: UInt64
     public let isOverflow: Bool
+    /// The path's bytes (up to the NUL) from `path_names`; empty for a NULL or unreadable path.
+    let name: [UInt8]
 
-    init(_ entry: CounterEntry, overflow: Bool) {
+    init(_ entry: CounterEntry, overflow: Bool, name: [UInt8] = []) {
         rawKey = entry.key
         count = entry.value
         isOverflow = overflow
+        self.name = name
     }
 
     /// For tests and other producers of counts.
@@ -21,8 +26,10 @@ public struct PathFailure: Sendable {
         key.failure.err = errno
         key.failure.comm_words = KernelSettings.commWords(comm)
         key.flags = truncated ? PATH_TRUNCATED.rawValue : 0
-        withUnsafeMutableBytes(of: &key.path) { $0.copyBytes(from: path.prefix(KernelLimits.pathBytes)) }
+        let name = PathBuffer(path)
+        key.fingerprint = name.fingerprint
         rawKey = withUnsafeBytes(of: key) { Array($0) }
+        self.name = Array(name.bytes.prefix { $0 != 0 })
         self.count = count
         isOverflow = false
     }
@@ -32,13 +39,27 @@ public struct PathFailure: Sendable {
         SyscallFailure(CounterEntry(key: Array(rawKey.prefix(MemoryLayout<syscall_failure_key>.size)), value: count), overflow: false)
     }
 
+    /// The kernel's `enum path_flags` of the key; 0 for an overflow entry.
+    var flags: UInt32 {
+        guard !isOverflow else { return 0 }
+        return rawKey.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: MemoryLayout<path_failure_key>.offset(of: \path_failure_key.flags)!, as: UInt32.self) }
+    }
+
+    /// The fingerprint of the key's path; 0 for an overflow entry.
+    var fingerprint: UInt64 {
+        guard !isOverflow else { return 0 }
+        return rawKey.withUnsafeBytes {
+            $0.loadUnaligned(fromByteOffset: MemoryLayout<path_failure_key>.offset(of: \path_failure_key.fingerprint)!, as: UInt64.self)
+        }
+    }
+
+    /// Whether the key's path has bytes to be named (not NULL, not unreadable).
+    var hasName: Bool { !isOverflow && flags & (PATH_NULL.rawValue | PATH_UNREADABLE.rawValue) == 0 }
+
     /// The path as read; nil for an overflow entry (path="<other>").
     public var path: PathReading? {
         guard !isOverflow else { return nil }
-        let flagsOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.flags)!
-        let pathOffset = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.path)!
-        let flags = rawKey.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: flagsOffset, as: UInt32.self) }
-        return PathReading(flags: flags, buffer: rawKey[pathOffset...])
+        return PathReading(flags: flags, buffer: name)
     }
 }
 

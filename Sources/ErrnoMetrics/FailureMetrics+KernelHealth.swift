@@ -18,13 +18,14 @@ extension FailureMetrics {
         let rateLimited = counters.triggers.values.reduce(0) { $0 + $1.rateLimited }
         let drops: [(String, UInt64)] = [
             ("map_full", events.mapFull), ("overflow_full", events.overflowFull), ("path_map_full", events.pathMapFull),
-            ("path_overflow_full", events.pathOverflowFull), ("async_requests_full", events.asyncRequestsFull),
+            ("path_overflow_full", events.pathOverflowFull), ("path_collision", events.pathCollision), ("path_unnamed", events.pathUnnamed),
+            ("async_requests_full", events.asyncRequestsFull),
             ("program_recursion", counters.programRecursionMisses), ("rate_limited", rateLimited), ("ring_buffer_full", events.ringBufferFull),
         ]
         return [
             MetricFamily(
                 name: "errno_exporter_dropped_events_total",
-                help: "Events that did not get their own series, were not counted or not captured, by reason (map_full, path_map_full: folded into \"<other>\"; overflow_full, path_overflow_full, program_recursion: not counted; rate_limited, ring_buffer_full: trigger matches not captured).",
+                help: "Events that did not get their own series, were not counted or not captured, by reason (map_full, path_map_full, path_collision: folded into \"<other>\"; overflow_full, path_overflow_full, path_unnamed, program_recursion: not counted; rate_limited, ring_buffer_full: trigger matches not captured).",
                 type: .counter, samples: drops.map { Sample(labels: [Label("reason", $0.0)], value: Double($0.1)) }),
             MetricFamily(
                 name: "errno_exporter_path_series_folded_total",

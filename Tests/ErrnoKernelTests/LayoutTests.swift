@@ -9,10 +9,13 @@ import Testing
     @Test func swiftSeesTheHeadersLayouts() throws {
         try ErrnoProgram.checkLayouts()
         #expect(MemoryLayout<capture_event>.size == Int(SIZEOF_CAPTURE_EVENT))
-        // The kernel looks {reserved, path} of a path key up as a trigger_prefix_key.
-        let reserved = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.reserved)!
-        let path = MemoryLayout<path_failure_key>.offset(of: \path_failure_key.path)!
-        #expect(path - reserved == MemoryLayout<trigger_prefix_key>.offset(of: \trigger_prefix_key.path)!)
+        // The kernel looks {prefix_bits, path} of a path reading up as a trigger_prefix_key, and its
+        // counter key from the reading's start.
+        let prefixBits = MemoryLayout<path_reading>.offset(of: \path_reading.prefix_bits)!
+        let path = MemoryLayout<path_reading>.offset(of: \path_reading.path)!
+        #expect(path - prefixBits == MemoryLayout<trigger_prefix_key>.offset(of: \trigger_prefix_key.path)!)
+        #expect(MemoryLayout<path_reading>.offset(of: \path_reading.key)! == 0)
+        #expect(MemoryLayout<path_failure_key>.size == 56, "a path failure hashes 56 bytes, not its path")
     }
 
     @Test func limitsComeFromTheHeader() {
