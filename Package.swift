@@ -52,7 +52,7 @@ let package = Package(
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
         // The BPF skeleton (the compiled object, typed maps and programs) and bpf/errno_exporter.h.
-        // Imported by ErrnoKernel only.
+        // Imported by ErrnoKernel only (and by the tests, for the header: layouts, the path fingerprint).
         .target(name: "CErrnoBPF", linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]),
         // Small system utilities: the kernel's monotonic clock, RFC 3339 time, the cgroup2 mount.
         .target(name: "SystemSupport", swiftSettings: strict),
@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(name: "FuzzTests", dependencies: ["AlertPolling", "Captures", "ErrnoConfig", "ErrnoServer", "Exposition", "KernelNames", "ErrnoKernel", "Stacks", "FixtureSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["errno_exporter", "errno-load", "Exposition", "FixtureSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["errno_exporter", "errno-load", "CErrnoBPF", "Exposition", "FixtureSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
     ]
 )

@@ -191,6 +191,13 @@ struct trigger_exact_entry {
 #define FINGERPRINT_PRIME 0x100000001b3ULL
 #define HAS_ZERO_BYTE(word) (((word) - 0x0101010101010101ULL) & ~(word) & 0x8080808080808080ULL)
 
+/* One word mixed into a fingerprint. */
+static inline __attribute__((always_inline)) __u64 errno_fingerprint_step(__u64 hash, __u64 word)
+{
+	hash = (hash ^ word) * FINGERPRINT_PRIME;
+	return hash ^ (hash >> 29);
+}
+
 static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const __u64 *words)
 {
 	__u64 hash = FINGERPRINT_SEED;
@@ -198,8 +205,7 @@ static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const 
 	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
 		__u64 word = words[i];
 
-		hash = (hash ^ word) * FINGERPRINT_PRIME;
-		hash ^= hash >> 29;
+		hash = errno_fingerprint_step(hash, word);
 		if (HAS_ZERO_BYTE(word))
 			break;
 	}

@@ -1,3 +1,4 @@
+import CErrnoBPF
 import Foundation
 import Glibc
 import Testing
@@ -107,6 +108,26 @@ struct PathFailureTests {
         #expect(try agent.stop() == 0)
     }
 
+    @Test func twoPathsWithOneFingerprintAreNeverMerged() async throws {
+        try requireRoot()
+        let comm = uniqueComm("ep_coll_")
+        let (first, second) = try pathsSharingAFingerprint(under: "/nonexistent/errno-collision")
+        let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n")
+        let collided = ["reason": "path_collision"]
+        let before = try await agent.scrape()
+        try runLoad(comm: comm, paths: [PathPlan("openat", 3, first)])
+        try runLoad(comm: comm, paths: [PathPlan("openat", 4, second)])
+        try runLoad(comm: comm, paths: [PathPlan("openat", 2, first)])
+        let scrape = try await agent.scrape()
+        // The first path owns the fingerprint; the second is counted under <other> and reported.
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": first, "errno": "ENOENT", "comm": comm]) == 5)
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": "<other>", "errno": "ENOENT", "comm": comm]) == 4)
+        #expect(scrape.matching(Self.paths, ["comm": comm]).count == 2, "no series for \(second)")
+        #expect((scrape.value("errno_exporter_dropped_events_total", collided) ?? 0) - (before.value("errno_exporter_dropped_events_total", collided) ?? 0) == 4)
+        #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": comm]) == 9)
+        #expect(try agent.stop() == 0)
+    }
+
     @Test func rewritesCollapsePathsAndSumCollisions() async throws {
         try requireRoot()
         let config = """
@@ -188,4 +209,42 @@ struct PathFailureTests {
         #expect(status == 1)
         #expect(output.contains("filters.cgroups: no cgroup /errno-no-such-cgroup"), "\(output)")
     }
+}
+
+/// Two paths under `directory` with one fingerprint (errno_path_fingerprint), found by a birthday
+/// search: `directory` is padded to whole 64-bit words, then each path is 8 search bytes and a
+/// 5-byte tail. Two search words whose states after them agree on their top 24 bits give the second
+/// path a tail (the first tail XOR the states' difference) that makes its last state the first's.
+func pathsSharingAFingerprint(under directory: String) throws -> (String, String) {
+    var prefix = Array((directory + "/").utf8)
+    while prefix.count % 8 != 0 { prefix.insert(UInt8(ascii: "/"), at: prefix.count - 1) }
+    var state = FINGERPRINT_SEED
+    for start in stride(from: 0, to: prefix.count, by: 8) {
+        state = errno_fingerprint_step(state, prefix[start..<start + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    }
+    let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+    let tail = Array("tail!".utf8)
+    let tailWord = (tail + [0, 0, 0]).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    var byTop: [UInt64: (word: [UInt8], state: UInt64)] = [:]
+    for candidate in 0..<(1 << 16) {
+        var word = [UInt8](repeating: UInt8(ascii: "a"), count: 8), rest = candidate
+        for index in 0..<8 { word[index] = alphabet[rest % alphabet.count]; rest /= alphabet.count }
+        let after = errno_fingerprint_step(state, word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        if let other = byTop[after >> 40] {
+            let otherTail = withUnsafeBytes(of: (other.state ^ after ^ tailWord).littleEndian) { Array($0) }
+            if otherTail[..<5].allSatisfy({ $0 != 0 && $0 != UInt8(ascii: "/") }) {
+                let first = prefix + word + tail, second = prefix + other.word + Array(otherTail[..<5])
+                // Checked with the kernel's own function, on the buffers the kernel reads.
+                func fingerprint(_ path: [UInt8]) -> UInt64 {
+                    var buffer = [UInt8](repeating: 0, count: Int(PATH_BUFFER_LEN))
+                    buffer.replaceSubrange(0..<path.count, with: path)
+                    return buffer.withUnsafeBytes { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress) }
+                }
+                try #require(fingerprint(first) == fingerprint(second) && first != second)
+                return (String(decoding: first, as: UTF8.self), String(decoding: second, as: UTF8.self))
+            }
+        }
+        byTop[after >> 40] = (word, after)
+    }
+    throw AgentError("no colliding pair among 65,536 candidates")
 }
