@@ -218,14 +218,14 @@ def scrape_ms(samples=21):
     return statistics.median(times), series
 
 
-def agent_condition(name, config_text=None):
+def agent_condition(name, config_text=None, agent=AGENT):
     config = os.path.join(ROOT, "config", "errno_exporter.yml")
     os.makedirs(WORK, exist_ok=True)
     if config_text is not None:
         config = os.path.join(WORK, f"{name}.yml")
         with open(config, "w") as f:
             f.write(config_text)
-    return Condition(name, [AGENT, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{PORT}"], wait_for_http_ready,
+    return Condition(name, [agent, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{PORT}"], wait_for_http_ready,
                      log=os.path.join(WORK, f"{name}.log"))
 
 
@@ -252,7 +252,7 @@ def run_suite(name, conditions, kinds, rounds):
     added = {c.name: {k: [] for k, _ in kinds} for c in conditions}
     raw = {c.name: {k: [] for k, _ in kinds} for c in conditions}
     prog_cost = {c.name: {k: [] for k, _ in kinds} for c in conditions}
-    agent_extra = {"rss_kib": [], "ready_s": [], "scrape_ms": [], "series": []}
+    agent_extra = {"rss_kib": [], "ready_s": [], "scrape_ms": [], "series": [], "baseline_rss_kib": []}
     for kind, count in kinds:  # warm up caches and the CPU's frequency
         loop(kind, count)
     for round_number in range(rounds):
@@ -277,6 +277,8 @@ def run_suite(name, conditions, kinds, rounds):
                     ms, series = scrape_ms()
                     agent_extra["scrape_ms"].append(ms)
                     agent_extra["series"].append(series)
+                elif condition.name == "baseline":
+                    agent_extra["baseline_rss_kib"].append(rss_kib(condition.process.pid))
             finally:
                 condition.stop()
         print(f"{name}: round {round_number + 1}/{rounds} done", file=sys.stderr)
@@ -309,6 +311,9 @@ def main():
     parser.add_argument("--suite", choices=["syscalls", "paths", "triggers", "watches", "async", "scrape", "all"], default="all")
     parser.add_argument("--getppid", type=int, default=2_000_000, help="calls per getppid loop")
     parser.add_argument("--openat", type=int, default=300_000, help="calls per openat loop")
+    parser.add_argument("--baseline", metavar="BINARY",
+                        help="another errno_exporter build (e.g. the previous commit's release binary) run as extra conditions "
+                             "of the syscalls suite, in the same interleaved rounds: a before/after from one run")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("make bench needs root: it attaches BPF programs")
@@ -326,6 +331,9 @@ def main():
             Condition("bpftrace", ["bpftrace", "-e", BPFTRACE_COUNT], wait_for_line("Attaching")),
             Condition("bcc_syscount", [syscount, "-x"], wait_for_line("Tracing")),
         ]
+        if args.baseline:
+            conditions += [agent_condition("baseline", agent=args.baseline),
+                           agent_condition("baseline_counter_only", "paths:\n  syscalls: []\n", agent=args.baseline)]
         kinds = (("getppid", args.getppid), ("openat", args.openat))
         medians, raw, costs, extra = run_suite("syscalls", conditions, kinds, args.rounds)
         sections.append(table("Failed-syscall counter", conditions, kinds, medians, raw, costs) + [
@@ -336,8 +344,12 @@ def main():
             f"  - errno_exporter_counter_only / bpftrace: {ratio(medians, 'errno_exporter_counter_only', 'bpftrace', 'openat')} [≤ 0.55]",
             "- failing openat with the default config (counter + path read; compare with the paths suite):",
             f"  - errno_exporter / BCC syscount -x: {ratio(medians, 'errno_exporter', 'bcc_syscount', 'openat')} [≤ 1.30; program ≤ 150 ns/run]",
+            *([f"- baseline ({args.baseline}), same rounds: default config / BCC syscount -x {ratio(medians, 'baseline', 'bcc_syscount', 'openat')}, "
+               f"counter alone / BCC syscount -x {ratio(medians, 'baseline_counter_only', 'bcc_syscount', 'openat')}; "
+               f"errno_exporter / baseline, failing openat: {ratio(medians, 'errno_exporter', 'baseline', 'openat')}"] if args.baseline else []),
             "", "errno_exporter itself (medians over rounds):", "",
-            f"- idle RSS: {statistics.median(extra['rss_kib']) / 1024:.1f} MiB [≤ 32]",
+            f"- idle RSS: {statistics.median(extra['rss_kib']) / 1024:.1f} MiB [≤ 32]"
+            + (f" (baseline: {statistics.median(extra['baseline_rss_kib']) / 1024:.1f} MiB)" if extra["baseline_rss_kib"] else ""),
             f"- exec to /-/ready: {statistics.median(extra['ready_s']) * 1000:.0f} ms",
             f"- scrape (/metrics, {int(statistics.median(extra['series']))} failure series): {statistics.median(extra['scrape_ms']):.2f} ms"])
     if args.suite in ("paths", "all"):

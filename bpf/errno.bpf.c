@@ -165,6 +165,13 @@ struct {
 } trigger_exact_paths SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRIGGER_FINGERPRINT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} trigger_fingerprints SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MAX_TRIGGER_PATHS);
@@ -790,6 +797,21 @@ static __always_inline __u64 lookup_trigger_paths(struct path_reading *reading, 
 	return ids;
 }
 
+/* Whether the path in `reading` may match a trigger (`lookups`: which maps hold entries): a prefix
+ * trie to look in, or its fingerprint's bit set in trigger_fingerprints. */
+static __always_inline bool may_match_trigger(const struct path_reading *reading, __u32 lookups)
+{
+	__u32 word = (reading->key.fingerprint % TRIGGER_FINGERPRINT_BITS) / 64;
+	__u64 *bits;
+
+	if (lookups & TRIGGERS_PREFIX)
+		return true;
+	if (!(lookups & TRIGGERS_EXACT))
+		return false;
+	bits = bpf_map_lookup_elem(&trigger_fingerprints, &word);
+	return bits && ((*bits >> (reading->key.fingerprint % 64)) & 1);
+}
+
 /* Async fs requests of libuv (Node.js) on trigger paths, from submission to the pool thread:
  * pending_submissions (submitting thread → its captured submission, until uv__work_submit),
  * async_requests ((process, work item) → submission, until a pool thread starts it; user space sweeps
@@ -1122,7 +1144,7 @@ static __noinline int match_success(struct pt_regs *regs, long ret)
 	if (!current || !current->triggers || !describe(regs, ret, &key, current))
 		return 0;
 	with_path = read_path(regs, &key);
-	if (with_path)
+	if (with_path && may_match_trigger(with_path, current->triggers))
 		match_triggers(ret, current->triggers);
 	return 0;
 }
@@ -1172,7 +1194,7 @@ static __noinline int count_failure(struct pt_regs *regs, long ret)
 	if (!with_path)
 		return 0;
 	count_path_failure(with_path);
-	if (current && current->triggers)
+	if (current && current->triggers && may_match_trigger(with_path, current->triggers))
 		match_triggers(ret, current->triggers);
 	return 0;
 }

@@ -369,6 +369,12 @@ struct watch_event {
 #define DEFAULT_PATH_OVERFLOW_ENTRIES 4096
 #define FOLDED_PATH_MEMORY 16384 /* folded path series remembered, to count each once */
 #define MAX_TRIGGER_PATHS 65536 /* exact trigger paths, and prefixes, in all triggers (each map's size) */
+/* `trigger_fingerprints`: a bitmap of the exact trigger paths' fingerprints (bit fingerprint %
+ * TRIGGER_FINGERPRINT_BITS), a __u64 word per array entry. A failure whose bit is clear names no
+ * exact trigger path and skips the trigger lookup: the default config's one trigger costs every
+ * other failing open a bit test, not a hash lookup. */
+#define TRIGGER_FINGERPRINT_BITS 65536
+#define TRIGGER_FINGERPRINT_WORDS 1024
 #define DEFAULT_CAPTURE_BUFFER_BYTES 4194304 /* 4 MiB */
 
 /* ---- Layouts: user space (Swift, through CErrnoBPF) and the BPF program compile this header with
@@ -401,6 +407,8 @@ _Static_assert(sizeof(struct agent_settings) == SIZEOF_AGENT_SETTINGS, "agent_se
 _Static_assert(sizeof(struct trigger_settings) == SIZEOF_TRIGGER_SETTINGS, "trigger_settings layout");
 _Static_assert(sizeof(struct trigger_set) == 8, "trigger_set is one __u64 (a set of MAX_TRIGGERS ids)");
 _Static_assert(MAX_TRIGGERS == 64, "a set of triggers is one __u64");
+_Static_assert(TRIGGER_FINGERPRINT_WORDS * 64 == TRIGGER_FINGERPRINT_BITS && (TRIGGER_FINGERPRINT_BITS & (TRIGGER_FINGERPRINT_BITS - 1)) == 0,
+	       "the trigger fingerprint bitmap is whole __u64 words, a power of two bits");
 _Static_assert(sizeof(struct trigger_exact_entry) == SIZEOF_TRIGGER_EXACT_ENTRY, "trigger_exact_entry layout");
 _Static_assert(sizeof(struct trigger_prefix_key) == SIZEOF_TRIGGER_PREFIX_KEY, "trigger_prefix_key layout");
 _Static_assert(sizeof(struct capture_mapping) == SIZEOF_CAPTURE_MAPPING, "capture_mapping layout");

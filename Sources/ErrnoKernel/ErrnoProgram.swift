@@ -27,6 +27,7 @@ final class ErrnoProgram {
     private let triggerSettings: BPFMap
     private let triggerRates: BPFMap
     private let triggerExactPaths: BPFMap
+    private let triggerFingerprints: BPFMap
     private let triggerPrefixes: BPFMap
     /// The ring buffer of captures.
     let captures: BPFMap
@@ -47,6 +48,7 @@ final class ErrnoProgram {
     /// What the settings maps hold now (the kernel zero-fills them at load).
     private var applied = KernelSettings()
     private var appliedExactPaths: [UInt64: ExactPath] = [:]
+    private var appliedFingerprintBits = TriggerFingerprintBits()
     private var appliedPrefixes: [PathBuffer: UInt64] = [:]
 
     /// Opens the embedded object and sizes its maps; nothing is in the kernel yet.
@@ -81,6 +83,7 @@ final class ErrnoProgram {
         triggerSettings = try object.map(maps.trigger_settings)
         triggerRates = try object.map(maps.trigger_rates)
         triggerExactPaths = try object.map(maps.trigger_exact_paths)
+        triggerFingerprints = try object.map(maps.trigger_fingerprints)
         triggerPrefixes = try object.map(maps.trigger_path_prefixes)
         // The copy size is a constant for the verifier: the ring buffer record's size.
         skeleton.pointee.rodata.pointee.user_stack_bytes = UInt32(options.userStackBytes)
@@ -147,6 +150,7 @@ final class ErrnoProgram {
             (pathNames.map, 8, MemoryLayout<path_name>.size),
             (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
             (triggerExactPaths, 8, MemoryLayout<trigger_exact_entry>.size), (triggerPrefixes, MemoryLayout<trigger_prefix_key>.size, 8),
+            (triggerFingerprints, 4, 8),
             (asyncRequests, MemoryLayout<async_request_key>.size, MemoryLayout<async_submission>.size),
         ] + watches.shapes
         let wrong = shapes.filter { $0.0.keySize != $0.key || $0.0.valueSize != $0.value }
@@ -182,9 +186,14 @@ final class ErrnoProgram {
         for pid in new.pids.subtracting(applied.pids) { try pidFilter.update(pid, UInt32(1)) }
         for id in new.cgroupIDs.subtracting(applied.cgroupIDs) { try cgroupFilter.update(id, UInt32(1)) }
         let (lookups, exact, prefixes) = try applyTriggers(new.triggers)
+        // The new paths' bits are set before the lookup flags switch, the old ones' cleared after
+        // their entries are gone: a path is never in the map without its bit.
+        let bits = TriggerFingerprintBits(exact.keys)
+        try writeFingerprintBits(appliedFingerprintBits.union(bits))
         try settings.update(UInt32(0), agent_settings(filters: new.filters, labels: new.labels, triggers: lookups, reserved: 0))
         skeleton.pointee.bss.pointee.success_triggers = new.triggers.wantsSuccesses ? 1 : 0
         for key in appliedExactPaths.keys where exact[key] == nil { try triggerExactPaths.delete(key) }
+        try writeFingerprintBits(bits)
         for key in appliedPrefixes.keys where prefixes[key] == nil { try triggerPrefixes.delete(key.prefixKey) }
         appliedExactPaths = exact
         appliedPrefixes = prefixes
@@ -192,6 +201,14 @@ final class ErrnoProgram {
         for pid in applied.pids.subtracting(new.pids) { try pidFilter.delete(pid) }
         for id in applied.cgroupIDs.subtracting(new.cgroupIDs) { try cgroupFilter.delete(id) }
         applied = new
+    }
+
+    /// Writes the words of `trigger_fingerprints` that differ from `bits`.
+    private func writeFingerprintBits(_ bits: TriggerFingerprintBits) throws {
+        for index in bits.words.indices where bits.words[index] != appliedFingerprintBits.words[index] {
+            try triggerFingerprints.update(UInt32(index), bits.words[index])
+        }
+        appliedFingerprintBits = bits
     }
 
     /// Writes the triggers: ids kept by name (a removed trigger's id is cleared, its counters
