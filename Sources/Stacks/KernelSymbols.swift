@@ -2,25 +2,32 @@ import Glibc
 import Synchronization
 import SystemSupport
 
-/// The kernel's symbols from `/proc/kallsyms`, read once (it needs CAP_SYSLOG to show addresses, so
-/// the agent reads it before dropping capabilities) and parsed at the first lookup (parsing 100,000+
-/// lines is not worth delaying start-up for, nor needed by an agent without kernel stacks).
+/// The kernel's symbols from `/proc/kallsyms`, read and parsed at the first lookup (parsing 100,000+
+/// lines is not worth delaying start-up for, nor holding 5 MB of text for, in an agent that may
+/// never capture a kernel stack). Addresses show to whoever *opened* the file with CAP_SYSLOG, so the
+/// agent opens it at start, before dropping capabilities, and keeps the descriptor until then.
 public final class KernelSymbols: Sendable {
     private struct Table {
         var starts: [UInt64] = []
         var names: [String] = []
     }
 
-    private let text: Mutex<[UInt8]?>
+    /// The open `/proc/kallsyms`, until the first lookup reads it.
+    private let file: Mutex<Int32?>
     private let table = Mutex<Table?>(nil)
     /// The running kernel's GNU build ID (hex), from its notes; nil when it has none.
     public let buildID: String?
 
-    /// Reads `/proc/kallsyms` (or `path`); text symbols only. Empty when addresses are hidden. The
+    /// Opens `/proc/kallsyms` (or `path`); text symbols only. Empty when addresses are hidden. The
     /// build ID comes from the kernel's ELF notes at `notesPath`.
     public init(path: String = "/proc/kallsyms", notesPath: String = "/sys/kernel/notes") {
-        text = Mutex(SmallFile.readBytes(path, limit: 256 << 20))
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        file = Mutex(fd >= 0 ? fd : nil)
         buildID = SmallFile.readBytes(notesPath, limit: 1 << 16).flatMap(BuildID.fromNotes).map(BuildID.hex)
+    }
+
+    deinit {
+        if let fd = file.withLock({ $0 }) { close(fd) }
     }
 
     public var count: Int { parsed().starts.count }
@@ -40,9 +47,13 @@ public final class KernelSymbols: Sendable {
     private func parsed() -> Table {
         table.withLock { table in
             if let table { return table }
-            let bytes = text.withLock { text in
-                defer { text = nil }
-                return text ?? []
+            let bytes = file.withLock { file -> [UInt8] in
+                guard let fd = file else { return [] }
+                defer {
+                    close(fd)
+                    file = nil
+                }
+                return SmallFile.readBytes(descriptor: fd, limit: 256 << 20) ?? []
             }
             var symbols: [(UInt64, String)] = []
             symbols.reserveCapacity(200_000)

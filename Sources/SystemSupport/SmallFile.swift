@@ -11,7 +11,12 @@ public enum SmallFile {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        if offset > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 { return nil }
+        return readBytes(descriptor: fd, limit: limit, from: offset)
+    }
+
+    /// What an open file holds from `offset` (it is read from there until EOF or `limit`).
+    public static func readBytes(descriptor fd: Int32, limit: Int, from offset: Int = 0) -> [UInt8]? {
+        if lseek(fd, off_t(offset), SEEK_SET) < 0 { return nil }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while bytes.count < limit {
