@@ -90,7 +90,7 @@ public final class FailureMetrics: Collector {
         return MetricFamily(
             name: "errno_syscall_failures_total",
             help: "Syscalls that returned an error, by syscall, errno and the calling task's comm (and pid, cgroup when enabled).",
-            type: .counter, samples: samples)
+            type: .counter, samples: samples, samplesInOrder: true)
     }
 
     func pathFamily(_ failures: [PathFailure], readAt: Double, state: inout State) -> MetricFamily {
@@ -106,7 +106,7 @@ public final class FailureMetrics: Collector {
         return MetricFamily(
             name: "errno_path_failures_total",
             help: "Failed path syscalls (paths.syscalls; the open family by default), by syscall, path as passed, errno and comm (and pid, cgroup when enabled).",
-            type: .counter, samples: withExemplars(samples, rewriter: rewriter))
+            type: .counter, samples: withExemplars(samples, rewriter: rewriter), samplesInOrder: true)
     }
 
     /// The opt-in labels of a key, when the counter shows them. A key recorded while a label was off

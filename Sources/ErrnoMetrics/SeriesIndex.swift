@@ -13,7 +13,8 @@ import Exposition
 struct SeriesIndex {
     private var seriesOfKey: [RawKey: Int] = [:]
     private var seriesOfLabels: [[Label]: Int] = [:]
-    private var labelSets: [[Label]] = []
+    /// Each series' labels, rendered once for the text formats.
+    private var labelSets: [RenderedLabels] = []
     private var seriesCreated: [Double] = []
     /// Series numbers in exposition order; behind `labelSets` when series were added since.
     private var order: [Int] = []
@@ -26,7 +27,8 @@ struct SeriesIndex {
         lastRead = countingSince
     }
 
-    /// The samples of `entries`, each a raw key and a count, summed per series, in exposition order,
+    /// The samples of `entries`, each a raw key and a count, summed per series, in exposition order
+    /// (`MetricFamily.labelsPrecede`),
     /// with the time each series was created. `readAt`: when the read that returned `entries` began.
     mutating func samples<Entry>(
         _ entries: [Entry], readAt: Double, key: (Entry) -> [UInt8], count: (Entry) -> UInt64, labels: (Entry) -> [Label]
@@ -50,7 +52,7 @@ struct SeriesIndex {
         }
         lastRead = max(lastRead, readAt)
         if order.count != labelSets.count {
-            order = labelSets.indices.sorted { MetricFamily.labelsPrecede(labelSets[$0], labelSets[$1]) }
+            order = labelSets.indices.sorted { MetricFamily.labelsPrecede(labelSets[$0].labels, labelSets[$1].labels) }
         }
         return order.compactMap { series in
             present[series] ? Sample(labels: labelSets[series], value: Double(totals[series]), created: seriesCreated[series]) : nil
@@ -74,7 +76,7 @@ struct SeriesIndex {
             seriesCreated[series] = min(seriesCreated[series], created)
         } else {
             series = labelSets.count
-            labelSets.append(set)
+            labelSets.append(RenderedLabels(set))
             seriesCreated.append(created)
             seriesOfLabels[set] = series
         }

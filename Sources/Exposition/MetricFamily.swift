@@ -17,19 +17,49 @@ public struct Label: Sendable, Hashable {
 
 /// One value of a family, identified by its labels (in the family's label order).
 public struct Sample: Sendable, Equatable {
-    public var labels: [Label]
+    public var labels: [Label] {
+        didSet { renderedLabels = nil }
+    }
     public var value: Double
     /// An example event behind the value (OpenMetrics writes it; the text format has no place for it).
     public var exemplar: Exemplar?
     /// For a counter: seconds since the epoch at which it was known to be zero, so a scraper sees its
     /// first rise (`_created` in OpenMetrics, `created_timestamp` in protobuf; text 0.0.4 has none).
     public var created: Double?
+    /// `labels` as both text formats write them (`{name="value",…}`), when the producer keeps them
+    /// rendered across scrapes (`RenderedLabels`); the writers render them otherwise.
+    public private(set) var renderedLabels: RenderedLabels?
 
     public init(labels: [Label] = [], value: Double, exemplar: Exemplar? = nil, created: Double? = nil) {
         self.labels = labels
         self.value = value
         self.exemplar = exemplar
         self.created = created
+    }
+
+    /// A sample whose labels were rendered once, by `RenderedLabels(labels)`.
+    public init(labels: RenderedLabels, value: Double, created: Double? = nil) {
+        self.init(labels: labels.labels, value: value, created: created)
+        renderedLabels = labels
+    }
+
+    /// Equal labels, value, exemplar and creation time (the rendering is a cache of the labels).
+    public static func == (lhs: Sample, rhs: Sample) -> Bool {
+        lhs.labels == rhs.labels && lhs.value == rhs.value && lhs.exemplar == rhs.exemplar && lhs.created == rhs.created
+    }
+}
+
+/// A label set and its text-format rendering (`{name="value",…}`, escaped as both text formats
+/// escape), made once for a series that is exposed at every scrape.
+public struct RenderedLabels: Sendable {
+    public let labels: [Label]
+    let bytes: [UInt8]
+
+    public init(_ labels: [Label]) {
+        self.labels = labels
+        var writer = ExpositionWriter(capacity: 128)
+        writer.appendLabels(labels, always: false)
+        bytes = writer.bytes
     }
 }
 
@@ -54,19 +84,26 @@ public struct MetricFamily: Sendable, Equatable {
     public let name: String
     public let help: String
     public let type: MetricType
-    public var samples: [Sample]
+    public var samples: [Sample] {
+        didSet { samplesInOrder = false }
+    }
+    /// The producer put `samples` in exposition order (`labelsPrecede`) already.
+    private var samplesInOrder: Bool
 
-    public init(name: String, help: String, type: MetricType, samples: [Sample]) {
+    /// `samplesInOrder`: the samples are in exposition order already (a collector that keeps its
+    /// series sorted); else `sorted()` checks, and sorts them if need be.
+    public init(name: String, help: String, type: MetricType, samples: [Sample], samplesInOrder: Bool = false) {
         self.name = name
         self.help = help
         self.type = type
         self.samples = samples
+        self.samplesInOrder = samplesInOrder
     }
 
-    /// Samples sorted by label values, for a deterministic exposition. Samples already in order (a
-    /// collector that keeps its series sorted) cost one comparison each.
+    /// Samples sorted by label values, for a deterministic exposition. Samples already in order cost
+    /// one comparison each, or nothing when the producer said so.
     public func sorted() -> MetricFamily {
-        if zip(samples, samples.dropFirst()).allSatisfy({ !Self.labelsPrecede($1.labels, $0.labels) }) { return self }
+        if samplesInOrder || zip(samples, samples.dropFirst()).allSatisfy({ !Self.labelsPrecede($1.labels, $0.labels) }) { return self }
         var copy = self
         copy.samples.sort { Self.labelsPrecede($0.labels, $1.labels) }
         return copy

@@ -26,7 +26,12 @@ public enum OpenMetricsFormat {
             let created = name + "_created"
             for sample in family.samples {
                 out.appendSample(sample, name: family.name, exemplars: true)
-                if createdSamples, let timestamp = sample.created { out.appendSample(Sample(labels: sample.labels, value: timestamp), name: created, timestamp: true) }
+                if createdSamples, let timestamp = sample.created {
+                    var line = sample
+                    line.value = timestamp
+                    line.exemplar = nil
+                    out.appendSample(line, name: created, timestamp: true)
+                }
             }
         }
         out.append("# EOF\n")

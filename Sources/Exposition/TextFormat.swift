@@ -77,7 +77,11 @@ struct ExpositionWriter {
     /// not come after the instant it stands for; protobuf truncates it alike).
     mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false, timestamp: Bool = false) {
         append(name)
-        appendLabels(sample.labels, always: false)
+        if let rendered = sample.renderedLabels {
+            bytes.append(contentsOf: rendered.bytes)
+        } else {
+            appendLabels(sample.labels, always: false)
+        }
         bytes.append(UInt8(ascii: " "))
         append(timestamp ? TextFormat.formatMilliseconds(sample.value) : TextFormat.formatValue(sample.value))
         if exemplars, let exemplar = sample.exemplar {
@@ -93,7 +97,7 @@ struct ExpositionWriter {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    private mutating func appendLabels(_ labels: [Label], always: Bool) {
+    mutating func appendLabels(_ labels: [Label], always: Bool) {
         guard always || !labels.isEmpty else { return }
         bytes.append(UInt8(ascii: "{"))
         for (index, label) in labels.enumerated() {
