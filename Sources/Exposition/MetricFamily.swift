@@ -17,8 +17,14 @@ public struct Label: Sendable, Hashable {
 
 /// One value of a family, identified by its labels (in the family's label order).
 public struct Sample: Sendable, Equatable {
+    /// The labels of a sample made without a rendering (empty otherwise: one reference to copy, not two).
+    private var plainLabels: [Label]
     public var labels: [Label] {
-        didSet { renderedLabels = nil }
+        get { renderedLabels?.labels ?? plainLabels }
+        set {
+            plainLabels = newValue
+            renderedLabels = nil
+        }
     }
     public var value: Double
     /// An example event behind the value (OpenMetrics writes it; the text format has no place for it).
@@ -31,7 +37,7 @@ public struct Sample: Sendable, Equatable {
     public private(set) var renderedLabels: RenderedLabels?
 
     public init(labels: [Label] = [], value: Double, exemplar: Exemplar? = nil, created: Double? = nil) {
-        self.labels = labels
+        plainLabels = labels
         self.value = value
         self.exemplar = exemplar
         self.created = created
@@ -39,7 +45,7 @@ public struct Sample: Sendable, Equatable {
 
     /// A sample whose labels were rendered once, by `RenderedLabels(labels)`.
     public init(labels: RenderedLabels, value: Double, created: Double? = nil) {
-        self.init(labels: labels.labels, value: value, created: created)
+        self.init(value: value, created: created)
         renderedLabels = labels
     }
 
@@ -50,8 +56,9 @@ public struct Sample: Sendable, Equatable {
 }
 
 /// A label set and its text-format rendering (`{name="value",…}`, escaped as both text formats
-/// escape), made once for a series that is exposed at every scrape.
-public struct RenderedLabels: Sendable {
+/// escape), made once for a series that is exposed at every scrape. A class: a sample copies one
+/// reference, not two arrays.
+public final class RenderedLabels: Sendable {
     public let labels: [Label]
     let bytes: [UInt8]
 

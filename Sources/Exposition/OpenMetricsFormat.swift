@@ -10,6 +10,7 @@ public enum OpenMetricsFormat {
         var out = ExpositionWriter(capacity: families.reduce(16) { $0 + 64 + $1.samples.count * 128 })
         for family in families {
             let name = family.type == .counter && family.name.hasSuffix("_total") ? String(family.name.dropLast(6)) : family.name
+            let familyName = Array(family.name.utf8)
             out.append("# TYPE ")
             out.append(name)
             out.append(" ")
@@ -20,12 +21,13 @@ public enum OpenMetricsFormat {
             out.appendEscaped(family.help, quotes: true)
             out.append("\n")
             guard family.type == .counter else {
-                for sample in family.samples { out.appendSample(sample, name: family.name) }
+                for index in family.samples.indices { out.appendSample(family.samples[index], name: familyName) }
                 continue
             }
-            let created = name + "_created"
-            for sample in family.samples {
-                out.appendSample(sample, name: family.name, exemplars: true)
+            let created = Array((name + "_created").utf8)
+            for index in family.samples.indices {
+                let sample = family.samples[index]
+                out.appendSample(sample, name: familyName, exemplars: true)
                 if createdSamples, let timestamp = sample.created {
                     var line = sample
                     line.value = timestamp

@@ -9,6 +9,7 @@ public enum TextFormat {
     public static func encode(_ families: [MetricFamily]) -> [UInt8] {
         var out = ExpositionWriter(capacity: families.reduce(0) { $0 + 64 + $1.samples.count * 128 })
         for family in families {
+            let name = Array(family.name.utf8)
             out.append("# HELP ")
             out.append(family.name)
             out.append(" ")
@@ -18,7 +19,8 @@ public enum TextFormat {
             out.append(" ")
             out.append(family.type.rawValue)
             out.append("\n")
-            for sample in family.samples { out.appendSample(sample, name: family.name) }
+            // By index: a for-in loop would copy (retain and release) every sample.
+            for index in family.samples.indices { out.appendSample(family.samples[index], name: name) }
         }
         return out.bytes
     }
@@ -75,8 +77,8 @@ struct ExpositionWriter {
     /// with `exemplars` (OpenMetrics), a sample's exemplar follows as ` # {labels} value timestamp`.
     /// `timestamp` writes the value as seconds with milliseconds, rounded down (a created time must
     /// not come after the instant it stands for; protobuf truncates it alike).
-    mutating func appendSample(_ sample: Sample, name: String, exemplars: Bool = false, timestamp: Bool = false) {
-        append(name)
+    mutating func appendSample(_ sample: Sample, name: [UInt8], exemplars: Bool = false, timestamp: Bool = false) {
+        bytes.append(contentsOf: name)
         if let rendered = sample.renderedLabels {
             bytes.append(contentsOf: rendered.bytes)
         } else {
