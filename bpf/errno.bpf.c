@@ -56,9 +56,11 @@ struct {
 	__type(value, __u64);
 } path_failures SEC(".maps");
 
-/* The path of each fingerprint in path_failures (see struct path_failure_key); sized with it. */
+/* The path of each fingerprint in path_failures (see struct path_failure_key); sized with it, its
+ * memory taken as paths first fail. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
 	__type(key, __u64);
 	__type(value, struct path_name);
@@ -197,6 +199,9 @@ volatile __u32 success_triggers;
 
 /* Bytes of user stack copied per capture; fixed at load (the ring buffer record's size). */
 const volatile __u32 user_stack_bytes = DEFAULT_USER_STACK_BYTES;
+
+/* The path fingerprints' seed (errno_path_fingerprint), random per load: set by user space. */
+const volatile __u64 fingerprint_seed = 0;
 
 /* enum kernel_feature_flags: what this kernel offers, set at load. */
 const volatile __u32 kernel_features = FEATURE_ALL;
@@ -339,7 +344,7 @@ static __always_inline struct path_reading *read_path(struct pt_regs *regs, cons
 		reading->key.flags = PATH_TRUNCATED;
 		count_event(EVENT_PATH_TRUNCATED);
 	}
-	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path);
+	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path, fingerprint_seed);
 	return reading;
 }
 
@@ -371,9 +376,10 @@ static __always_inline enum path_naming name_path(struct path_reading *reading)
 	return same_path(reading->path, name->path) ? PATH_NAMED : PATH_NAME_TAKEN;
 }
 
-/* Counts a path failure that gets no series of its own in path_overflow (path="<other>");
- * `map_full`: because path_failures (or path_names) had no room. */
-static __always_inline void fold_path_failure(struct path_reading *reading, bool map_full)
+/* Counts a path failure that gets no series of its own in path_overflow (path="<other>"), and
+ * why (`reason`: EVENT_PATH_MAP_FULL or EVENT_PATH_COLLISION) — or, that full too, that it was not
+ * counted (EVENT_PATH_OVERFLOW_FULL): each failure under one reason. */
+static __always_inline void fold_path_failure(struct path_reading *reading, __u32 reason)
 {
 	struct syscall_failure_key coarse;
 	__u8 folded = 1;
@@ -381,10 +387,7 @@ static __always_inline void fold_path_failure(struct path_reading *reading, bool
 	coarse = reading->key.failure; /* the overflow keeps (syscall, errno, comm): opt-in labels would defeat it */
 	coarse.tgid = 0;
 	coarse.cgroup_id = 0;
-	if (increment(&path_overflow, &coarse) != 0)
-		count_event(EVENT_PATH_OVERFLOW_FULL);
-	else if (map_full)
-		count_event(EVENT_PATH_MAP_FULL);
+	count_event(increment(&path_overflow, &coarse) == 0 ? reason : EVENT_PATH_OVERFLOW_FULL);
 	if (bpf_map_update_elem(&folded_paths, reading, &folded, BPF_NOEXIST) == 0)
 		count_event(EVENT_PATH_SERIES_FOLDED);
 }
@@ -394,12 +397,10 @@ static __always_inline void count_path_failure(struct path_reading *reading)
 {
 	enum path_naming naming = name_path(reading);
 
-	if (naming == PATH_NAME_TAKEN) {
-		count_event(EVENT_PATH_COLLISION);
-		fold_path_failure(reading, false);
-	} else if (naming == PATH_NAMES_FULL || increment(&path_failures, &reading->key) != 0) {
-		fold_path_failure(reading, true);
-	}
+	if (naming == PATH_NAME_TAKEN)
+		fold_path_failure(reading, EVENT_PATH_COLLISION);
+	else if (naming == PATH_NAMES_FULL || increment(&path_failures, &reading->key) != 0)
+		fold_path_failure(reading, EVENT_PATH_MAP_FULL);
 }
 
 static __always_inline void count_trigger(__u32 id, __u32 counter)
@@ -1267,7 +1268,7 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	path = (const char *)FUNCTION_ARG3(ctx);
 	if (bpf_probe_read_user_str(reading->path, sizeof(reading->path), path) == sizeof(reading->path))
 		reading->key.flags = PATH_TRUNCATED;
-	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path);
+	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path, fingerprint_seed);
 	ids = lookup_trigger_paths(reading, current->triggers);
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++)
 		admitted |= (__u64)admit_submission(ids, id, reading->key.failure.comm_words[0], reading->key.failure.comm_words[1]) << id;

@@ -185,9 +185,10 @@ struct trigger_exact_entry {
 
 /* The fingerprint of a NUL-padded path buffer (PATH_BUFFER_LEN bytes, 8-byte aligned): its
  * little-endian 64-bit words up to and including the first one holding a NUL byte, each mixed in as
- * h = (h ^ word) * FINGERPRINT_PRIME, h ^= h >> 29. The one implementation: the BPF program and
- * user space (through CErrnoBPF) both call this function. */
-#define FINGERPRINT_SEED 0xcbf29ce484222325ULL
+ * h = (h ^ word) * FINGERPRINT_PRIME, h ^= h >> 29, from `seed`. The one implementation: the BPF
+ * program and user space (through CErrnoBPF) both call this function. Every step can be undone, so
+ * with a known seed anyone could make a path with another's fingerprint in a few hundred tries: the
+ * seed is random per load (the program's `fingerprint_seed`), readable by root only. */
 #define FINGERPRINT_PRIME 0x100000001b3ULL
 #define HAS_ZERO_BYTE(word) (((word) - 0x0101010101010101ULL) & ~(word) & 0x8080808080808080ULL)
 
@@ -198,9 +199,9 @@ static inline __attribute__((always_inline)) __u64 errno_fingerprint_step(__u64 
 	return hash ^ (hash >> 29);
 }
 
-static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const __u64 *words)
+static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const __u64 *words, __u64 seed)
 {
-	__u64 hash = FINGERPRINT_SEED;
+	__u64 hash = seed;
 
 	for (int i = 0; i < PATH_BUFFER_LEN / 8; i++) {
 		__u64 word = words[i];

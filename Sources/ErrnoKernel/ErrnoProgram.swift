@@ -49,6 +49,8 @@ final class ErrnoProgram {
     private var applied = KernelSettings()
     private var appliedExactPaths: [UInt64: ExactPath] = [:]
     private var appliedFingerprintBits = TriggerFingerprintBits()
+    /// The path fingerprints' seed, random per load (see errno_path_fingerprint).
+    private let fingerprintSeed = UInt64.random(in: .min ... .max)
     private var appliedPrefixes: [PathBuffer: UInt64] = [:]
 
     /// Opens the embedded object and sizes its maps; nothing is in the kernel yet.
@@ -88,6 +90,7 @@ final class ErrnoProgram {
         // The copy size is a constant for the verifier: the ring buffer record's size.
         skeleton.pointee.rodata.pointee.user_stack_bytes = UInt32(options.userStackBytes)
         skeleton.pointee.rodata.pointee.kernel_features = features.programFlags
+        skeleton.pointee.rodata.pointee.fingerprint_seed = fingerprintSeed
         captures = try object.map(maps.captures)
         let record = MemoryLayout<capture_event>.size + options.userStackBytes + 8
         try captures.setMaxEntries(
@@ -186,14 +189,10 @@ final class ErrnoProgram {
         for pid in new.pids.subtracting(applied.pids) { try pidFilter.update(pid, UInt32(1)) }
         for id in new.cgroupIDs.subtracting(applied.cgroupIDs) { try cgroupFilter.update(id, UInt32(1)) }
         let (lookups, exact, prefixes) = try applyTriggers(new.triggers)
-        // The new paths' bits are set before the lookup flags switch, the old ones' cleared after
-        // their entries are gone: a path is never in the map without its bit.
-        let bits = TriggerFingerprintBits(exact.keys)
-        try writeFingerprintBits(appliedFingerprintBits.union(bits))
         try settings.update(UInt32(0), agent_settings(filters: new.filters, labels: new.labels, triggers: lookups, reserved: 0))
         skeleton.pointee.bss.pointee.success_triggers = new.triggers.wantsSuccesses ? 1 : 0
         for key in appliedExactPaths.keys where exact[key] == nil { try triggerExactPaths.delete(key) }
-        try writeFingerprintBits(bits)
+        try writeFingerprintBits(TriggerFingerprintBits(exact.keys))
         for key in appliedPrefixes.keys where prefixes[key] == nil { try triggerPrefixes.delete(key.prefixKey) }
         appliedExactPaths = exact
         appliedPrefixes = prefixes
@@ -203,12 +202,13 @@ final class ErrnoProgram {
         applied = new
     }
 
-    /// Writes the words of `trigger_fingerprints` that differ from `bits`.
+    /// Writes the words of `trigger_fingerprints` that differ from `bits` (each remembered as
+    /// written, so a failed write is retried by the next).
     private func writeFingerprintBits(_ bits: TriggerFingerprintBits) throws {
         for index in bits.words.indices where bits.words[index] != appliedFingerprintBits.words[index] {
             try triggerFingerprints.update(UInt32(index), bits.words[index])
+            appliedFingerprintBits.set(word: index, to: bits.words[index])
         }
-        appliedFingerprintBits = bits
     }
 
     /// Writes the triggers: ids kept by name (a removed trigger's id is cleared, its counters
@@ -228,8 +228,12 @@ final class ErrnoProgram {
             if old != entry { try triggerSettings.update(id, entry.kernelSettings(window: triggers.window(entry.name))) }
         }
         let ids = triggers.ids
-        let exact = try plan.exactPaths(ids: ids)
+        let exact = try plan.exactPaths(ids: ids, seed: fingerprintSeed)
         let prefixes = plan.prefixes(ids: ids)
+        // A new path's bit is set before its entry is written (and before any trigger setting
+        // names it), old ones' cleared after their entries are gone (`apply`): a path is never in
+        // the map without its bit.
+        try writeFingerprintBits(appliedFingerprintBits.union(TriggerFingerprintBits(exact.keys)))
         for (key, entry) in exact where appliedExactPaths[key] != entry {
             try triggerExactPaths.update(key, entry.kernelEntry)
         }

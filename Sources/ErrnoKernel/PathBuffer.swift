@@ -30,9 +30,9 @@ struct PathBuffer: Hashable {
         return key
     }
 
-    /// errno_path_fingerprint (errno_exporter.h): the kernel's own function, called here.
-    var fingerprint: UInt64 {
+    /// errno_path_fingerprint (errno_exporter.h) from `seed`: the kernel's own function, called here.
+    func fingerprint(seed: UInt64) -> UInt64 {
         var entry = exactEntry(ids: 0)
-        return withUnsafeBytes(of: &entry.path) { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress) }
+        return withUnsafeBytes(of: &entry.path) { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress, seed) }
     }
 }

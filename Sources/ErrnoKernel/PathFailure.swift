@@ -19,7 +19,7 @@ public struct PathFailure: Sendable {
         self.name = name
     }
 
-    /// For tests and other producers of counts.
+    /// For tests and other producers of counts (the path's fingerprint from seed 0).
     public init(syscall: UInt32, errno: UInt32, comm: String, path: [UInt8], truncated: Bool = false, count: UInt64) {
         var key = path_failure_key()
         key.failure.syscall_nr = syscall
@@ -27,7 +27,7 @@ public struct PathFailure: Sendable {
         key.failure.comm_words = KernelSettings.commWords(comm)
         key.flags = truncated ? PATH_TRUNCATED.rawValue : 0
         let name = PathBuffer(path)
-        key.fingerprint = name.fingerprint
+        key.fingerprint = name.fingerprint(seed: 0)
         rawKey = withUnsafeBytes(of: key) { Array($0) }
         self.name = Array(name.bytes.prefix { $0 != 0 })
         self.count = count

@@ -14,6 +14,11 @@ struct TriggerFingerprintBits: Equatable {
         }
     }
 
+    /// Sets one word (as written to the kernel).
+    mutating func set(word index: Int, to value: UInt64) {
+        words[index] = value
+    }
+
     /// The bits set in either.
     func union(_ other: TriggerFingerprintBits) -> TriggerFingerprintBits {
         var result = self

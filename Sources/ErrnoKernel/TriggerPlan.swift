@@ -77,9 +77,9 @@ public struct TriggerPlan: Sendable, Equatable {
     /// Whether successful syscalls must be looked at.
     var wantsSuccesses: Bool { entries.contains { $0.flags & TRIGGER_ON_SUCCESS.rawValue != 0 } }
 
-    /// `trigger_exact_paths`: fingerprint → entry (the set of ids and the NUL-padded path). Throws
-    /// in the (2⁻⁶⁴-unlikely) case of two paths sharing a fingerprint.
-    func exactPaths(ids: [String: UInt32]) throws -> [UInt64: ExactPath] {
+    /// `trigger_exact_paths`: fingerprint (from `seed`) → entry (the set of ids and the NUL-padded
+    /// path). Throws in the (2⁻⁶⁴-unlikely) case of two paths sharing a fingerprint.
+    func exactPaths(ids: [String: UInt32], seed: UInt64) throws -> [UInt64: ExactPath] {
         var sets: [PathBuffer: UInt64] = [:]
         for entry in entries {
             guard let id = ids[entry.name] else { continue }
@@ -87,7 +87,7 @@ public struct TriggerPlan: Sendable, Equatable {
         }
         var exact: [UInt64: ExactPath] = [:]
         for (path, set) in sets {
-            let fingerprint = path.fingerprint
+            let fingerprint = path.fingerprint(seed: seed)
             guard exact[fingerprint] == nil else {
                 throw StartupError("two trigger paths share a fingerprint (\(LabelValue.encode(path.bytes))): rename one")
             }

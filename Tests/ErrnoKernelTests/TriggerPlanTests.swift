@@ -13,31 +13,33 @@ import Testing
 
     @Test func exactPathsAreKeyedByFingerprintWithTheirPathAndTheSetOfTheirTriggers() throws {
         let plan = TriggerPlan([Self.trigger("a", paths: ["/etc/nodey.conf"]), Self.trigger("b", paths: ["/etc/nodey.conf", "/etc/hosts"])])
-        let entries = try plan.exactPaths(ids: ["a": 0, "b": 5])
+        let entries = try plan.exactPaths(ids: ["a": 0, "b": 5], seed: 7)
         let nodey = Self.buffer("/etc/nodey.conf")
         #expect(entries.count == 2)
-        #expect(entries[nodey.fingerprint] == ExactPath(path: nodey, ids: 1 << 0 | 1 << 5))
-        var entry = try #require(entries[nodey.fingerprint]).kernelEntry
+        #expect(entries[nodey.fingerprint(seed: 7)] == ExactPath(path: nodey, ids: 1 << 0 | 1 << 5))
+        var entry = try #require(entries[nodey.fingerprint(seed: 7)]).kernelEntry
         let stored = withUnsafeBytes(of: &entry.path) { Array($0) }
         #expect(stored == Array("/etc/nodey.conf".utf8) + [UInt8](repeating: 0, count: 256 - 15))
     }
 
-    @Test func theFingerprintStopsAtTheTerminatingWord() {
+    @Test func theFingerprintStopsAtTheTerminatingWordAndDependsOnTheSeed() {
         // Only bytes up to the NUL's word count: a shorter and a longer path differ.
-        #expect(Self.buffer("/etc/nodey.conf").fingerprint != Self.buffer("/etc/nodey.conf.bak").fingerprint)
-        #expect(Self.buffer("/etc/nodey.conf").fingerprint != Self.buffer("/etc/nodey.con").fingerprint)
-        // The value the kernel computed for this path in an earlier integration run.
-        #expect(Self.buffer("/tmp/cap/fp-missing").fingerprint == 0x86ad_10dc_e651_eb3c)
+        #expect(Self.buffer("/etc/nodey.conf").fingerprint(seed: 7) != Self.buffer("/etc/nodey.conf.bak").fingerprint(seed: 7))
+        #expect(Self.buffer("/etc/nodey.conf").fingerprint(seed: 7) != Self.buffer("/etc/nodey.con").fingerprint(seed: 7))
+        // The value the kernel computed for this path in an earlier integration run (with the
+        // seed that was fixed then); another seed gives another fingerprint.
+        #expect(Self.buffer("/tmp/cap/fp-missing").fingerprint(seed: 0xcbf2_9ce4_8422_2325) == 0x86ad_10dc_e651_eb3c)
+        #expect(Self.buffer("/tmp/cap/fp-missing").fingerprint(seed: 1) != 0x86ad_10dc_e651_eb3c)
         // An 8-byte path's NUL is in the next word: both words count.
-        #expect(Self.buffer("/etc/abc").fingerprint != Self.buffer("/etc/abd").fingerprint)
+        #expect(Self.buffer("/etc/abc").fingerprint(seed: 7) != Self.buffer("/etc/abd").fingerprint(seed: 7))
     }
 
     /// errno_path_fingerprint is the one implementation (BPF and user space call it); this spells
     /// out its definition independently and compares the two on many paths.
     @Test func theSharedFingerprintMatchesItsDefinition() {
-        func reference(_ path: [UInt8]) -> UInt64 {
+        func reference(_ path: [UInt8], seed: UInt64) -> UInt64 {
             let padded = Array(path.prefix(255)) + [UInt8](repeating: 0, count: 256 - min(path.count, 255))
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            var hash = seed
             for start in stride(from: 0, to: 256, by: 8) {
                 let word = padded[start..<start + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
                 hash = (hash ^ word) &* 0x100_0000_01b3
@@ -50,8 +52,9 @@ import Testing
         var seen: Set<UInt64> = []
         for length in 0..<2000 {
             let path = (0..<(length % 300)).map { _ in UInt8.random(in: 1...255, using: &generator) }
-            let fingerprint = PathBuffer(path).fingerprint
-            #expect(fingerprint == reference(path))
+            let seed = UInt64.random(in: .min ... .max, using: &generator)
+            let fingerprint = PathBuffer(path).fingerprint(seed: seed)
+            #expect(fingerprint == reference(path, seed: seed))
             seen.insert(fingerprint)
         }
         #expect(seen.count > 1900, "fingerprints of distinct random paths should rarely collide")

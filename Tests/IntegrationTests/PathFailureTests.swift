@@ -1,4 +1,5 @@
 import CErrnoBPF
+import FixtureSupport
 import Foundation
 import Glibc
 import Testing
@@ -111,8 +112,9 @@ struct PathFailureTests {
     @Test func twoPathsWithOneFingerprintAreNeverMerged() async throws {
         try requireRoot()
         let comm = uniqueComm("ep_coll_")
-        let (first, second) = try pathsSharingAFingerprint(under: "/nonexistent/errno-collision")
         let agent = try AgentProcess(config: "filters:\n  comms: [\(comm)]\n")
+        // The seed is random per load and root's to read: what a local user cannot, the test does.
+        let (first, second) = try pathsSharingAFingerprint(under: "/nonexistent/errno-collision", seed: fingerprintSeed(ofAgent: agent.process.processIdentifier))
         let collided = ["reason": "path_collision"]
         let before = try await agent.scrape()
         try runLoad(comm: comm, paths: [PathPlan("openat", 3, first)])
@@ -211,14 +213,28 @@ struct PathFailureTests {
     }
 }
 
-/// Two paths under `directory` with one fingerprint (errno_path_fingerprint), found by a birthday
-/// search: `directory` is padded to whole 64-bit words, then each path is 8 search bytes and a
-/// 5-byte tail. Two search words whose states after them agree on their top 24 bits give the second
-/// path a tail (the first tail XOR the states' difference) that makes its last state the first's.
-func pathsSharingAFingerprint(under directory: String) throws -> (String, String) {
+/// The seed of the path fingerprints of the running agent `pid`: its program's `fingerprint_seed`,
+/// read (as root may) from the `.rodata` map the agent holds, as bpftool shows it.
+func fingerprintSeed(ofAgent pid: Int32) throws -> UInt64 {
+    let maps = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fdinfo").compactMap { fd -> String? in
+        let info = (try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8)) ?? ""
+        return info.firstMatch(of: /map_id:\s+(\d+)/).map { String($0.1) }
+    }
+    for id in Set(maps) where try shell("bpftool -j map show id \(id)").output.contains(#""name":"errno_bp.rodata""#) {
+        let dump = try shell("bpftool -j map dump id \(id)").output
+        if let seed = dump.firstMatch(of: /"fingerprint_seed":(\d+)/).flatMap({ UInt64($0.1) }) { return seed }
+    }
+    throw AgentError("no fingerprint_seed in the .rodata maps of agent \(pid)")
+}
+
+/// Two paths under `directory` with one fingerprint (errno_path_fingerprint from `seed`), found by a
+/// birthday search: `directory` is padded to whole 64-bit words, then each path is 8 search bytes and
+/// a 5-byte tail. Two search words whose states after them agree on their top 24 bits give the
+/// second path a tail (the first tail XOR the states' difference) that makes its last state the first's.
+func pathsSharingAFingerprint(under directory: String, seed: UInt64) throws -> (String, String) {
     var prefix = Array((directory + "/").utf8)
     while prefix.count % 8 != 0 { prefix.insert(UInt8(ascii: "/"), at: prefix.count - 1) }
-    var state = FINGERPRINT_SEED
+    var state = seed
     for start in stride(from: 0, to: prefix.count, by: 8) {
         state = errno_fingerprint_step(state, prefix[start..<start + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
     }
@@ -238,7 +254,7 @@ func pathsSharingAFingerprint(under directory: String) throws -> (String, String
                 func fingerprint(_ path: [UInt8]) -> UInt64 {
                     var buffer = [UInt8](repeating: 0, count: Int(PATH_BUFFER_LEN))
                     buffer.replaceSubrange(0..<path.count, with: path)
-                    return buffer.withUnsafeBytes { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress) }
+                    return buffer.withUnsafeBytes { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress, seed) }
                 }
                 try #require(fingerprint(first) == fingerprint(second) && first != second)
                 return (String(decoding: first, as: UTF8.self), String(decoding: second, as: UTF8.self))
