@@ -124,7 +124,7 @@ struct PathFailureTests {
         // The first path owns the fingerprint; the second is counted under <other> and reported.
         #expect(scrape.value(Self.paths, ["syscall": "openat", "path": first, "errno": "ENOENT", "comm": comm]) == 5)
         #expect(scrape.value(Self.paths, ["syscall": "openat", "path": "<other>", "errno": "ENOENT", "comm": comm]) == 4)
-        #expect(scrape.matching(Self.paths, ["comm": comm]).count == 2, "no series for \(second)")
+        #expect(scrape.matching(Self.paths, ["comm": comm]).count == 2, "no series of its own for the second path")
         #expect((scrape.value("errno_exporter_dropped_events_total", collided) ?? 0) - (before.value("errno_exporter_dropped_events_total", collided) ?? 0) == 4)
         #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": comm]) == 9)
         #expect(try agent.stop() == 0)
@@ -231,7 +231,8 @@ func fingerprintSeed(ofAgent pid: Int32) throws -> UInt64 {
 /// birthday search: `directory` is padded to whole 64-bit words, then each path is 8 search bytes and
 /// a 5-byte tail. Two search words whose states after them agree on their top 24 bits give the
 /// second path a tail (the first tail XOR the states' difference) that makes its last state the first's.
-func pathsSharingAFingerprint(under directory: String, seed: UInt64) throws -> (String, String) {
+/// The first path is ASCII; the second's tail is any bytes but NUL and `/` (not always UTF-8).
+func pathsSharingAFingerprint(under directory: String, seed: UInt64) throws -> (String, [UInt8]) {
     var prefix = Array((directory + "/").utf8)
     while prefix.count % 8 != 0 { prefix.insert(UInt8(ascii: "/"), at: prefix.count - 1) }
     var state = seed
@@ -257,7 +258,7 @@ func pathsSharingAFingerprint(under directory: String, seed: UInt64) throws -> (
                     return buffer.withUnsafeBytes { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress, seed) }
                 }
                 try #require(fingerprint(first) == fingerprint(second) && first != second)
-                return (String(decoding: first, as: UTF8.self), String(decoding: second, as: UTF8.self))
+                return (String(decoding: first, as: UTF8.self), second)
             }
         }
         byTop[after >> 40] = (word, after)
