@@ -220,7 +220,7 @@ func fingerprintSeed(ofAgent pid: Int32) throws -> UInt64 {
         let info = (try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8)) ?? ""
         return info.firstMatch(of: /map_id:\s+(\d+)/).map { String($0.1) }
     }
-    for id in Set(maps) where try shell("bpftool -j map show id \(id)").output.contains(#""name":"errno_bp.rodata""#) {
+    for id in Set(maps) where try shell("bpftool -j map show id \(id)").output.contains(#".rodata","#) {
         let dump = try shell("bpftool -j map dump id \(id)").output
         if let seed = dump.firstMatch(of: /"fingerprint_seed":(\d+)/).flatMap({ UInt64($0.1) }) { return seed }
     }
