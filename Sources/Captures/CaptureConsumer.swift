@@ -5,8 +5,8 @@ import Logging
 import Stacks
 import Synchronization
 
-/// Reads the kernel's capture records on a thread of its own and turns each into a `Capture`: its
-/// stacks resolved at once by `StackResolver` (the process may exit a moment later), its triggers
+/// Reads the kernel's capture records on threads of their own and turns each into a `Capture`: its
+/// stacks resolved soon by `StackResolver` (its maps read as it arrives: the process may exit a moment later), its triggers
 /// named; the capture goes to the store and one log line. Also the collector of what this costs or
 /// loses (`CaptureConsumer+Metrics.swift`).
 public final class CaptureConsumer: @unchecked Sendable {
@@ -34,7 +34,7 @@ public final class CaptureConsumer: @unchecked Sendable {
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private var started = false
-    // Used on the polling thread only.
+    // Used on the symbolizing thread only (but for `rememberMaps(pid:)`, on the reading one).
     private let resolver: StackResolver
     private let cgroups = CgroupNames()
     /// Submitting stacks of async requests, until their pool thread's capture arrives (bounded: the
@@ -44,6 +44,9 @@ public final class CaptureConsumer: @unchecked Sendable {
     static let maxPendingSubmissions = 4096
     /// How often the maps of captured processes are re-read (kernels without the VMA iterator).
     static let mapsRefreshInterval = Duration.seconds(2)
+    /// Records read from the ring and not yet symbolized (beyond this the ring buffer holds them).
+    static let maxQueuedRecords = 64
+    private var arrivals: CaptureArrivals?
 
     public init(kernel: any KernelAccess, store: CaptureStore, resolver: StackResolver, logger: Logger) {
         self.kernel = kernel
@@ -52,13 +55,19 @@ public final class CaptureConsumer: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Starts the polling thread on `handle`'s capture ring.
+    /// Starts two threads on `handle`'s capture ring: one reads records as they come and, for a
+    /// record without mappings, reads its process's maps at once (the process may exit in a
+    /// moment); the other symbolizes them in order, however long a first kallsyms or DWARF read takes.
     public func start(reading handle: KernelHandle) throws {
-        nonisolated(unsafe) let ring = try handle.captureRing { [unowned self] record in self.handle(record) }  // the polling thread's only
+        let arrivals = CaptureArrivals(capacity: Self.maxQueuedRecords)
+        self.arrivals = arrivals
+        nonisolated(unsafe) let ring = try handle.captureRing { [resolver] record in  // the reading thread's only
+            if let record, record.wantsUserStack, record.mappings == nil { resolver.rememberMaps(pid: Int32(bitPattern: record.pid)) }
+            arrivals.put(record)
+        }
         started = true
         resolver.symbolizer.debugInfo?.start()
-        let thread = Thread { [self] in
-            var lastRefresh = ContinuousClock.now
+        let reader = Thread { [self] in
             while !stopping.load(ordering: .relaxed) {
                 do {
                     try ring.poll(timeoutMilliseconds: 100)
@@ -66,6 +75,14 @@ public final class CaptureConsumer: @unchecked Sendable {
                     logger.error("polling the captures ring buffer failed", metadata: ["error": "\(error)"])
                     Thread.sleep(forTimeInterval: 0.1)
                 }
+            }
+            finished.signal()
+        }
+        reader.name = "captures-ring"
+        let symbolizing = Thread { [self] in
+            var lastRefresh = ContinuousClock.now
+            while !stopping.load(ordering: .relaxed) {
+                for record in arrivals.take(waitingUpTo: .milliseconds(100)) { self.handle(record) }
                 if let arrivals = resolver.symbolizer.debugInfo?.takeArrivals() {
                     for arrival in arrivals { resymbolize(arrival) }
                 }
@@ -76,13 +93,16 @@ public final class CaptureConsumer: @unchecked Sendable {
             }
             finished.signal()
         }
-        thread.name = "captures"
-        thread.start()
+        symbolizing.name = "captures"
+        reader.start()
+        symbolizing.start()
     }
 
-    /// Stops the polling thread and waits for it.
+    /// Stops both threads and waits for them.
     public func stop() {
         guard !stopping.exchange(true, ordering: .relaxed), started else { return }
+        arrivals?.close()
+        finished.wait()
         finished.wait()
         resolver.symbolizer.debugInfo?.stop()
     }

@@ -1,11 +1,13 @@
+import Synchronization
 import SystemSupport
 
 /// The executable mappings of processes seen in captures, for kernels whose capture records carry
-/// none (no VMA iterator): read from /proc/PID/maps when a record arrives, remembered per process
-/// and refreshed while it lives, so a process that exits right after a later syscall is still
-/// symbolized where it was seen before. Entries are tied to the process's start time (a reused pid
-/// is another process), dropped a while after the process is gone, and bounded in number.
-final class ProcessMapsCache {
+/// none (no VMA iterator): read from /proc/PID/maps as soon as a record arrives (by the thread that
+/// reads the ring, before any slow symbolizing), remembered per process and refreshed while it
+/// lives, so a process that exits right after its syscall, or after a later one, is still
+/// symbolized. Entries are tied to the process's start time (a reused pid is another process),
+/// dropped a while after the process is gone, and bounded in number. /proc is read outside the lock.
+final class ProcessMapsCache: Sendable {
     private struct Entry {
         let startTime: UInt64
         var maps: ProcessMaps
@@ -15,7 +17,7 @@ final class ProcessMapsCache {
         var nameBytes: Int { maps.mappings.reduce(0) { $0 + $1.name.utf8.count } }
     }
 
-    private var entries: [Int32: Entry] = [:]
+    private let entries = Mutex<[Int32: Entry]>([:])
     let capacity: Int
     /// Executable mappings kept per process, and bytes of mapping names across the cache.
     static let maxMappings = 4096
@@ -33,29 +35,40 @@ final class ProcessMapsCache {
             remember(pid, fresh)
             return fresh.maps
         }
-        return entries[pid]?.maps
+        return entries.withLock { $0[pid]?.maps }
+    }
+
+    /// Reads and remembers the process's maps now, if it still runs.
+    func remember(pid: Int32) {
+        if let fresh = Self.read(pid) { remember(pid, fresh) }
     }
 
     /// Re-reads every remembered process; forgets those gone for long.
     func refresh() {
-        for (pid, entry) in entries {
-            if let fresh = Self.read(pid) {
-                entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
-            } else if entry.goneSinceRefresh >= Self.refreshesKeptAfterExit {
-                entries[pid] = nil
-            } else {
-                entries[pid]?.goneSinceRefresh += 1
+        for pid in entries.withLock({ Array($0.keys) }) {
+            let fresh = Self.read(pid)
+            entries.withLock { entries in
+                guard let entry = entries[pid] else { return }
+                if let fresh {
+                    entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
+                } else if entry.goneSinceRefresh >= Self.refreshesKeptAfterExit {
+                    entries[pid] = nil
+                } else {
+                    entries[pid]?.goneSinceRefresh += 1
+                }
             }
         }
     }
 
     private func remember(_ pid: Int32, _ fresh: (startTime: UInt64, maps: ProcessMaps)) {
-        entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
-        // Over count or over the name budget: the processes gone longest (then any other) go first.
-        while entries.count > 1, entries.count > capacity || entries.values.reduce(0, { $0 + $1.nameBytes }) > Self.maxNameBytes,
-            let victim = entries.filter({ $0.key != pid }).max(by: { $0.value.goneSinceRefresh < $1.value.goneSinceRefresh })?.key
-        {
-            entries[victim] = nil
+        entries.withLock { entries in
+            entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
+            // Over count or over the name budget: the processes gone longest (then any other) go first.
+            while entries.count > 1, entries.count > capacity || entries.values.reduce(0, { $0 + $1.nameBytes }) > Self.maxNameBytes,
+                let victim = entries.filter({ $0.key != pid }).max(by: { $0.value.goneSinceRefresh < $1.value.goneSinceRefresh })?.key
+            {
+                entries[victim] = nil
+            }
         }
     }
 

@@ -11,7 +11,7 @@ public struct ResolvedStack: Sendable {
 /// The whole recipe for one capture's stacks: the process's executable mappings (as recorded at the
 /// syscall, else read from /proc now or as last seen: `ProcessMapsCache`), its JIT's perf map and V8 log, CFI and frame-pointer unwinding over the copied
 /// stack, and symbolization; kernel frames named from kallsyms. Caches ELF files across captures.
-/// Not thread-safe: one capture thread uses it.
+/// Not thread-safe, but for `rememberMaps(pid:)`: one capture thread uses it.
 public final class StackResolver {
     public let symbolizer: Symbolizer
     private let unwinder = Unwinder()
@@ -31,6 +31,13 @@ public final class StackResolver {
         let code = ProcessCode(maps: maps ?? ProcessMaps(pid: pid, text: ""), cache: symbolizer.cache)
         let unwound = unwinder.unwind(registers: registers, stack: StackMemory(base: registers[stackPointer], bytes: stack), code: code)
         return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, jit: jit), end: unwound.end, hadMaps: maps != nil)
+    }
+
+    /// Reads and remembers process `pid`'s maps now, for a record that carries none: called by the
+    /// thread reading the ring as the record arrives, since the process may exit before its turn
+    /// to be symbolized comes. The one method safe to call from another thread than the capture one.
+    public func rememberMaps(pid: Int32) {
+        mapsCache.remember(pid: pid)
     }
 
     /// Re-reads the maps of the processes remembered from records without mappings (call every

@@ -196,13 +196,12 @@ public final class Symbolizer {
         let frames = addresses.map { address in
             var frame = StackFrame(address: address, method: .kernel)
             frame.module = "[kernel]"
-            if let (name, offset) = kernelSymbols.symbol(at: address) {
-                let parts = name.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                frame.symbol = String(parts[0])
+            if let (name, module, offset) = kernelSymbols.symbol(at: address) {
+                frame.symbol = name
                 frame.offset = offset
                 frame.namedBy = .kallsyms
                 // The running kernel's build ID for its own symbols; not for modules' or unnamed frames.
-                if parts.count > 1 { frame.module = String(parts[1]) } else { frame.buildID = kernelSymbols.buildID }
+                if let module { frame.module = module } else { frame.buildID = kernelSymbols.buildID }
             }
             return frame
         }

@@ -1,6 +1,6 @@
 import FixtureSupport
 import Foundation
-import Stacks
+@testable import Stacks
 import Testing
 
 /// ELF symbols, separate debug files, perf maps and /proc maps, on fixture files.
@@ -141,5 +141,24 @@ import Testing
         #expect(symbols.symbol(at: 0xffff_ffff_8100_1010)?.offset == 0x10)
         let frames = Symbolizer(kernelSymbols: symbols).kernelFrames([0xffff_ffff_c000_1004])
         #expect(frames.first?.symbol == "helper" && frames.first?.module == "[ext4]")
+    }
+
+    @Test func kernelSymbolsSkipMalformedLinesAndSortByAddress() {
+        let text = """
+            ffffffffc0002000 t late\t[mod]
+            ffffffff81000000 T first
+            ffffffff81000800 W weak_one
+            00000000000000000 T seventeen_digits
+            ffffffff81000900 T
+            xyz T not_hex
+            ffffffff81000a00 TT two_letter_type
+            0000000000000000 T zero
+            ffffffff81000c00 b bss
+            ffffffff81000d00 t last_line_without_newline
+            """
+        let table = KernelSymbols.parse(Array(text.utf8))
+        #expect(table.starts == [0xffff_ffff_8100_0000, 0xffff_ffff_8100_0800, 0xffff_ffff_8100_0d00, 0xffff_ffff_c000_2000])
+        #expect(String(decoding: table.text, as: UTF8.self) == "firstweak_onelast_line_without_newlinelate\t[mod]")
+        #expect(KernelSymbols.parse([]).starts.isEmpty)
     }
 }
