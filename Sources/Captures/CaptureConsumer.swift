@@ -174,7 +174,7 @@ public final class CaptureConsumer: @unchecked Sendable {
             capture.submittedBy = submissions.removeValue(forKey: record.submissionID)
             tally.withLock { $0.submissions[capture.submittedBy == nil ? "unlinked" : "linked", default: 0] += 1 }
         }
-        capture = store.add(capture)
+        // Counted before it is stored: whoever sees the capture sees it counted.
         tally.withLock { tally in
             tally.captures += 1
             tally.unresolvedUserFrames += UInt64(unresolved)
@@ -184,6 +184,7 @@ public final class CaptureConsumer: @unchecked Sendable {
             if let end = user?.end { tally.unwindEnds[end, default: 0] += 1 }
             for frame in userStack { tally.frames[frame.method, default: 0] += 1 }
         }
+        capture = store.add(capture)
         log(capture)
     }
 
