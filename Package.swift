@@ -17,7 +17,7 @@ let strict: [SwiftSetting] = [
 //   AlertPolling  → Captures, ErrnoConfig, Exposition, SystemSupport, AsyncHTTPClient (fleet mode: polls Alertmanager)
 //   ErrnoServer   → Captures, Watches, ErrnoMetrics (what fails now), ErrnoConfig (web config), ErrnoKernel (BuildInfo, KernelFeatures),
 //                   Exposition, Stacks, CCrypt, Hummingbird
-//   ErrnoAgent    → everything above: wiring, reload, services, options, logging
+//   ErrnoAgent    → everything above (+ CMalloc): wiring, reload, services, options, logging, allocator settings
 //   ErrnoClient   → AsyncHTTPClient (the command-line tools: a running agent's API)
 //   errno_exporter (executable) → ErrnoAgent, ErrnoClient: flags
 let package = Package(
@@ -51,6 +51,7 @@ let package = Package(
         .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("debuginfod"), .linkedLibrary("iberty")]),
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
+        .target(name: "CMalloc"),
         // The BPF skeleton (the compiled object, typed maps and programs) and bpf/errno_exporter.h.
         // Imported by ErrnoKernel only (and by the tests, for the header: layouts, the path fingerprint).
         .target(name: "CErrnoBPF", linkerSettings: [.linkedLibrary("bpf"), .linkedLibrary("elf"), .linkedLibrary("z")]),
@@ -121,8 +122,8 @@ let package = Package(
         .target(
             name: "ErrnoAgent",
             dependencies: [
-                "AlertPolling", "BPFKit", "Captures", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics", "Stacks",
-                "SystemSupport", "Watches", .product(name: "Logging", package: "swift-log"),
+                "AlertPolling", "BPFKit", "Captures", "CMalloc", "ErrnoConfig", "ErrnoKernel", "ErrnoServer", "Exposition", "KernelNames", "ErrnoMetrics",
+                "Stacks", "SystemSupport", "Watches", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
