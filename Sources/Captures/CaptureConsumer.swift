@@ -62,8 +62,9 @@ public final class CaptureConsumer: @unchecked Sendable {
         let arrivals = CaptureArrivals(capacity: Self.maxQueuedRecords)
         self.arrivals = arrivals
         nonisolated(unsafe) let ring = try handle.captureRing { [resolver] record in  // the reading thread's only
-            if let record, record.wantsUserStack, record.mappings == nil { resolver.rememberMaps(pid: Int32(bitPattern: record.pid)) }
-            arrivals.put(record)
+            var processStart: UInt64?
+            if let record, record.wantsUserStack, record.mappings == nil { processStart = resolver.rememberMaps(pid: Int32(bitPattern: record.pid)) }
+            arrivals.put(record, processStart: processStart)
         }
         started = true
         resolver.symbolizer.debugInfo?.start()
@@ -82,7 +83,7 @@ public final class CaptureConsumer: @unchecked Sendable {
         let symbolizing = Thread { [self] in
             var lastRefresh = ContinuousClock.now
             while !stopping.load(ordering: .relaxed) {
-                for record in arrivals.take(waitingUpTo: .milliseconds(100)) { self.handle(record) }
+                for arrival in arrivals.take(waitingUpTo: .milliseconds(100)) { self.handle(arrival.record, processStart: arrival.processStart) }
                 if let arrivals = resolver.symbolizer.debugInfo?.takeArrivals() {
                     for arrival in arrivals { resymbolize(arrival) }
                 }
@@ -138,8 +139,9 @@ public final class CaptureConsumer: @unchecked Sendable {
         }
     }
 
-    /// One record from the ring (nil: malformed).
-    func handle(_ record: CaptureRecord?) {
+    /// One record from the ring (nil: malformed); `processStart`: its process's start time when
+    /// its maps were read on arrival.
+    func handle(_ record: CaptureRecord?, processStart: UInt64?) {
         guard let record else {
             tally.withLock { $0.malformed += 1 }
             return
@@ -147,7 +149,7 @@ public final class CaptureConsumer: @unchecked Sendable {
         let pid = Int32(bitPattern: record.pid)
         var user: ResolvedStack?
         if record.wantsUserStack {
-            user = resolver.userStack(pid: pid, registers: record.registers, stack: record.userStack, recordedMaps: record.mappings)
+            user = resolver.userStack(pid: pid, registers: record.registers, stack: record.userStack, recordedMaps: record.mappings, processStart: processStart)
         }
         let userStack = user?.frames ?? []
         let jitFiles = resolver.symbolizer.jitFileTally

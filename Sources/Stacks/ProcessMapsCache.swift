@@ -5,8 +5,9 @@ import SystemSupport
 /// none (no VMA iterator): read from /proc/PID/maps as soon as a record arrives (by the thread that
 /// reads the ring, before any slow symbolizing), remembered per process and refreshed while it
 /// lives, so a process that exits right after its syscall, or after a later one, is still
-/// symbolized. Entries are tied to the process's start time (a reused pid is another process),
-/// dropped a while after the process is gone, and bounded in number. /proc is read outside the lock.
+/// symbolized. Entries are tied to the process's start time (a reused pid is another process:
+/// its maps are never given to the old one's record), dropped a while after the process is gone,
+/// and bounded in number. /proc is read outside the lock.
 final class ProcessMapsCache: Sendable {
     private struct Entry {
         let startTime: UInt64
@@ -29,27 +30,31 @@ final class ProcessMapsCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The process's maps now, or — when it is gone — as last seen.
-    func maps(pid: Int32) -> ProcessMaps? {
-        if let fresh = Self.read(pid) {
-            remember(pid, fresh)
-            return fresh.maps
+    /// The maps read as the record arrived (`arrivedWith`: the process's start time then), only if
+    /// they are still that process's; when the process was gone on arrival (nil), as last seen.
+    func maps(pid: Int32, arrivedWith startTime: UInt64?) -> ProcessMaps? {
+        entries.withLock { entries in
+            guard let entry = entries[pid], startTime == nil || entry.startTime == startTime else { return nil }
+            return entry.maps
         }
-        return entries.withLock { $0[pid]?.maps }
     }
 
-    /// Reads and remembers the process's maps now, if it still runs.
-    func remember(pid: Int32) {
-        if let fresh = Self.read(pid) { remember(pid, fresh) }
+    /// Reads and remembers the process's maps now; its start time, nil when it is gone.
+    func remember(pid: Int32) -> UInt64? {
+        guard let fresh = Self.read(pid) else { return nil }
+        remember(pid, fresh)
+        return fresh.startTime
     }
 
-    /// Re-reads every remembered process; forgets those gone for long.
+    /// Re-reads every remembered process; forgets those gone for long. An entry is refreshed only
+    /// from the process it was read from (same start time): a pid now held by another process
+    /// counts as gone, so a late record of the old one still finds its maps.
     func refresh() {
         for pid in entries.withLock({ Array($0.keys) }) {
             let fresh = Self.read(pid)
             entries.withLock { entries in
                 guard let entry = entries[pid] else { return }
-                if let fresh {
+                if let fresh, fresh.startTime == entry.startTime {
                     entries[pid] = Entry(startTime: fresh.startTime, maps: fresh.maps)
                 } else if entry.goneSinceRefresh >= Self.refreshesKeptAfterExit {
                     entries[pid] = nil

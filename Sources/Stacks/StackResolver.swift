@@ -22,9 +22,11 @@ public final class StackResolver {
         symbolizer = Symbolizer(kernelSymbols: kernelSymbols, debugInfo: debugInfo)
     }
 
-    /// Unwinds `stack` (copied from `registers`' stack pointer up) of process `pid`.
-    public func userStack(pid: Int32, registers: [UInt64], stack: [UInt8], recordedMaps: [Mapping]?) -> ResolvedStack {
-        let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? mapsCache.maps(pid: pid)
+    /// Unwinds `stack` (copied from `registers`' stack pointer up) of process `pid`, with the
+    /// mappings the kernel recorded, else those `rememberMaps(pid:)` read as the record arrived
+    /// (`processStart`: what it returned).
+    public func userStack(pid: Int32, registers: [UInt64], stack: [UInt8], recordedMaps: [Mapping]?, processStart: UInt64?) -> ResolvedStack {
+        let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? mapsCache.maps(pid: pid, arrivedWith: processStart)
         let stackPointer = unwinder.architecture.stackPointer
         guard registers.count > stackPointer else { return ResolvedStack(frames: [], end: .noUnwindInfo, hadMaps: maps != nil) }
         let jit = symbolizer.jitSymbols(pid: pid)
@@ -36,7 +38,8 @@ public final class StackResolver {
     /// Reads and remembers process `pid`'s maps now, for a record that carries none: called by the
     /// thread reading the ring as the record arrives, since the process may exit before its turn
     /// to be symbolized comes. The one method safe to call from another thread than the capture one.
-    public func rememberMaps(pid: Int32) {
+    /// Returns the process's start time, nil when it is already gone.
+    public func rememberMaps(pid: Int32) -> UInt64? {
         mapsCache.remember(pid: pid)
     }
 

@@ -7,14 +7,14 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct CaptureArrivalsTests {
     @Test func aFullQueueHoldsItsReaderUntilTheRecordsAreTaken() async throws {
         let arrivals = CaptureArrivals(capacity: 2)
-        #expect(arrivals.put(nil) && arrivals.put(nil))
+        #expect(arrivals.put(nil) && arrivals.put(nil, processStart: 7))
         let third = Atomic<Int>(0)  // 0: waiting, 1: queued, 2: refused
         let thread = Thread { third.store(arrivals.put(nil) ? 1 : 2, ordering: .sequentiallyConsistent) }
         thread.start()
         try await Task.sleep(for: .milliseconds(300))
         let waiting = third.load(ordering: .sequentiallyConsistent)
         #expect(waiting == 0, "the third record waits while the queue is full")
-        #expect(arrivals.take(waitingUpTo: .milliseconds(10)).count == 2)
+        #expect(arrivals.take(waitingUpTo: .milliseconds(10)).map(\.processStart) == [nil, 7])
         let deadline = ContinuousClock.now + .seconds(60)
         while third.load(ordering: .sequentiallyConsistent) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
         let queued = third.load(ordering: .sequentiallyConsistent)
