@@ -6,9 +6,9 @@ import Stacks
 import Synchronization
 
 /// Reads the kernel's capture records on threads of their own and turns each into a `Capture`: its
-/// stacks resolved soon by `StackResolver` (its maps read as it arrives: the process may exit a moment later), its triggers
-/// named; the capture goes to the store and one log line. Also the collector of what this costs or
-/// loses (`CaptureConsumer+Metrics.swift`).
+/// process's maps read as it arrives (the process may exit a moment later), its stacks resolved by
+/// `StackResolver`, its triggers named; the capture goes to the store and one log line. Also the
+/// collector of what this costs or loses (`CaptureConsumer+Metrics.swift`).
 public final class CaptureConsumer: @unchecked Sendable {
     struct Tally {
         var captures: UInt64 = 0

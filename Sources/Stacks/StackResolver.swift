@@ -9,8 +9,9 @@ public struct ResolvedStack: Sendable {
 }
 
 /// The whole recipe for one capture's stacks: the process's executable mappings (as recorded at the
-/// syscall, else read from /proc now or as last seen: `ProcessMapsCache`), its JIT's perf map and V8 log, CFI and frame-pointer unwinding over the copied
-/// stack, and symbolization; kernel frames named from kallsyms. Caches ELF files across captures.
+/// syscall, else read from /proc as the record arrived or as last seen: `ProcessMapsCache`), its
+/// JIT's perf map and V8 log, CFI and frame-pointer unwinding over the copied stack, and
+/// symbolization; kernel frames named from kallsyms. Caches ELF files across captures.
 /// Not thread-safe, but for `rememberMaps(pid:)`: one capture thread uses it.
 public final class StackResolver {
     public let symbolizer: Symbolizer
