@@ -231,6 +231,8 @@ func fingerprintSeed(ofAgent pid: Int32) throws -> UInt64 {
 /// birthday search: `directory` is padded to whole 64-bit words, then each path is 8 search bytes and
 /// a 5-byte tail. Two search words whose states after them agree on their top 24 bits give the
 /// second path a tail (the first tail XOR the states' difference) that makes its last state the first's.
+/// The first tail is chosen per byte so that neither tail holds NUL or `/`: the pairs found for one
+/// seed tend to share one difference, so a fixed first tail fails for some seeds (about 1 in 20).
 /// The first path is ASCII; the second's tail is any bytes but NUL and `/` (not always UTF-8).
 func pathsSharingAFingerprint(under directory: String, seed: UInt64) throws -> (String, [UInt8]) {
     var prefix = Array((directory + "/").utf8)
@@ -240,26 +242,26 @@ func pathsSharingAFingerprint(under directory: String, seed: UInt64) throws -> (
         state = errno_fingerprint_step(state, prefix[start..<start + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
     }
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-    let tail = Array("tail!".utf8)
-    let tailWord = (tail + [0, 0, 0]).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    func allowed(_ byte: UInt8) -> Bool { byte != 0 && byte != UInt8(ascii: "/") }
     var byTop: [UInt64: (word: [UInt8], state: UInt64)] = [:]
     for candidate in 0..<(1 << 16) {
         var word = [UInt8](repeating: UInt8(ascii: "a"), count: 8), rest = candidate
         for index in 0..<8 { word[index] = alphabet[rest % alphabet.count]; rest /= alphabet.count }
         let after = errno_fingerprint_step(state, word.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         if let other = byTop[after >> 40] {
-            let otherTail = withUnsafeBytes(of: (other.state ^ after ^ tailWord).littleEndian) { Array($0) }
-            if otherTail[..<5].allSatisfy({ $0 != 0 && $0 != UInt8(ascii: "/") }) {
-                let first = prefix + word + tail, second = prefix + other.word + Array(otherTail[..<5])
-                // Checked with the kernel's own function, on the buffers the kernel reads.
-                func fingerprint(_ path: [UInt8]) -> UInt64 {
-                    var buffer = [UInt8](repeating: 0, count: Int(PATH_BUFFER_LEN))
-                    buffer.replaceSubrange(0..<path.count, with: path)
-                    return buffer.withUnsafeBytes { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress, seed) }
-                }
-                try #require(fingerprint(first) == fingerprint(second) && first != second)
-                return (String(decoding: first, as: UTF8.self), second)
+            // The states differ in their low 40 bits only: one byte of difference per tail byte.
+            let difference = withUnsafeBytes(of: (other.state ^ after).littleEndian) { Array($0) }
+            let tail = difference[..<5].map { byte in alphabet.first { allowed($0 ^ byte) }! }
+            let otherTail = zip(tail, difference).map { $0 ^ $1 }
+            let first = prefix + word + tail, second = prefix + other.word + otherTail
+            // Checked with the kernel's own function, on the buffers the kernel reads.
+            func fingerprint(_ path: [UInt8]) -> UInt64 {
+                var buffer = [UInt8](repeating: 0, count: Int(PATH_BUFFER_LEN))
+                buffer.replaceSubrange(0..<path.count, with: path)
+                return buffer.withUnsafeBytes { errno_path_fingerprint($0.bindMemory(to: UInt64.self).baseAddress, seed) }
             }
+            try #require(otherTail.allSatisfy(allowed) && fingerprint(first) == fingerprint(second) && first != second)
+            return (String(decoding: first, as: UTF8.self), second)
         }
         byTop[after >> 40] = (word, after)
     }
