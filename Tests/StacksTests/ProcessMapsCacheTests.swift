@@ -11,11 +11,11 @@ import Testing
         try child.run()
         let pid = child.processIdentifier
         defer { kill(pid, SIGKILL) }
-        // Past its exec: until then the child maps the test runner.
+        // Past its exec, sleep's own segments mapped: until then the child maps the test runner.
+        func mapsSleep() -> Bool { (try? ProcessMaps(pid: pid))?.mappings.contains { $0.executable && $0.name.hasSuffix("/sleep") } == true }
         let deadline = ContinuousClock.now + .seconds(30)
-        while (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"))?.hasSuffix("/sleep") != true, ContinuousClock.now < deadline {
-            usleep(10_000)
-        }
+        while !mapsSleep(), ContinuousClock.now < deadline { usleep(10_000) }
+        try #require(mapsSleep())
         let cache = ProcessMapsCache()
         let start = try #require(cache.remember(pid: pid))
         #expect(start == ProcessMapsCache.startTime(pid))
