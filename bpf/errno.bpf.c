@@ -7,8 +7,9 @@
  *  3. they are counted per (syscall, errno, comm) in a per-CPU hash that user space sums at scrape;
  *  4. failures of path syscalls (a per-syscall array says which argument is the path) read the path
  *     from the saved user registers — at exit, when the string is paged in — and are counted per
- *     (syscall, errno, comm, path fingerprint), the path kept once per fingerprint and compared on
- *     every count (a collision is folded and counted, never merged);
+ *     series fingerprint (of syscall, errno, comm, labels and the path's own fingerprint), the series'
+ *     key and path kept once per fingerprint and compared on every count (a collision is folded and
+ *     counted, never merged);
  *  5. when triggers are configured, the path is looked up once in a hash (exact paths) and once in
  *     an LPM trie (prefixes); an armed trigger within its rate limit sends a capture — registers, a
  *     copy of the user stack's top, the kernel stack — through the `captures` ring buffer, which
@@ -52,18 +53,18 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
-	__type(key, struct path_failure_key);
+	__type(key, __u64); /* errno_series_fingerprint */
 	__type(value, __u64);
 } path_failures SEC(".maps");
 
-/* The path of each fingerprint in path_failures (see struct path_failure_key); sized with it, its
- * memory taken as paths first fail. */
+/* The series (key and path) of each fingerprint in path_failures (see struct path_failure_key);
+ * sized with it, its memory taken as series first fail. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
 	__type(key, __u64);
-	__type(value, struct path_name);
+	__type(value, struct path_reading);
 } path_names SEC(".maps");
 
 struct {
@@ -349,31 +350,41 @@ static __always_inline struct path_reading *read_path(struct pt_regs *regs, cons
 }
 
 enum path_naming {
-	PATH_NAMED,         /* path_names holds this very path for its fingerprint */
-	PATH_NAME_TAKEN,    /* path_names holds another path for its fingerprint: a collision */
+	PATH_NAMED,         /* path_names holds this very series for its fingerprint */
+	PATH_NAME_TAKEN,    /* path_names holds another series for its fingerprint: a collision */
 	PATH_NAMES_FULL,    /* no room to name it */
 };
 
-/* Looks the reading's fingerprint up in path_names, naming it on its first failure. */
-static __always_inline enum path_naming name_path(struct path_reading *reading)
+/* Whether a path_names entry holds the series of `reading`: the same key, and the same path. */
+static __always_inline bool same_series(const struct path_reading *reading, const struct path_reading *name)
 {
-	struct path_name *name;
+	const __u64 *ours = (const __u64 *)&reading->key, *theirs = (const __u64 *)&name->key;
+
+	for (int i = 0; i < (int)(sizeof(reading->key) / 8); i++)
+		if (ours[i] != theirs[i])
+			return false;
+	return same_path(reading->path, name->path);
+}
+
+/* Looks the series fingerprint `series` up in path_names, naming it (with `reading`, the series'
+ * key and path) on its first failure. */
+static __always_inline enum path_naming name_series(struct path_reading *reading, const __u64 *series)
+{
+	struct path_reading *name;
 	long err;
 
-	if (reading->key.flags & (PATH_UNREADABLE | PATH_NULL))
-		return PATH_NAMED; /* no bytes to name: the flags say it all */
-	name = bpf_map_lookup_elem(&path_names, &reading->key.fingerprint);
+	name = bpf_map_lookup_elem(&path_names, series);
 	if (!name) {
-		err = bpf_map_update_elem(&path_names, &reading->key.fingerprint, reading->path, BPF_NOEXIST);
+		err = bpf_map_update_elem(&path_names, series, reading, BPF_NOEXIST);
 		if (err == 0)
 			return PATH_NAMED;
 		if (err != -EEXIST)
 			return PATH_NAMES_FULL;
-		name = bpf_map_lookup_elem(&path_names, &reading->key.fingerprint); /* another CPU named it */
+		name = bpf_map_lookup_elem(&path_names, series); /* another CPU named it */
 		if (!name)
 			return PATH_NAMES_FULL;
 	}
-	return same_path(reading->path, name->path) ? PATH_NAMED : PATH_NAME_TAKEN;
+	return same_series(reading, name) ? PATH_NAMED : PATH_NAME_TAKEN;
 }
 
 /* Counts a path failure that gets no series of its own in path_overflow (path="<other>"), and
@@ -395,11 +406,12 @@ static __always_inline void fold_path_failure(struct path_reading *reading, __u3
 /* Counts a failed path syscall that `read_path` read into `reading`. */
 static __always_inline void count_path_failure(struct path_reading *reading)
 {
-	enum path_naming naming = name_path(reading);
+	__u64 series = errno_series_fingerprint(&reading->key, fingerprint_seed);
+	enum path_naming naming = name_series(reading, &series);
 
 	if (naming == PATH_NAME_TAKEN)
 		fold_path_failure(reading, EVENT_PATH_COLLISION);
-	else if (naming == PATH_NAMES_FULL || increment(&path_failures, &reading->key) != 0)
+	else if (naming == PATH_NAMES_FULL || increment(&path_failures, &series) != 0)
 		fold_path_failure(reading, EVENT_PATH_MAP_FULL);
 }
 

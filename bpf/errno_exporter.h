@@ -50,12 +50,13 @@ enum path_flags {
 	PATH_NULL = 4,       /* the syscall got a NULL path (utimensat(fd, NULL, …)) */
 };
 
-/* Key of the `path_failures` per-CPU hash: the path by its fingerprint (errno_path_fingerprint),
- * so that a failure hashes 56 bytes, not the 256-byte path. The path itself is kept once, in
- * `path_names` (fingerprint → struct path_name), and compared on every count: a path whose
- * fingerprint names another path is a collision, folded into path_overflow and counted
- * (EVENT_PATH_COLLISION), never merged into the other path's series. A NULL or unreadable path
- * (flags) has no bytes, fingerprint 0 and no name. */
+/* A path series: (syscall, errno, comm, opt-in labels, path flags) and the path, by the path's
+ * fingerprint (errno_path_fingerprint; 0 for a NULL or unreadable path). `path_failures` is keyed by
+ * the 64-bit fingerprint of this whole key (errno_series_fingerprint), so that a failure hashes 8
+ * bytes, not 56 or the 256-byte path; `path_names` keeps each series' key and path once (a
+ * struct path_reading), and both are compared on every count: a series whose fingerprint names
+ * another series is a collision, folded into path_overflow and counted (EVENT_PATH_COLLISION),
+ * never merged into the other's count. */
 struct path_failure_key {
 	struct syscall_failure_key failure;
 	__u32 flags; /* enum path_flags */
@@ -63,15 +64,11 @@ struct path_failure_key {
 	__u64 fingerprint;
 };
 
-/* Value of `path_names`: the path a fingerprint stands for, NUL-padded. Written once (BPF_NOEXIST)
- * by the first failure of that path, before its counter; never changed or removed. */
-struct path_name {
-	char path[PATH_BUFFER_LEN];
-};
-
-/* A path syscall's failure as the program reads it, in a per-CPU scratch value: the counter key,
+/* A path syscall's failure as the program reads it, in a per-CPU scratch value: the series key,
  * then the path (NUL-padded: the trigger trie and the watches hash all of it). {prefix_bits, path}
- * is looked up in place as a trigger_prefix_key. */
+ * is looked up in place as a trigger_prefix_key. Also the value of `path_names` (series fingerprint
+ * → its series, prefix_bits 0): written once (BPF_NOEXIST) by the series' first failure, before its
+ * counter; never changed or removed. */
 struct path_reading {
 	struct path_failure_key key;
 	__u32 reserved;
@@ -210,6 +207,20 @@ static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const 
 		if (HAS_ZERO_BYTE(word))
 			break;
 	}
+	return hash;
+}
+
+/* The fingerprint of a path series (the key of `path_failures`): the words of its
+ * struct path_failure_key mixed in the same way from `seed`. The path enters through the key's path
+ * fingerprint, so two paths with one fingerprint and otherwise equal keys share a series
+ * fingerprint: `path_names` tells them apart. */
+static inline __attribute__((always_inline)) __u64 errno_series_fingerprint(const struct path_failure_key *key, __u64 seed)
+{
+	const __u64 *words = (const __u64 *)key;
+	__u64 hash = seed;
+
+	for (int i = 0; i < (int)(sizeof(*key) / 8); i++)
+		hash = errno_fingerprint_step(hash, words[i]);
 	return hash;
 }
 
@@ -384,7 +395,6 @@ struct watch_event {
 #define SIZEOF_SYSCALL_FAILURE_KEY 40
 #define SIZEOF_SYSCALL_OVERFLOW_KEY 8
 #define SIZEOF_PATH_FAILURE_KEY 56
-#define SIZEOF_PATH_NAME 256
 #define SIZEOF_PATH_READING 320
 #define SIZEOF_AGENT_SETTINGS 16
 #define SIZEOF_TRIGGER_SETTINGS 72
@@ -402,7 +412,6 @@ struct watch_event {
 _Static_assert(sizeof(struct syscall_failure_key) == SIZEOF_SYSCALL_FAILURE_KEY, "syscall_failure_key layout");
 _Static_assert(sizeof(struct syscall_overflow_key) == SIZEOF_SYSCALL_OVERFLOW_KEY, "syscall_overflow_key layout");
 _Static_assert(sizeof(struct path_failure_key) == SIZEOF_PATH_FAILURE_KEY, "path_failure_key layout");
-_Static_assert(sizeof(struct path_name) == SIZEOF_PATH_NAME, "path_name layout");
 _Static_assert(sizeof(struct path_reading) == SIZEOF_PATH_READING, "path_reading layout");
 _Static_assert(sizeof(struct agent_settings) == SIZEOF_AGENT_SETTINGS, "agent_settings layout");
 _Static_assert(sizeof(struct trigger_settings) == SIZEOF_TRIGGER_SETTINGS, "trigger_settings layout");
@@ -433,8 +442,9 @@ _Static_assert(sizeof(((struct trigger_prefix_key *)0)->path) == sizeof(((struct
 _Static_assert(__builtin_offsetof(struct path_reading, key) == 0, "a path_reading starts with its counter key");
 /* Path buffers (a reading's, a name's, a trigger exact entry's) are compared word by word. */
 _Static_assert(PATH_BUFFER_LEN % 8 == 0 && __builtin_offsetof(struct path_reading, path) % 8 == 0 &&
-		       __builtin_offsetof(struct trigger_exact_entry, path) % 8 == 0 && __builtin_offsetof(struct path_name, path) == 0,
+		       __builtin_offsetof(struct trigger_exact_entry, path) % 8 == 0,
 	       "path buffers are whole, aligned 64-bit words");
+_Static_assert(sizeof(struct path_failure_key) % 8 == 0, "a series fingerprint mixes the key's whole 64-bit words");
 _Static_assert(DEFAULT_USER_STACK_BYTES >= USER_STACK_MIN_BYTES && DEFAULT_USER_STACK_BYTES <= USER_STACK_MAX_BYTES &&
 		       DEFAULT_USER_STACK_BYTES % 8 == 0,
 	       "the default user stack copy is a valid setting");

@@ -126,7 +126,6 @@ final class ErrnoProgram {
             ("syscall_failure_key", MemoryLayout<syscall_failure_key>.size, SIZEOF_SYSCALL_FAILURE_KEY),
             ("syscall_overflow_key", MemoryLayout<syscall_overflow_key>.size, SIZEOF_SYSCALL_OVERFLOW_KEY),
             ("path_failure_key", MemoryLayout<path_failure_key>.size, SIZEOF_PATH_FAILURE_KEY),
-            ("path_name", MemoryLayout<path_name>.size, SIZEOF_PATH_NAME),
             ("path_reading", MemoryLayout<path_reading>.size, SIZEOF_PATH_READING),
             ("agent_settings", MemoryLayout<agent_settings>.size, SIZEOF_AGENT_SETTINGS),
             ("trigger_settings", MemoryLayout<trigger_settings>.size, SIZEOF_TRIGGER_SETTINGS),
@@ -149,8 +148,8 @@ final class ErrnoProgram {
     private func checkMapShapes() throws {
         let shapes: [(BPFMap, key: Int, value: Int)] = [
             (failures.map, MemoryLayout<syscall_failure_key>.size, 8), (overflow.map, MemoryLayout<syscall_overflow_key>.size, 8),
-            (pathFailures.map, MemoryLayout<path_failure_key>.size, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
-            (pathNames.map, 8, MemoryLayout<path_name>.size),
+            (pathFailures.map, 8, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
+            (pathNames.map, 8, MemoryLayout<path_reading>.size),
             (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
             (triggerExactPaths, 8, MemoryLayout<trigger_exact_entry>.size), (triggerPrefixes, MemoryLayout<trigger_prefix_key>.size, 8),
             (triggerFingerprints, 4, 8),
@@ -285,19 +284,18 @@ final class ErrnoProgram {
         return counts
     }
 
-    /// The `path_failures` entries with the paths their fingerprints name, and the count of those
-    /// without a name. The kernel names a path before it counts it and never removes a name, so a
-    /// name is always there; were one ever missing, its count would be reported, not misnamed.
+    /// The `path_failures` entries (series fingerprint → count) as the series their fingerprints
+    /// name in `path_names`, and the count of those without a name. The kernel names a series before
+    /// it counts it and never removes a name, so a name is always there; were one ever missing, its
+    /// count would be reported, not misnamed.
     private func namedPathFailures(_ entries: [CounterEntry]) throws -> (named: [PathFailure], unnamedCount: UInt64) {
         var named: [PathFailure] = []
         var unnamedCount: UInt64 = 0
         named.reserveCapacity(entries.count)
         for entry in entries {
-            let failure = PathFailure(entry, overflow: false)
-            if !failure.hasName {
-                named.append(failure)
-            } else if let name = try pathNames.path(of: failure.fingerprint) {
-                named.append(PathFailure(entry, overflow: false, name: name))
+            let fingerprint = entry.key.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            if let series = try pathNames.series(of: fingerprint) {
+                named.append(PathFailure(series, count: entry.value))
             } else {
                 unnamedCount &+= entry.value
             }
@@ -312,7 +310,7 @@ final class ErrnoProgram {
         let pathEntries = try pathFailures.readAll(), pathOverflowEntries = try pathOverflow.readAll()
         counters.syscallFailures = failureEntries.map { SyscallFailure($0, overflow: false) } + overflowEntries.map { SyscallFailure($0, overflow: true) }
         let (named, unnamedCount) = try namedPathFailures(pathEntries)
-        counters.pathFailures = named + pathOverflowEntries.map { PathFailure($0, overflow: true) }
+        counters.pathFailures = named + pathOverflowEntries.map { PathFailure(overflow: $0) }
         counters.events = EventCounts(try events.readAll())
         counters.events.pathUnnamed = unnamedCount
         counters.programRecursionMisses = try counter.recursionMisses()

@@ -2,7 +2,7 @@ import BPFKit
 import CErrnoBPF
 import KernelNames
 
-/// One entry of `path_failures`, with the path its fingerprint names in `path_names` (or, with
+/// One entry of `path_failures`, as the series its fingerprint names in `path_names` (or, with
 /// `isOverflow`, an entry of `path_overflow`: path="<other>").
 public struct PathFailure: Sendable {
     /// The counter's key: a `path_failure_key` (a `syscall_failure_key` for an overflow entry).
@@ -12,11 +12,20 @@ public struct PathFailure: Sendable {
     /// The path's bytes (up to the NUL) from `path_names`; empty for a NULL or unreadable path.
     let name: [UInt8]
 
-    init(_ entry: CounterEntry, overflow: Bool, name: [UInt8] = []) {
+    /// An entry of `path_overflow`.
+    init(overflow entry: CounterEntry) {
         rawKey = entry.key
         count = entry.value
-        isOverflow = overflow
-        self.name = name
+        isOverflow = true
+        name = []
+    }
+
+    /// An entry of `path_failures`: its series' count.
+    init(_ series: PathSeries, count: UInt64) {
+        rawKey = series.key
+        self.count = count
+        isOverflow = false
+        name = series.path
     }
 
     /// For tests and other producers of counts (the path's fingerprint from seed 0).
@@ -44,17 +53,6 @@ public struct PathFailure: Sendable {
         guard !isOverflow else { return 0 }
         return rawKey.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: MemoryLayout<path_failure_key>.offset(of: \path_failure_key.flags)!, as: UInt32.self) }
     }
-
-    /// The fingerprint of the key's path; 0 for an overflow entry.
-    var fingerprint: UInt64 {
-        guard !isOverflow else { return 0 }
-        return rawKey.withUnsafeBytes {
-            $0.loadUnaligned(fromByteOffset: MemoryLayout<path_failure_key>.offset(of: \path_failure_key.fingerprint)!, as: UInt64.self)
-        }
-    }
-
-    /// Whether the key's path has bytes to be named (not NULL, not unreadable).
-    var hasName: Bool { !isOverflow && flags & (PATH_NULL.rawValue | PATH_UNREADABLE.rawValue) == 0 }
 
     /// The path as read; nil for an overflow entry (path="<other>").
     public var path: PathReading? {

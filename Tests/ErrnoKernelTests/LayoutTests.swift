@@ -15,7 +15,7 @@ import Testing
         let path = MemoryLayout<path_reading>.offset(of: \path_reading.path)!
         #expect(path - prefixBits == MemoryLayout<trigger_prefix_key>.offset(of: \trigger_prefix_key.path)!)
         #expect(MemoryLayout<path_reading>.offset(of: \path_reading.key)! == 0)
-        #expect(MemoryLayout<path_failure_key>.size == 56, "a path failure hashes 56 bytes, not its path")
+        #expect(MemoryLayout<path_failure_key>.size % 8 == 0, "a series fingerprint mixes the key's whole words")
     }
 
     @Test func limitsComeFromTheHeader() {
