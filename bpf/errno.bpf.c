@@ -4,7 +4,9 @@
  * One tp_btf/sys_exit program sees every syscall of the machine as it returns:
  *  1. successful syscalls leave after one compare (the path every syscall takes);
  *  2. failures pass the in-kernel filters (errnos, comms, pids, cgroups) set by user space;
- *  3. they are counted per (syscall, errno, comm) in a per-CPU hash that user space sums at scrape;
+ *  3. they are counted per (syscall, errno, comm) in a per-CPU hash that user space sums at scrape
+ *     (a path syscall's failure, counted in its path series, is added to it by user space: see
+ *     PATH_COUNTS_SYSCALL);
  *  4. failures of path syscalls (a per-syscall array says which argument is the path) read the path
  *     from the saved user registers — at exit, when the string is paged in — and are counted per
  *     series fingerprint (of syscall, errno, comm, labels and the path's own fingerprint), the series'
@@ -403,16 +405,38 @@ static __always_inline void fold_path_failure(struct path_reading *reading, __u3
 		count_event(EVENT_PATH_SERIES_FOLDED);
 }
 
-/* Counts a failed path syscall that `read_path` read into `reading`. */
-static __always_inline void count_path_failure(struct path_reading *reading)
+/* The path_flags with which a path series also counts its syscall's failures (PATH_COUNTS_SYSCALL),
+ * given the counters' opt-in `labels`: when the path series has every label the syscall counter
+ * shows; else 0. */
+static __always_inline __u32 syscall_counting_flags(__u32 labels)
 {
-	__u64 series = errno_series_fingerprint(&reading->key, fingerprint_seed);
-	enum path_naming naming = name_series(reading, &series);
+	if ((labels & LABEL_SYSCALL_PID) && !(labels & LABEL_PATH_PID))
+		return 0;
+	if ((labels & LABEL_SYSCALL_CGROUP) && !(labels & LABEL_PATH_CGROUP))
+		return 0;
+	return PATH_COUNTS_SYSCALL | ((labels & LABEL_SYSCALL_PID) ? PATH_SYSCALL_PID : 0) |
+	       ((labels & LABEL_SYSCALL_CGROUP) ? PATH_SYSCALL_CGROUP : 0);
+}
 
-	if (naming == PATH_NAME_TAKEN)
+/* Counts a failed path syscall that `read_path` read into `reading`; `counting_flags` from
+ * syscall_counting_flags. True when its series counted the syscall's failure too. */
+static __always_inline bool count_path_failure(struct path_reading *reading, __u32 counting_flags)
+{
+	__u64 series;
+	enum path_naming naming;
+
+	reading->key.flags |= counting_flags;
+	series = errno_series_fingerprint(&reading->key, fingerprint_seed);
+	naming = name_series(reading, &series);
+	if (naming == PATH_NAME_TAKEN) {
 		fold_path_failure(reading, EVENT_PATH_COLLISION);
-	else if (naming == PATH_NAMES_FULL || increment(&path_failures, &series) != 0)
+		return false;
+	}
+	if (naming == PATH_NAMES_FULL || increment(&path_failures, &series) != 0) {
 		fold_path_failure(reading, EVENT_PATH_MAP_FULL);
+		return false;
+	}
+	return counting_flags != 0;
 }
 
 static __always_inline void count_trigger(__u32 id, __u32 counter)
@@ -1145,6 +1169,19 @@ static __always_inline bool describe(struct pt_regs *regs, long ret, struct sysc
 	return !(current && current->filters && filtered_out(key, current->filters));
 }
 
+/* Counts a failure in syscall_failures, or, that full, in syscall_overflow (comm="<other>"). */
+static __always_inline void count_syscall_failure(const struct syscall_failure_key *key)
+{
+	struct syscall_overflow_key overflow = { .syscall_nr = key->syscall_nr, .err = key->err };
+
+	if (increment(&syscall_failures, key) == 0)
+		return;
+	if (increment(&syscall_overflow, &overflow) == 0)
+		count_event(EVENT_MAP_FULL);
+	else
+		count_event(EVENT_OVERFLOW_FULL);
+}
+
 /* A successful syscall, while some trigger wants successes: only trigger matching. */
 static __noinline int match_success(struct pt_regs *regs, long ret)
 {
@@ -1188,25 +1225,18 @@ static __noinline int count_failure(struct pt_regs *regs, long ret)
 		tgid = bpf_get_current_pid_tgid() >> 32;
 	if (labels & (LABEL_SYSCALL_CGROUP | LABEL_PATH_CGROUP))
 		cgroup_id = bpf_get_current_cgroup_id();
-	key.tgid = (labels & LABEL_SYSCALL_PID) ? tgid : 0;
-	key.cgroup_id = (labels & LABEL_SYSCALL_CGROUP) ? cgroup_id : 0;
-
-	if (increment(&syscall_failures, &key) != 0) {
-		struct syscall_overflow_key overflow = { .syscall_nr = key.syscall_nr, .err = key.err };
-
-		if (increment(&syscall_overflow, &overflow) == 0)
-			count_event(EVENT_MAP_FULL);
-		else
-			count_event(EVENT_OVERFLOW_FULL);
-	}
 	key.tgid = (labels & LABEL_PATH_PID) ? tgid : 0;
 	key.cgroup_id = (labels & LABEL_PATH_CGROUP) ? cgroup_id : 0;
 	with_path = read_path(regs, &key);
 	if (watched)
 		report_to_watches(watched, &key, with_path);
+	if (!with_path || !count_path_failure(with_path, syscall_counting_flags(labels))) {
+		key.tgid = (labels & LABEL_SYSCALL_PID) ? tgid : 0;
+		key.cgroup_id = (labels & LABEL_SYSCALL_CGROUP) ? cgroup_id : 0;
+		count_syscall_failure(&key);
+	}
 	if (!with_path)
 		return 0;
-	count_path_failure(with_path);
 	if (current && current->triggers && may_match_trigger(with_path, current->triggers))
 		match_triggers(ret, current->triggers);
 	return 0;

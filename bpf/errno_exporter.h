@@ -48,6 +48,15 @@ enum path_flags {
 	PATH_TRUNCATED = 1,  /* longer than PATH_BUFFER_LEN - 1 bytes: `path` holds the start */
 	PATH_UNREADABLE = 2, /* the pointer could not be read (e.g. EFAULT): `path` is empty */
 	PATH_NULL = 4,       /* the syscall got a NULL path (utimensat(fd, NULL, …)) */
+	/* The series counts its failures for the syscall counter too: they are not in syscall_failures,
+	 * and user space adds them to the syscall series (syscall, errno, comm), with the key's pid
+	 * (PATH_SYSCALL_PID) and cgroup (PATH_SYSCALL_CGROUP) when the syscall counter shows those. A
+	 * failing path syscall then updates one counter, not two. Set when the path labels include the
+	 * syscall counter's opt-in labels; a failure folded into path="<other>" is counted in
+	 * syscall_failures as well. */
+	PATH_COUNTS_SYSCALL = 8,
+	PATH_SYSCALL_PID = 16,
+	PATH_SYSCALL_CGROUP = 32,
 };
 
 /* A path series: (syscall, errno, comm, opt-in labels, path flags) and the path, by the path's

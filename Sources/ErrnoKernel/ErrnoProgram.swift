@@ -303,13 +303,24 @@ final class ErrnoProgram {
         return (named, unnamedCount)
     }
 
+    /// The syscall counter's failures that path series counted for it (`PathFailure.syscallFailure`),
+    /// one entry per syscall counter key.
+    static func syscallShares(of paths: [PathFailure]) -> [SyscallFailure] {
+        var totals: [[UInt8]: UInt64] = [:]
+        for path in paths {
+            if let share = path.syscallFailure { totals[share.rawKey, default: 0] &+= share.count }
+        }
+        return totals.map { SyscallFailure(CounterEntry(key: $0.key, value: $0.value), overflow: false) }
+    }
+
     /// Reads every counter map and the self-metrics' inputs.
     func readCounters() throws -> KernelCounters {
         var counters = KernelCounters()
         let failureEntries = try failures.readAll(), overflowEntries = try overflow.readAll()
         let pathEntries = try pathFailures.readAll(), pathOverflowEntries = try pathOverflow.readAll()
-        counters.syscallFailures = failureEntries.map { SyscallFailure($0, overflow: false) } + overflowEntries.map { SyscallFailure($0, overflow: true) }
         let (named, unnamedCount) = try namedPathFailures(pathEntries)
+        counters.syscallFailures = failureEntries.map { SyscallFailure($0, overflow: false) } + overflowEntries.map { SyscallFailure($0, overflow: true) }
+            + Self.syscallShares(of: named)
         counters.pathFailures = named + pathOverflowEntries.map { PathFailure(overflow: $0) }
         counters.events = EventCounts(try events.readAll())
         counters.events.pathUnnamed = unnamedCount

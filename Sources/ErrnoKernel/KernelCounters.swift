@@ -77,7 +77,8 @@ public struct AsyncProbeStats: Sendable, Equatable {
 
 /// Everything the scrape path reads from the kernel, at one time.
 public struct KernelCounters: Sendable {
-    /// `syscall_failures`, then `syscall_overflow`.
+    /// `syscall_failures`, then `syscall_overflow`, then the path series that count their syscall's
+    /// failures (`PathFailure.syscallFailure`).
     public var syscallFailures: [SyscallFailure] = []
     /// `path_failures`, then `path_overflow`.
     public var pathFailures: [PathFailure] = []

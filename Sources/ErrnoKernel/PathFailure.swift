@@ -48,6 +48,19 @@ public struct PathFailure: Sendable {
         SyscallFailure(CounterEntry(key: Array(rawKey.prefix(MemoryLayout<syscall_failure_key>.size)), value: count), overflow: false)
     }
 
+    /// The syscall counter's share of this series: its failures under the syscall counter's key,
+    /// when the kernel counted them here only (`PATH_COUNTS_SYSCALL`); else nil (they are in
+    /// `syscall_failures`).
+    public var syscallFailure: SyscallFailure? {
+        let flags = flags
+        guard flags & PATH_COUNTS_SYSCALL.rawValue != 0 else { return nil }
+        var key = syscall_failure_key()
+        withUnsafeMutableBytes(of: &key) { $0.copyBytes(from: rawKey.prefix($0.count)) }
+        if flags & PATH_SYSCALL_PID.rawValue == 0 { key.tgid = 0 }
+        if flags & PATH_SYSCALL_CGROUP.rawValue == 0 { key.cgroup_id = 0 }
+        return SyscallFailure(CounterEntry(key: withUnsafeBytes(of: key) { Array($0) }, value: count), overflow: false)
+    }
+
     /// The kernel's `enum path_flags` of the key; 0 for an overflow entry.
     var flags: UInt32 {
         guard !isOverflow else { return 0 }

@@ -35,6 +35,33 @@ import Testing
         #expect(PathReading(flags: PATH_UNREADABLE.rawValue, buffer: [UInt8]()) == .unreadable)
     }
 
+    /// A path series that also counts its syscall's failures stands for the syscall series with
+    /// the labels the syscall counter showed as it counted: pid kept with PATH_SYSCALL_PID, cgroup
+    /// dropped without PATH_SYSCALL_CGROUP; the path reads the same whatever those flags say.
+    @Test func aPathSeriesCountingItsSyscallGivesTheSyscallCountersKey() throws {
+        func series(flags: UInt32) -> PathFailure {
+            var key = path_failure_key()
+            key.failure.syscall_nr = 257
+            key.failure.err = 2
+            key.failure.comm_words = KernelSettings.commWords("node")
+            key.failure.tgid = 4242
+            key.failure.cgroup_id = 77
+            key.flags = flags
+            return PathFailure(PathSeries(key: withUnsafeBytes(of: key) { Array($0) }, path: Array("/etc/nodey.conf".utf8)), count: 5)
+        }
+        #expect(series(flags: 0).syscallFailure == nil)
+        let counted = series(flags: PATH_COUNTS_SYSCALL.rawValue | PATH_SYSCALL_PID.rawValue | PATH_TRUNCATED.rawValue)
+        let syscall = try #require(counted.syscallFailure)
+        #expect(syscall.syscallNumber == 257 && syscall.errno == 2 && syscall.comm == Array("node".utf8))
+        #expect(syscall.pid == 4242 && syscall.cgroupID == 0 && syscall.count == 5)
+        #expect(series(flags: PATH_COUNTS_SYSCALL.rawValue | PATH_SYSCALL_CGROUP.rawValue).syscallFailure?.cgroupID == 77)
+        #expect(series(flags: PATH_COUNTS_SYSCALL.rawValue).syscallFailure?.pid == 0)
+        #expect(counted.path == .bytes(Array("/etc/nodey.conf".utf8), truncated: true))
+        #expect(counted.rawKey != series(flags: PATH_TRUNCATED.rawValue).rawKey, "a separate kernel entry, summed into one series by labels")
+        let shares = ErrnoProgram.syscallShares(of: [counted, series(flags: 0), counted])
+        #expect(shares.count == 1 && shares.first?.count == 10 && shares.first?.pid == 4242, "one entry per syscall counter key")
+    }
+
     static func record(stackBytes: UInt32, appended: Int, configure: (inout capture_event) -> Void = { _ in }) -> [UInt8] {
         var event = capture_event()
         event.kind = CAPTURE_SYSCALL.rawValue
