@@ -48,10 +48,11 @@ struct FailureCountingTests {
     /// comm="<other>" and is counted as dropped. sched_get_priority_max(-1) is a failure nothing else makes.
     @Test func aFullMapFoldsIntoOtherAndCountsTheDrop() async throws {
         try requireRoot()
-        // Only the test's comms count: the fill takes the one slot, every later new series folds.
+        // Only the test's comms count: the fill takes the one slot, every later new series folds. The
+        // fill is not a path syscall: a failed open is counted in its path series, not in this map.
         let fill = uniqueComm("ee_fill_"), comm = uniqueComm("ee_full_")
         let agent = try AgentProcess(config: "syscalls:\n  max_series: 1\nfilters:\n  comms: [\(fill), \(comm)]\n")
-        try runLoad(comm: fill, openat: 1)
+        try runLoad(comm: fill, badRead: 1)
         let before = try await agent.scrape()
         #expect(before.value("errno_exporter_bpf_map_entries", ["map": "syscall_failures"]) == 1)
         #expect(before.value("errno_exporter_bpf_map_max_entries", ["map": "syscall_failures"]) == 1)
