@@ -4,7 +4,8 @@
  * One tp_btf/sys_exit program sees every syscall of the machine as it returns:
  *  1. successful syscalls leave after one compare (the path every syscall takes);
  *  2. failures pass the in-kernel filters (errnos, comms, pids, cgroups) set by user space;
- *  3. they are counted per (syscall, errno, comm) in a per-CPU hash that user space sums at scrape
+ *  3. they are counted per (syscall, errno, comm): a hash gives each key a slot of a per-CPU array of
+ *     counts that user space sums at scrape, and each CPU remembers its last key and slot
  *     (a path syscall's failure, counted in its path series, is added to it by user space: see
  *     PATH_COUNTS_SYSCALL);
  *  4. failures of path syscalls (a per-syscall array says which argument is the path) read the path
@@ -37,13 +38,28 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Counters. */
+/* Counters. The syscall counter: each key's slot (never changed or removed), the counts per slot
+ * and CPU, and each CPU's last key. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, DEFAULT_SYSCALL_FAILURES_ENTRIES);
 	__type(key, struct syscall_failure_key);
-	__type(value, __u64);
+	__type(value, __u64); /* the slot in syscall_counts */
 } syscall_failures SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DEFAULT_SYSCALL_FAILURES_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64);
+} syscall_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscall_slot_cache);
+} syscall_slot_cache SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -205,6 +221,10 @@ const volatile __u32 user_stack_bytes = DEFAULT_USER_STACK_BYTES;
 
 /* The path fingerprints' seed (errno_path_fingerprint), random per load: set by user space. */
 const volatile __u64 fingerprint_seed = 0;
+
+/* Slots of syscall_counts: how many there are (its size, set at load), how many were handed out. */
+const volatile __u32 syscall_slot_count = DEFAULT_SYSCALL_FAILURES_ENTRIES;
+__u32 syscall_slots_taken;
 
 /* enum kernel_feature_flags: what this kernel offers, set at load. */
 const volatile __u32 kernel_features = FEATURE_ALL;
@@ -1169,13 +1189,72 @@ static __always_inline bool describe(struct pt_regs *regs, long ret, struct sysc
 	return !(current && current->filters && filtered_out(key, current->filters));
 }
 
-/* Counts a failure in syscall_failures, or, that full, in syscall_overflow (comm="<other>"). */
+/* The slot of `key` in syscall_counts, handed out on its first failure; -1 when none is left. Two
+ * CPUs giving one new key a slot at once: the second's slot stays unused. */
+static __always_inline long syscall_slot(const struct syscall_failure_key *key)
+{
+	__u64 *known = bpf_map_lookup_elem(&syscall_failures, key);
+	__u64 slot;
+	long err;
+
+	if (known)
+		return *known;
+	if (syscall_slots_taken >= syscall_slot_count) /* so that the count of slots taken stays bounded */
+		return -1;
+	slot = __sync_fetch_and_add(&syscall_slots_taken, 1);
+	if (slot >= syscall_slot_count)
+		return -1;
+	err = bpf_map_update_elem(&syscall_failures, key, &slot, BPF_NOEXIST);
+	if (err == 0)
+		return slot;
+	if (err == -EEXIST) {
+		known = bpf_map_lookup_elem(&syscall_failures, key);
+		if (known)
+			return *known;
+	}
+	return -1;
+}
+
+/* Whether two syscall counter keys are the same. */
+static __always_inline bool same_syscall_key(const struct syscall_failure_key *ours, const struct syscall_failure_key *theirs)
+{
+	const __u64 *our_words = (const __u64 *)ours, *their_words = (const __u64 *)theirs;
+
+	for (int i = 0; i < (int)(sizeof(*ours) / 8); i++)
+		if (our_words[i] != their_words[i])
+			return false;
+	return true;
+}
+
+/* Counts a failure in its slot of syscall_counts, or, no slot left, in syscall_overflow
+ * (comm="<other>"). A key repeating this CPU's last one skips the hash lookup. */
 static __always_inline void count_syscall_failure(const struct syscall_failure_key *key)
 {
 	struct syscall_overflow_key overflow = { .syscall_nr = key->syscall_nr, .err = key->err };
+	struct syscall_slot_cache *cache;
+	__u32 zero = 0, index;
+	__u64 *count = 0;
+	long slot;
 
-	if (increment(&syscall_failures, key) == 0)
+	cache = bpf_map_lookup_elem(&syscall_slot_cache, &zero);
+	if (cache && cache->valid && same_syscall_key(key, &cache->key)) {
+		slot = cache->slot;
+	} else {
+		slot = syscall_slot(key);
+		if (slot >= 0 && cache) {
+			cache->key = *key;
+			cache->slot = slot;
+			cache->valid = 1;
+		}
+	}
+	if (slot >= 0) {
+		index = slot;
+		count = bpf_map_lookup_elem(&syscall_counts, &index);
+	}
+	if (count) {
+		*count += 1;
 		return;
+	}
 	if (increment(&syscall_overflow, &overflow) == 0)
 		count_event(EVENT_MAP_FULL);
 	else

@@ -22,8 +22,10 @@
 #define CAPTURE_MAPPINGS 32   /* executable file mappings kept per capture */
 #define MAPPING_PATH_LEN 256
 
-/* Key of the `syscall_failures` per-CPU hash; the value is a __u64 count per CPU. Also the key of
- * `path_overflow`, where a path failure goes when `path_failures` is full (path="<other>"). */
+/* Key of the `syscall_failures` hash, whose value is the key's slot (a __u64) in the
+ * `syscall_counts` per-CPU array of counts: a key gets its slot on its first failure and keeps it.
+ * Also the key of `path_overflow`, where a path failure goes when `path_failures` is full
+ * (path="<other>"). */
 struct syscall_failure_key {
 	__u32 syscall_nr;
 	__u32 err; /* positive errno */
@@ -34,6 +36,15 @@ struct syscall_failure_key {
 	__u32 tgid;      /* the process, when the counter's pid label is on; else 0 */
 	__u32 reserved;
 	__u64 cgroup_id; /* the cgroup v2 id, when the counter's cgroup label is on; else 0 */
+};
+
+/* The value of `syscall_slot_cache`, a per-CPU array of one: the last key counted on this CPU and its
+ * slot. A failure with the same key (a retry loop, a search along a path list) adds to the slot
+ * without hashing its key: most failures come in such runs. */
+struct syscall_slot_cache {
+	struct syscall_failure_key key;
+	__u64 slot;
+	__u64 valid; /* 0 until the first failure on this CPU */
 };
 
 /* Key of the `syscall_overflow` per-CPU hash: where a failure goes when `syscall_failures` is full.
@@ -403,6 +414,7 @@ struct watch_event {
  * map key and value sizes. -------------------------------------------------------------------- */
 #define SIZEOF_SYSCALL_FAILURE_KEY 40
 #define SIZEOF_SYSCALL_OVERFLOW_KEY 8
+#define SIZEOF_SYSCALL_SLOT_CACHE 56
 #define SIZEOF_PATH_FAILURE_KEY 56
 #define SIZEOF_PATH_READING 320
 #define SIZEOF_AGENT_SETTINGS 16
@@ -420,6 +432,8 @@ struct watch_event {
 
 _Static_assert(sizeof(struct syscall_failure_key) == SIZEOF_SYSCALL_FAILURE_KEY, "syscall_failure_key layout");
 _Static_assert(sizeof(struct syscall_overflow_key) == SIZEOF_SYSCALL_OVERFLOW_KEY, "syscall_overflow_key layout");
+_Static_assert(sizeof(struct syscall_slot_cache) == SIZEOF_SYSCALL_SLOT_CACHE, "syscall_slot_cache layout");
+_Static_assert(sizeof(struct syscall_failure_key) % 8 == 0, "syscall keys are compared as whole 64-bit words");
 _Static_assert(sizeof(struct path_failure_key) == SIZEOF_PATH_FAILURE_KEY, "path_failure_key layout");
 _Static_assert(sizeof(struct path_reading) == SIZEOF_PATH_READING, "path_reading layout");
 _Static_assert(sizeof(struct agent_settings) == SIZEOF_AGENT_SETTINGS, "agent_settings layout");

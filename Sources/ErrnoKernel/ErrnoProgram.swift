@@ -11,7 +11,9 @@ final class ErrnoProgram {
     private let object: BPFObject
     private var links: [BPFLink] = []
     let counter: BPFProgram
+    /// `syscall_failures`: each syscall counter key's slot in `syscallCounts`.
     let failures: CounterMapReader
+    let syscallCounts: CounterMapReader
     let overflow: CounterMapReader
     let pathFailures: CounterMapReader
     let pathNames: PathNames
@@ -63,14 +65,16 @@ final class ErrnoProgram {
         self.skeleton = skeleton
         object = BPFObject(opened: skeleton.pointee.obj, load: { errno_bpf__load(skeleton) }, close: { errno_bpf__destroy(skeleton) })
         let maps = skeleton.pointee.maps, programs = skeleton.pointee.progs
-        let failureMap = try object.map(maps.syscall_failures)
+        let failureMap = try object.map(maps.syscall_failures), countsMap = try object.map(maps.syscall_counts)
         try failureMap.setMaxEntries(options.syscallSeries)
+        try countsMap.setMaxEntries(options.syscallSeries)
         let pathMap = try object.map(maps.path_failures)
         try pathMap.setMaxEntries(options.pathSeries)
         let namesMap = try object.map(maps.path_names)
         try namesMap.setMaxEntries(options.pathSeries)
         pathNames = PathNames(map: namesMap)
         failures = try CounterMapReader(map: failureMap, strategy: options.readStrategy)
+        syscallCounts = try CounterMapReader(map: countsMap, strategy: options.readStrategy)
         overflow = try CounterMapReader(map: object.map(maps.syscall_overflow), strategy: options.readStrategy)
         pathFailures = try CounterMapReader(map: pathMap, strategy: options.readStrategy)
         pathOverflow = try CounterMapReader(map: object.map(maps.path_overflow), strategy: options.readStrategy)
@@ -91,6 +95,7 @@ final class ErrnoProgram {
         skeleton.pointee.rodata.pointee.user_stack_bytes = UInt32(options.userStackBytes)
         skeleton.pointee.rodata.pointee.kernel_features = features.programFlags
         skeleton.pointee.rodata.pointee.fingerprint_seed = fingerprintSeed
+        skeleton.pointee.rodata.pointee.syscall_slot_count = UInt32(options.syscallSeries)
         captures = try object.map(maps.captures)
         let record = MemoryLayout<capture_event>.size + options.userStackBytes + 8
         try captures.setMaxEntries(
@@ -125,6 +130,7 @@ final class ErrnoProgram {
         let layouts: [(String, Int, Int32)] = [
             ("syscall_failure_key", MemoryLayout<syscall_failure_key>.size, SIZEOF_SYSCALL_FAILURE_KEY),
             ("syscall_overflow_key", MemoryLayout<syscall_overflow_key>.size, SIZEOF_SYSCALL_OVERFLOW_KEY),
+            ("syscall_slot_cache", MemoryLayout<syscall_slot_cache>.size, SIZEOF_SYSCALL_SLOT_CACHE),
             ("path_failure_key", MemoryLayout<path_failure_key>.size, SIZEOF_PATH_FAILURE_KEY),
             ("path_reading", MemoryLayout<path_reading>.size, SIZEOF_PATH_READING),
             ("agent_settings", MemoryLayout<agent_settings>.size, SIZEOF_AGENT_SETTINGS),
@@ -147,7 +153,8 @@ final class ErrnoProgram {
     /// The compiled object's map shapes must be the structs Swift writes and reads.
     private func checkMapShapes() throws {
         let shapes: [(BPFMap, key: Int, value: Int)] = [
-            (failures.map, MemoryLayout<syscall_failure_key>.size, 8), (overflow.map, MemoryLayout<syscall_overflow_key>.size, 8),
+            (failures.map, MemoryLayout<syscall_failure_key>.size, 8), (syscallCounts.map, 4, 8),
+            (overflow.map, MemoryLayout<syscall_overflow_key>.size, 8),
             (pathFailures.map, 8, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
             (pathNames.map, 8, MemoryLayout<path_reading>.size),
             (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
@@ -303,6 +310,21 @@ final class ErrnoProgram {
         return (named, unnamedCount)
     }
 
+    /// The syscall counter's keys with their counts: `slots` (key → slot) joined with `counts` (slot →
+    /// count summed over CPUs). Read keys first: a key given its slot after that read waits for the
+    /// next scrape, and a count read later is only larger.
+    static func syscallFailures(slots: [CounterEntry], counts: [CounterEntry]) -> [SyscallFailure] {
+        var countOfSlot = [UInt64](repeating: 0, count: counts.count)
+        for entry in counts where entry.key.count == MemoryLayout<UInt32>.size {
+            let slot = Int(entry.key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            if slot < countOfSlot.count { countOfSlot[slot] = entry.value }
+        }
+        return slots.compactMap { entry in
+            guard entry.value < UInt64(countOfSlot.count) else { return nil }  // never: slots are below the array's size
+            return SyscallFailure(CounterEntry(key: entry.key, value: countOfSlot[Int(entry.value)]), overflow: false)
+        }
+    }
+
     /// The syscall counter's failures that path series counted for it (`PathFailure.syscallFailure`),
     /// one entry per syscall counter key.
     static func syscallShares(of paths: [PathFailure]) -> [SyscallFailure] {
@@ -316,10 +338,10 @@ final class ErrnoProgram {
     /// Reads every counter map and the self-metrics' inputs.
     func readCounters() throws -> KernelCounters {
         var counters = KernelCounters()
-        let failureEntries = try failures.readAll(), overflowEntries = try overflow.readAll()
+        let failureEntries = try failures.readAll(), slotCounts = try syscallCounts.readAll(), overflowEntries = try overflow.readAll()
         let pathEntries = try pathFailures.readAll(), pathOverflowEntries = try pathOverflow.readAll()
         let (named, unnamedCount) = try namedPathFailures(pathEntries)
-        counters.syscallFailures = failureEntries.map { SyscallFailure($0, overflow: false) } + overflowEntries.map { SyscallFailure($0, overflow: true) }
+        counters.syscallFailures = Self.syscallFailures(slots: failureEntries, counts: slotCounts) + overflowEntries.map { SyscallFailure($0, overflow: true) }
             + Self.syscallShares(of: named)
         counters.pathFailures = named + pathOverflowEntries.map { PathFailure(overflow: $0) }
         counters.events = EventCounts(try events.readAll())

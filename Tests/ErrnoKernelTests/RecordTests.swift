@@ -62,6 +62,18 @@ import Testing
         #expect(shares.count == 1 && shares.first?.count == 10 && shares.first?.pid == 4242, "one entry per syscall counter key")
     }
 
+    /// The syscall counter's keys (key → slot) joined with the per-slot counts; a slot past the
+    /// counts read (never, by construction) gives no series rather than a wrong count.
+    @Test func syscallKeysTakeTheCountsOfTheirSlots() {
+        func key(_ comm: String) -> [UInt8] { SyscallFailure(syscall: 0, errno: 9, comm: comm, count: 0).rawKey }
+        func slot(_ index: UInt32, _ count: UInt64) -> CounterEntry { CounterEntry(key: withUnsafeBytes(of: index) { Array($0) }, value: count) }
+        let failures = ErrnoProgram.syscallFailures(
+            slots: [CounterEntry(key: key("a"), value: 2), CounterEntry(key: key("b"), value: 0), CounterEntry(key: key("c"), value: 7)],
+            counts: [slot(0, 5), slot(1, 0), slot(2, 11), slot(3, 4)])
+        #expect(failures.map(\.comm) == [Array("a".utf8), Array("b".utf8)])
+        #expect(failures.map(\.count) == [11, 5])
+    }
+
     static func record(stackBytes: UInt32, appended: Int, configure: (inout capture_event) -> Void = { _ in }) -> [UInt8] {
         var event = capture_event()
         event.kind = CAPTURE_SYSCALL.rawValue
