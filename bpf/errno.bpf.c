@@ -68,22 +68,29 @@ struct {
 	__type(value, __u64);
 } syscall_overflow SEC(".maps");
 
+/* The path counter (see struct path_failure_key): counts per slot and CPU; each series' key, path
+ * and slot by its fingerprint (memory taken as series first fail); each slot's series fingerprint. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
-	__type(key, __u64); /* errno_series_fingerprint */
+	__type(key, __u32);
 	__type(value, __u64);
 } path_failures SEC(".maps");
 
-/* The series (key and path) of each fingerprint in path_failures (see struct path_failure_key);
- * sized with it, its memory taken as series first fail. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
-	__type(key, __u64);
+	__type(key, __u64); /* errno_series_fingerprint */
 	__type(value, struct path_reading);
 } path_names SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, DEFAULT_PATH_FAILURES_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u64); /* errno_series_fingerprint */
+} path_slot_series SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -222,9 +229,12 @@ const volatile __u32 user_stack_bytes = DEFAULT_USER_STACK_BYTES;
 /* The path fingerprints' seed (errno_path_fingerprint), random per load: set by user space. */
 const volatile __u64 fingerprint_seed = 0;
 
-/* Slots of syscall_counts: how many there are (its size, set at load), how many were handed out. */
+/* Slots of syscall_counts and path_failures: how many there are (their sizes, set at load), how
+ * many were handed out. */
 const volatile __u32 syscall_slot_count = DEFAULT_SYSCALL_FAILURES_ENTRIES;
+const volatile __u32 path_slot_count = DEFAULT_PATH_FAILURES_ENTRIES;
 __u32 syscall_slots_taken;
+__u32 path_slots_taken;
 
 /* enum kernel_feature_flags: what this kernel offers, set at load. */
 const volatile __u32 kernel_features = FEATURE_ALL;
@@ -235,6 +245,18 @@ static __always_inline void count_event(__u32 counter)
 
 	if (count)
 		*count += 1;
+}
+
+/* A new slot of an array of `count` counters, from the number handed out so far, `*taken`; -1 when
+ * none is left. `*taken` stops growing at `count` (plus one per CPU racing for the last). */
+static __always_inline long take_slot(__u32 *taken, __u32 count)
+{
+	__u32 slot;
+
+	if (*taken >= count)
+		return -1;
+	slot = __sync_fetch_and_add(taken, 1);
+	return slot < count ? slot : -1;
 }
 
 /* Adds one to this CPU's slot of `key` in a per-CPU counter hash. Returns 0, or the error of the
@@ -348,7 +370,7 @@ static __always_inline struct path_reading *read_path(struct pt_regs *regs, cons
 	reading->key.flags = 0;
 	reading->key.reserved = 0;
 	reading->key.fingerprint = 0;
-	reading->reserved = 0;
+	reading->slot = 0;
 	reading->prefix_bits = 0;
 	__builtin_memset(reading->path, 0, sizeof(reading->path)); /* tries and watch keys hash all of it */
 	user_path = path_argument(regs, *position);
@@ -371,10 +393,10 @@ static __always_inline struct path_reading *read_path(struct pt_regs *regs, cons
 	return reading;
 }
 
+/* Why a path failure has no slot of its own (series_slot). */
 enum path_naming {
-	PATH_NAMED,         /* path_names holds this very series for its fingerprint */
-	PATH_NAME_TAKEN,    /* path_names holds another series for its fingerprint: a collision */
-	PATH_NAMES_FULL,    /* no room to name it */
+	PATH_NAME_TAKEN = -1, /* path_names holds another series for its fingerprint: a collision */
+	PATH_NAMES_FULL = -2, /* no slot or no room to name it */
 };
 
 /* Whether a path_names entry holds the series of `reading`: the same key, and the same path. */
@@ -388,25 +410,39 @@ static __always_inline bool same_series(const struct path_reading *reading, cons
 	return same_path(reading->path, name->path);
 }
 
-/* Looks the series fingerprint `series` up in path_names, naming it (with `reading`, the series'
- * key and path) on its first failure. */
-static __always_inline enum path_naming name_series(struct path_reading *reading, const __u64 *series)
+/* The slot in path_failures of the series of `reading` (series fingerprint `series`): its
+ * path_names entry's, or, on the series' first failure, a new slot, written with the series'
+ * fingerprint into path_slot_series and then named with it; else an enum path_naming. Two CPUs
+ * naming one new series at once: the second's slot stays unused (and never counted). */
+static __always_inline long series_slot(struct path_reading *reading, const __u64 *series)
 {
 	struct path_reading *name;
-	long err;
+	__u64 *owner;
+	__u32 index;
+	long slot, err;
 
 	name = bpf_map_lookup_elem(&path_names, series);
 	if (!name) {
+		slot = take_slot(&path_slots_taken, path_slot_count);
+		if (slot < 0)
+			return PATH_NAMES_FULL;
+		index = slot;
+		owner = bpf_map_lookup_elem(&path_slot_series, &index);
+		if (!owner)
+			return PATH_NAMES_FULL;
+		*owner = *series;
+		reading->slot = index;
 		err = bpf_map_update_elem(&path_names, series, reading, BPF_NOEXIST);
+		reading->slot = 0;
 		if (err == 0)
-			return PATH_NAMED;
+			return slot;
 		if (err != -EEXIST)
 			return PATH_NAMES_FULL;
 		name = bpf_map_lookup_elem(&path_names, series); /* another CPU named it */
 		if (!name)
 			return PATH_NAMES_FULL;
 	}
-	return same_series(reading, name) ? PATH_NAMED : PATH_NAME_TAKEN;
+	return same_series(reading, name) ? (long)name->slot : PATH_NAME_TAKEN; /* a long: a __u32 would make -1 a slot */
 }
 
 /* Counts a path failure that gets no series of its own in path_overflow (path="<other>"), and
@@ -442,20 +478,26 @@ static __always_inline __u32 syscall_counting_flags(__u32 labels)
  * syscall_counting_flags. True when its series counted the syscall's failure too. */
 static __always_inline bool count_path_failure(struct path_reading *reading, __u32 counting_flags)
 {
-	__u64 series;
-	enum path_naming naming;
+	__u64 series, *count = 0;
+	__u32 index;
+	long slot;
 
 	reading->key.flags |= counting_flags;
 	series = errno_series_fingerprint(&reading->key, fingerprint_seed);
-	naming = name_series(reading, &series);
-	if (naming == PATH_NAME_TAKEN) {
+	slot = series_slot(reading, &series);
+	if (slot == PATH_NAME_TAKEN) {
 		fold_path_failure(reading, EVENT_PATH_COLLISION);
 		return false;
 	}
-	if (naming == PATH_NAMES_FULL || increment(&path_failures, &series) != 0) {
+	if (slot >= 0) {
+		index = slot;
+		count = bpf_map_lookup_elem(&path_failures, &index);
+	}
+	if (!count) {
 		fold_path_failure(reading, EVENT_PATH_MAP_FULL);
 		return false;
 	}
+	*count += 1;
 	return counting_flags != 0;
 }
 
@@ -1195,15 +1237,14 @@ static __always_inline long syscall_slot(const struct syscall_failure_key *key)
 {
 	__u64 *known = bpf_map_lookup_elem(&syscall_failures, key);
 	__u64 slot;
-	long err;
+	long taken, err;
 
 	if (known)
 		return *known;
-	if (syscall_slots_taken >= syscall_slot_count) /* so that the count of slots taken stays bounded */
+	taken = take_slot(&syscall_slots_taken, syscall_slot_count);
+	if (taken < 0)
 		return -1;
-	slot = __sync_fetch_and_add(&syscall_slots_taken, 1);
-	if (slot >= syscall_slot_count)
-		return -1;
+	slot = taken;
 	err = bpf_map_update_elem(&syscall_failures, key, &slot, BPF_NOEXIST);
 	if (err == 0)
 		return slot;
@@ -1381,7 +1422,7 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	describe_task(&reading->key.failure, 0, 0);
 	reading->key.flags = 0;
 	reading->key.reserved = 0;
-	reading->reserved = 0;
+	reading->slot = 0;
 	reading->prefix_bits = 0;
 	if (current->filters && filtered_out(&reading->key.failure, current->filters))
 		return 0;

@@ -45,16 +45,18 @@ public final class CounterMapReader {
         stride = map.isPerCPU ? (map.valueSize + 7) & ~7 : map.valueSize
     }
 
-    /// Every entry with its value summed over CPUs, in the kernel's order.
-    public func readAll() throws -> [CounterEntry] {
+    /// Every entry with its value summed over CPUs, in the kernel's order; at most `limit` of them
+    /// (for an array: its first `limit` slots).
+    public func readAll(limit: Int = .max) throws -> [CounterEntry] {
+        guard limit > 0 else { return [] }
         if strategy == .batch {
             do {
-                return try readBatched()
+                return try readBatched(limit: limit)
             } catch let error as BPFError where error.code == EINVAL || error.code == ENOTSUP || error.code == 524 /* ENOTSUPP */ {
                 strategy = .iterate
             }
         }
-        return try readIterating()
+        return try readIterating(limit: limit)
     }
 
     private func sum(_ values: UnsafeRawBufferPointer, entry: Int) -> UInt64 {
@@ -66,9 +68,9 @@ public final class CounterMapReader {
         return total
     }
 
-    private func readBatched() throws -> [CounterEntry] {
+    private func readBatched(limit: Int) throws -> [CounterEntry] {
         let keySize = map.keySize
-        var chunk = min(max(map.maxEntries, 1), 4096)
+        var chunk = min(max(map.maxEntries, 1), 4096, limit)
         var keys = [UInt8](repeating: 0, count: chunk * keySize)
         var values = [UInt8](repeating: 0, count: chunk * slots * stride)
         var inToken = [UInt8](repeating: 0, count: keySize)
@@ -105,13 +107,13 @@ public final class CounterMapReader {
                     entries.append(CounterEntry(key: key, value: sum(valueBuffer, entry: index)))
                 }
             }
-            if code == ENOENT { return entries }  // the walk is complete
+            if code == ENOENT || entries.count >= limit { return entries.count > limit ? Array(entries.prefix(limit)) : entries }  // the walk is complete
             first = false
             swap(&inToken, &outToken)
         }
     }
 
-    private func readIterating() throws -> [CounterEntry] {
+    private func readIterating(limit: Int) throws -> [CounterEntry] {
         let keySize = map.keySize
         var key = [UInt8](repeating: 0, count: keySize)
         var next = [UInt8](repeating: 0, count: keySize)
@@ -132,6 +134,7 @@ public final class CounterMapReader {
             }
             if found == 0 {
                 entries.append(CounterEntry(key: next, value: value.withUnsafeBytes { sum($0, entry: 0) }))
+                if entries.count >= limit { return entries }
             } else if errno != ENOENT {  // ENOENT: deleted between the two calls
                 throw BPFError("lookup in map \(map.name)", code: errno)
             }

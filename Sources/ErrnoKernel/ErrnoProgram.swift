@@ -70,9 +70,10 @@ final class ErrnoProgram {
         try countsMap.setMaxEntries(options.syscallSeries)
         let pathMap = try object.map(maps.path_failures)
         try pathMap.setMaxEntries(options.pathSeries)
-        let namesMap = try object.map(maps.path_names)
+        let namesMap = try object.map(maps.path_names), slotSeriesMap = try object.map(maps.path_slot_series)
         try namesMap.setMaxEntries(options.pathSeries)
-        pathNames = PathNames(map: namesMap)
+        try slotSeriesMap.setMaxEntries(options.pathSeries)
+        pathNames = PathNames(map: namesMap, slotSeries: slotSeriesMap)
         failures = try CounterMapReader(map: failureMap, strategy: options.readStrategy)
         syscallCounts = try CounterMapReader(map: countsMap, strategy: options.readStrategy)
         overflow = try CounterMapReader(map: object.map(maps.syscall_overflow), strategy: options.readStrategy)
@@ -96,6 +97,7 @@ final class ErrnoProgram {
         skeleton.pointee.rodata.pointee.kernel_features = features.programFlags
         skeleton.pointee.rodata.pointee.fingerprint_seed = fingerprintSeed
         skeleton.pointee.rodata.pointee.syscall_slot_count = UInt32(options.syscallSeries)
+        skeleton.pointee.rodata.pointee.path_slot_count = UInt32(options.pathSeries)
         captures = try object.map(maps.captures)
         let record = MemoryLayout<capture_event>.size + options.userStackBytes + 8
         try captures.setMaxEntries(
@@ -155,8 +157,8 @@ final class ErrnoProgram {
         let shapes: [(BPFMap, key: Int, value: Int)] = [
             (failures.map, MemoryLayout<syscall_failure_key>.size, 8), (syscallCounts.map, 4, 8),
             (overflow.map, MemoryLayout<syscall_overflow_key>.size, 8),
-            (pathFailures.map, 8, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
-            (pathNames.map, 8, MemoryLayout<path_reading>.size),
+            (pathFailures.map, 4, 8), (pathOverflow.map, MemoryLayout<syscall_failure_key>.size, 8),
+            (pathNames.map, 8, MemoryLayout<path_reading>.size), (pathNames.slotSeries, 4, 8),
             (settings, 4, MemoryLayout<agent_settings>.size), (triggerSettings, 4, MemoryLayout<trigger_settings>.size),
             (triggerExactPaths, 8, MemoryLayout<trigger_exact_entry>.size), (triggerPrefixes, MemoryLayout<trigger_prefix_key>.size, 8),
             (triggerFingerprints, 4, 8),
@@ -291,17 +293,16 @@ final class ErrnoProgram {
         return counts
     }
 
-    /// The `path_failures` entries (series fingerprint → count) as the series their fingerprints
-    /// name in `path_names`, and the count of those without a name. The kernel names a series before
-    /// it counts it and never removes a name, so a name is always there; were one ever missing, its
-    /// count would be reported, not misnamed.
-    private func namedPathFailures(_ entries: [CounterEntry]) throws -> (named: [PathFailure], unnamedCount: UInt64) {
+    /// The counted slots of `path_failures` (slot → count) as the series they count, and the count
+    /// of those without a series. The kernel names a series before it counts it and never removes
+    /// a name, so a series is always there; were one ever missing, its count would be reported, not
+    /// misnamed.
+    private func namedPathFailures(_ slots: [CounterEntry]) throws -> (named: [PathFailure], unnamedCount: UInt64) {
         var named: [PathFailure] = []
         var unnamedCount: UInt64 = 0
-        named.reserveCapacity(entries.count)
-        for entry in entries {
-            let fingerprint = entry.key.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-            if let series = try pathNames.series(of: fingerprint) {
+        for entry in slots where entry.value > 0 && entry.key.count == MemoryLayout<UInt32>.size {
+            let slot = Int(entry.key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
+            if let series = try pathNames.series(ofSlot: slot) {
                 named.append(PathFailure(series, count: entry.value))
             } else {
                 unnamedCount &+= entry.value
@@ -338,8 +339,14 @@ final class ErrnoProgram {
     /// Reads every counter map and the self-metrics' inputs.
     func readCounters() throws -> KernelCounters {
         var counters = KernelCounters()
-        let failureEntries = try failures.readAll(), slotCounts = try syscallCounts.readAll(), overflowEntries = try overflow.readAll()
-        let pathEntries = try pathFailures.readAll(), pathOverflowEntries = try pathOverflow.readAll()
+        // Keys before counts (see syscallFailures); slots are handed out in order, so those past the
+        // number taken were never counted.
+        let slotsTaken = skeleton.pointee.bss.pointee
+        let failureEntries = try failures.readAll()
+        let slotCounts = try syscallCounts.readAll(limit: Int(slotsTaken.syscall_slots_taken))
+        let overflowEntries = try overflow.readAll()
+        let pathEntries = try pathFailures.readAll(limit: Int(slotsTaken.path_slots_taken))
+        let pathOverflowEntries = try pathOverflow.readAll()
         let (named, unnamedCount) = try namedPathFailures(pathEntries)
         counters.syscallFailures = Self.syscallFailures(slots: failureEntries, counts: slotCounts) + overflowEntries.map { SyscallFailure($0, overflow: true) }
             + Self.syscallShares(of: named)
@@ -351,7 +358,7 @@ final class ErrnoProgram {
         counters.maps = [
             MapUsage(name: failures.map.name, entries: failureEntries.count, maxEntries: failures.map.maxEntries),
             MapUsage(name: overflow.map.name, entries: overflowEntries.count, maxEntries: overflow.map.maxEntries),
-            MapUsage(name: pathFailures.map.name, entries: pathEntries.count, maxEntries: pathFailures.map.maxEntries),
+            MapUsage(name: pathFailures.map.name, entries: named.count, maxEntries: pathFailures.map.maxEntries),
             MapUsage(name: pathOverflow.map.name, entries: pathOverflowEntries.count, maxEntries: pathOverflow.map.maxEntries),
         ] + [pendingSubmissions, asyncRequests, currentRequests].map { MapUsage(name: $0.name, entries: $0.entryCount(), maxEntries: $0.maxEntries) }
         counters.asyncProbes.uprobes = asyncProbes.uprobeCount

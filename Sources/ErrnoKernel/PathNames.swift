@@ -1,25 +1,36 @@
 import BPFKit
 import CErrnoBPF
 
-/// `path_names`: the series (a `path_failure_key` and its path) each fingerprint of `path_failures`
-/// stands for. The kernel writes a name once, before the first count of its series, and never
-/// changes or removes it, so a name read once is kept here; at most the map's size of them, read one
-/// lookup each, the first time a scrape meets their fingerprint.
+/// The path counter's slots and the series they count: `path_slot_series` gives a slot's series
+/// fingerprint (written before the series is named), `path_names` the series' key, path and slot.
+/// The kernel names a series once and never changes or removes it, so a slot's series, read once,
+/// is kept here: at most the counter's size of them, two lookups each, the first time a scrape finds
+/// their slot counted.
 final class PathNames {
     let map: BPFMap
-    private var known: [UInt64: PathSeries] = [:]
+    let slotSeries: BPFMap
+    private var known: [PathSeries?]
 
-    init(map: BPFMap) {
+    init(map: BPFMap, slotSeries: BPFMap) {
         self.map = map
+        self.slotSeries = slotSeries
+        known = Array(repeating: nil, count: slotSeries.maxEntries)
     }
 
-    /// The series of `fingerprint`; nil when the kernel has no name for it.
-    func series(of fingerprint: UInt64) throws -> PathSeries? {
-        if let series = known[fingerprint] { return series }
-        guard let value = try map.lookup(fingerprint), value.count == MemoryLayout<path_reading>.size else { return nil }
-        let keyBytes = MemoryLayout<path_failure_key>.size, pathStart = MemoryLayout<path_reading>.offset(of: \path_reading.path)!
-        let series = PathSeries(key: Array(value.prefix(keyBytes)), path: Array(value[pathStart...].prefix { $0 != 0 }))
-        if known.count < map.maxEntries { known[fingerprint] = series }
+    /// The series counted in `slot`; nil when the kernel names none there (a slot handed out to a
+    /// series another CPU named first is never counted).
+    func series(ofSlot slot: Int) throws -> PathSeries? {
+        guard known.indices.contains(slot) else { return nil }
+        if let series = known[slot] { return series }
+        guard let owner = try slotSeries.lookup(UInt32(slot)), owner.count == MemoryLayout<UInt64>.size,
+            let value = try map.lookup(owner.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }),
+            value.count == MemoryLayout<path_reading>.size
+        else { return nil }
+        let named = value.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: MemoryLayout<path_reading>.offset(of: \path_reading.slot)!, as: UInt32.self) }
+        guard named == slot else { return nil }
+        let pathStart = MemoryLayout<path_reading>.offset(of: \path_reading.path)!
+        let series = PathSeries(key: Array(value.prefix(MemoryLayout<path_failure_key>.size)), path: Array(value[pathStart...].prefix { $0 != 0 }))
+        known[slot] = series
         return series
     }
 }

@@ -8,44 +8,37 @@ import Testing
 @testable import ErrnoKernel
 
 /// Real maps in the real kernel (root required): values written from user space into a loaded
-/// but unattached program's per-CPU hash, read back by both strategies.
+/// but unattached program's per-CPU array of syscall counts, read back by both strategies.
 @Suite struct CounterMapReaderTests {
-    static func key(_ index: Int) -> syscall_failure_key {
-        var key = syscall_failure_key()
-        key.syscall_nr = UInt32(index % 500)
-        key.err = UInt32(index / 500 + 1)
-        withUnsafeMutableBytes(of: &key.comm) { comm in
-            for (offset, byte) in "t\(index)".utf8.enumerated() { comm[offset] = byte }
-        }
-        return key
-    }
-
     @Test func batchAndIterationAgreeAndSumEveryCPU() throws {
         try #require(geteuid() == 0, "this test loads BPF maps into the kernel: run the suite as root")
         var options = KernelOptions()
         options.syscallSeries = 6000  // more than one 4096-entry batch
         let program = try ErrnoProgram(options: options, logger: Logger(label: "test"))
         try program.load()
-        let map = program.failures.map
+        let map = program.syscallCounts.map
         let cpus = PossibleCPUs.count
-        let entries = 5000
-        for index in 0..<entries {
-            var key = Self.key(index)
+        let written = 5000
+        for index in 0..<written {
+            var key = UInt32(index)
             // A per-CPU update from user space writes every CPU's slot: CPU c gets index + c.
             var values = (0..<cpus).map { UInt64(index + $0) }
             let result = bpf_map_update_elem(map.fileDescriptor, &key, &values, UInt64(BPF_ANY))
             try #require(result == 0, "update failed: errno \(errno)")
         }
-        let expected = Dictionary(uniqueKeysWithValues: (0..<entries).map { index in
-            (withUnsafeBytes(of: Self.key(index)) { Array($0) }, UInt64(index * cpus + cpus * (cpus - 1) / 2))
-        })
+        func sum(_ index: Int) -> UInt64 { index < written ? UInt64(index * cpus + cpus * (cpus - 1) / 2) : 0 }
+        let expected = Dictionary(uniqueKeysWithValues: (0..<options.syscallSeries).map { (withUnsafeBytes(of: UInt32($0)) { Array($0) }, sum($0)) })
         for strategy in [CounterMapReader.Strategy.batch, .iterate] {
             let reader = try CounterMapReader(map: map, strategy: strategy)
             let read = try reader.readAll()
             #expect(reader.strategy == strategy, "the kernel refused batch lookups")
-            #expect(read.count == entries)
+            #expect(read.count == options.syscallSeries, "an array holds all its slots")
             let sums = Dictionary(read.map { ($0.key, $0.value) }, uniquingKeysWith: { _, _ in UInt64.max })
             #expect(sums == expected, "\(strategy) read wrong sums")
+            let first = try reader.readAll(limit: 4500)  // across the first batch
+            #expect(first.map { $0.key.withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self)) } } == Array(0..<4500))
+            #expect(first.map(\.value) == (0..<4500).map(sum))
+            #expect(try reader.readAll(limit: 0).isEmpty)
         }
     }
 
