@@ -408,7 +408,7 @@ struct watch_event {
  * other failing open a bit test, not a hash lookup. */
 #define TRIGGER_FINGERPRINT_BITS 65536
 #define TRIGGER_FINGERPRINT_WORDS 1024
-#define DEFAULT_CAPTURE_BUFFER_BYTES 4194304 /* 4 MiB */
+#define DEFAULT_CAPTURE_BUFFER_BYTES 1048576 /* 1 MiB: the ring is drained at once by a reader thread */
 
 /* ---- Layouts: user space (Swift, through CErrnoBPF) and the BPF program compile this header with
  * different compilers; these sizes are checked here, and again at start against the loaded object's

@@ -128,8 +128,9 @@ public struct Config: Sendable, Equatable {
 
         public init() {}
 
-        /// Bytes of the kernel's capture ring buffer (a power of two; 0: sized for 64 captures, at
-        /// least 4 MiB). Bursts beyond it are dropped and counted. Fixed at start.
+        /// Bytes of the kernel's capture ring buffer (a power of two; 0: sized for 16 captures, at
+        /// least 1 MiB: a reader thread drains it at once). Bursts beyond it are dropped and counted. Fixed
+        /// at start.
         public var bufferBytes = 0
 
         public static let keepRange = 1...100_000

@@ -102,7 +102,7 @@ final class ErrnoProgram {
         let record = MemoryLayout<capture_event>.size + options.userStackBytes + 8
         try captures.setMaxEntries(
             options.captureBufferBytes > 0
-                ? options.captureBufferBytes : max(KernelLimits.defaultCaptureBufferBytes, Self.powerOfTwo(atLeast: record * 64)))
+                ? options.captureBufferBytes : max(KernelLimits.defaultCaptureBufferBytes, Self.powerOfTwo(atLeast: record * 16)))
         counter = try object.program(programs.on_syscall_exit)
         asyncProbes = AsyncStackProbes(
             programs: .init(
