@@ -226,7 +226,8 @@ volatile __u32 success_triggers;
 /* Bytes of user stack copied per capture; fixed at load (the ring buffer record's size). */
 const volatile __u32 user_stack_bytes = DEFAULT_USER_STACK_BYTES;
 
-/* The path fingerprints' seed (errno_path_fingerprint), random per load: set by user space. */
+/* The seed of the path and series fingerprints (errno_path_fingerprint, errno_series_fingerprint),
+ * random per load: set by user space. */
 const volatile __u64 fingerprint_seed = 0;
 
 /* Slots of syscall_counts and path_failures: how many there are (their sizes, set at load), how
@@ -247,16 +248,36 @@ static __always_inline void count_event(__u32 counter)
 		*count += 1;
 }
 
-/* A new slot of an array of `count` counters, from the number handed out so far, `*taken`; -1 when
- * none is left. `*taken` stops growing at `count` (plus one per CPU racing for the last). */
-static __always_inline long take_slot(__u32 *taken, __u32 count)
+/* Per CPU: a slot this CPU took for a new key or series that another CPU named first (or that found
+ * no room), kept for this CPU's next new one, so that races waste no slot. Slot + 1; 0: none. */
+struct spare_slots {
+	__u64 syscall;
+	__u64 path;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spare_slots);
+} spare_slots SEC(".maps");
+
+/* A new slot of an array of `count` counters: this CPU's spare (`*spare`), or the next of those
+ * handed out so far (`*taken`); -1 when none is left. `*taken` stops growing at `count` (plus one
+ * per CPU racing for the last). */
+static __always_inline long take_slot(__u32 *taken, __u32 count, __u64 *spare)
 {
 	__u32 slot;
 
+	if (*spare) {
+		slot = *spare - 1;
+		*spare = 0;
+		return slot;
+	}
 	if (*taken >= count)
 		return -1;
 	slot = __sync_fetch_and_add(taken, 1);
-	return slot < count ? slot : -1;
+	return slot < count ? (long)slot : -1; /* a long: in a __u32 expression -1 would be a slot */
 }
 
 /* Adds one to this CPU's slot of `key` in a per-CPU counter hash. Returns 0, or the error of the
@@ -413,17 +434,21 @@ static __always_inline bool same_series(const struct path_reading *reading, cons
 /* The slot in path_failures of the series of `reading` (series fingerprint `series`): its
  * path_names entry's, or, on the series' first failure, a new slot, written with the series'
  * fingerprint into path_slot_series and then named with it; else an enum path_naming. Two CPUs
- * naming one new series at once: the second's slot stays unused (and never counted). */
+ * naming one new series at once: the second keeps its slot (never counted) as its spare. */
 static __always_inline long series_slot(struct path_reading *reading, const __u64 *series)
 {
+	struct spare_slots *spares;
 	struct path_reading *name;
+	__u32 zero = 0, index;
 	__u64 *owner;
-	__u32 index;
 	long slot, err;
 
 	name = bpf_map_lookup_elem(&path_names, series);
 	if (!name) {
-		slot = take_slot(&path_slots_taken, path_slot_count);
+		spares = bpf_map_lookup_elem(&spare_slots, &zero);
+		if (!spares)
+			return PATH_NAMES_FULL;
+		slot = take_slot(&path_slots_taken, path_slot_count, &spares->path);
 		if (slot < 0)
 			return PATH_NAMES_FULL;
 		index = slot;
@@ -436,6 +461,7 @@ static __always_inline long series_slot(struct path_reading *reading, const __u6
 		reading->slot = 0;
 		if (err == 0)
 			return slot;
+		spares->path = index + 1; /* its owner is written again before it names a series */
 		if (err != -EEXIST)
 			return PATH_NAMES_FULL;
 		name = bpf_map_lookup_elem(&path_names, series); /* another CPU named it */
@@ -849,7 +875,7 @@ static __noinline void capture(const struct capture_request *request, const stru
 	event->tgid = pid_tgid >> 32;
 	event->tid = (__u32)pid_tgid;
 	event->syscall_nr = reading->key.failure.syscall_nr;
-	event->path_flags = reading->key.flags;
+	event->path_flags = reading->key.flags & (PATH_TRUNCATED | PATH_UNREADABLE | PATH_NULL); /* not how it was counted */
 	event->stacks = stacks;
 	event->mapping_count = 0;
 	__builtin_memcpy(event->comm, reading->key.failure.comm, sizeof(event->comm));
@@ -1232,22 +1258,28 @@ static __always_inline bool describe(struct pt_regs *regs, long ret, struct sysc
 }
 
 /* The slot of `key` in syscall_counts, handed out on its first failure; -1 when none is left. Two
- * CPUs giving one new key a slot at once: the second's slot stays unused. */
+ * CPUs giving one new key a slot at once: the second keeps its slot as its spare. */
 static __always_inline long syscall_slot(const struct syscall_failure_key *key)
 {
 	__u64 *known = bpf_map_lookup_elem(&syscall_failures, key);
+	struct spare_slots *spares;
+	__u32 zero = 0;
 	__u64 slot;
 	long taken, err;
 
 	if (known)
 		return *known;
-	taken = take_slot(&syscall_slots_taken, syscall_slot_count);
+	spares = bpf_map_lookup_elem(&spare_slots, &zero);
+	if (!spares)
+		return -1;
+	taken = take_slot(&syscall_slots_taken, syscall_slot_count, &spares->syscall);
 	if (taken < 0)
 		return -1;
 	slot = taken;
 	err = bpf_map_update_elem(&syscall_failures, key, &slot, BPF_NOEXIST);
 	if (err == 0)
 		return slot;
+	spares->syscall = slot + 1;
 	if (err == -EEXIST) {
 		known = bpf_map_lookup_elem(&syscall_failures, key);
 		if (known)

@@ -24,8 +24,8 @@
 
 /* Key of the `syscall_failures` hash, whose value is the key's slot (a __u64) in the
  * `syscall_counts` per-CPU array of counts: a key gets its slot on its first failure and keeps it.
- * Also the key of `path_overflow`, where a path failure goes when `path_failures` is full
- * (path="<other>"). */
+ * Also the key of `path_overflow`, where a path failure goes that gets no series of its own
+ * (path="<other>": no slot left in `path_failures`, or a collision). */
 struct syscall_failure_key {
 	__u32 syscall_nr;
 	__u32 err; /* positive errno */
@@ -231,7 +231,7 @@ static inline __attribute__((always_inline)) __u64 errno_path_fingerprint(const 
 	return hash;
 }
 
-/* The fingerprint of a path series (the key of `path_failures`): the words of its
+/* The fingerprint of a path series (the key of `path_names`): the words of its
  * struct path_failure_key mixed in the same way from `seed`. The path enters through the key's path
  * fingerprint, so two paths with one fingerprint and otherwise equal keys share a series
  * fingerprint: `path_names` tells them apart. */

@@ -312,8 +312,8 @@ final class ErrnoProgram {
     }
 
     /// The syscall counter's keys with their counts: `slots` (key → slot) joined with `counts` (slot →
-    /// count summed over CPUs). Read keys first: a key given its slot after that read waits for the
-    /// next scrape, and a count read later is only larger.
+    /// count summed over CPUs). Read keys first: a key given its slot after that read, or past the
+    /// slots the counts' read covered, waits for the next scrape, and a count read later is only larger.
     static func syscallFailures(slots: [CounterEntry], counts: [CounterEntry]) -> [SyscallFailure] {
         var countOfSlot = [UInt64](repeating: 0, count: counts.count)
         for entry in counts where entry.key.count == MemoryLayout<UInt32>.size {
@@ -321,7 +321,7 @@ final class ErrnoProgram {
             if slot < countOfSlot.count { countOfSlot[slot] = entry.value }
         }
         return slots.compactMap { entry in
-            guard entry.value < UInt64(countOfSlot.count) else { return nil }  // never: slots are below the array's size
+            guard entry.value < UInt64(countOfSlot.count) else { return nil }  // slotted after the counts' read: next scrape
             return SyscallFailure(CounterEntry(key: entry.key, value: countOfSlot[Int(entry.value)]), overflow: false)
         }
     }
@@ -356,9 +356,10 @@ final class ErrnoProgram {
         counters.programRecursionMisses = try counter.recursionMisses()
         counters.triggers = try readTriggerCounts()
         counters.maps = [
-            MapUsage(name: failures.map.name, entries: failureEntries.count, maxEntries: failures.map.maxEntries),
+            // Slots handed out (a CPU's spare included) say how full a counter is.
+            MapUsage(name: failures.map.name, entries: min(Int(slotsTaken.syscall_slots_taken), failures.map.maxEntries), maxEntries: failures.map.maxEntries),
             MapUsage(name: overflow.map.name, entries: overflowEntries.count, maxEntries: overflow.map.maxEntries),
-            MapUsage(name: pathFailures.map.name, entries: named.count, maxEntries: pathFailures.map.maxEntries),
+            MapUsage(name: pathFailures.map.name, entries: min(Int(slotsTaken.path_slots_taken), pathFailures.map.maxEntries), maxEntries: pathFailures.map.maxEntries),
             MapUsage(name: pathOverflow.map.name, entries: pathOverflowEntries.count, maxEntries: pathOverflow.map.maxEntries),
         ] + [pendingSubmissions, asyncRequests, currentRequests].map { MapUsage(name: $0.name, entries: $0.entryCount(), maxEntries: $0.maxEntries) }
         counters.asyncProbes.uprobes = asyncProbes.uprobeCount

@@ -63,7 +63,7 @@ import Testing
     }
 
     /// The syscall counter's keys (key → slot) joined with the per-slot counts; a slot past the
-    /// counts read (never, by construction) gives no series rather than a wrong count.
+    /// counts read (handed out meanwhile) gives no series until the next read, never a wrong count.
     @Test func syscallKeysTakeTheCountsOfTheirSlots() {
         func key(_ comm: String) -> [UInt8] { SyscallFailure(syscall: 0, errno: 9, comm: comm, count: 0).rawKey }
         func slot(_ index: UInt32, _ count: UInt64) -> CounterEntry { CounterEntry(key: withUnsafeBytes(of: index) { Array($0) }, value: count) }
