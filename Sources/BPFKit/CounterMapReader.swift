@@ -11,6 +11,11 @@ public struct CounterEntry: Sendable {
         self.value = value
     }
 
+    /// The entry's index, for an array map (a `__u32` key); nil for another key.
+    public var index: Int? {
+        key.count == MemoryLayout<UInt32>.size ? Int(key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) : nil
+    }
+
     /// Reinterprets the key bytes as the C struct they came from.
     public func key<Key>(as type: Key.Type) -> Key {
         precondition(key.count == MemoryLayout<Key>.size, "key size \(key.count) != \(MemoryLayout<Key>.size)")

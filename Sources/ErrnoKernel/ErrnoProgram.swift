@@ -300,9 +300,8 @@ final class ErrnoProgram {
     private func namedPathFailures(_ slots: [CounterEntry]) throws -> (named: [PathFailure], unnamedCount: UInt64) {
         var named: [PathFailure] = []
         var unnamedCount: UInt64 = 0
-        for entry in slots where entry.value > 0 && entry.key.count == MemoryLayout<UInt32>.size {
-            let slot = Int(entry.key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
-            if let series = try pathNames.series(ofSlot: slot) {
+        for entry in slots where entry.value > 0 {
+            if let slot = entry.index, let series = try pathNames.series(ofSlot: slot) {
                 named.append(PathFailure(series, count: entry.value))
             } else {
                 unnamedCount &+= entry.value
@@ -316,9 +315,8 @@ final class ErrnoProgram {
     /// slots the counts' read covered, waits for the next scrape, and a count read later is only larger.
     static func syscallFailures(slots: [CounterEntry], counts: [CounterEntry]) -> [SyscallFailure] {
         var countOfSlot = [UInt64](repeating: 0, count: counts.count)
-        for entry in counts where entry.key.count == MemoryLayout<UInt32>.size {
-            let slot = Int(entry.key.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
-            if slot < countOfSlot.count { countOfSlot[slot] = entry.value }
+        for entry in counts {
+            if let slot = entry.index, slot < countOfSlot.count { countOfSlot[slot] = entry.value }
         }
         return slots.compactMap { entry in
             guard entry.value < UInt64(countOfSlot.count) else { return nil }  // slotted after the counts' read: next scrape

@@ -36,7 +36,7 @@ import Testing
             let sums = Dictionary(read.map { ($0.key, $0.value) }, uniquingKeysWith: { _, _ in UInt64.max })
             #expect(sums == expected, "\(strategy) read wrong sums")
             let first = try reader.readAll(limit: 4500)  // across the first batch
-            #expect(first.map { $0.key.withUnsafeBytes { Int($0.loadUnaligned(as: UInt32.self)) } } == Array(0..<4500))
+            #expect(first.map(\.index) == Array(0..<4500))
             #expect(first.map(\.value) == (0..<4500).map(sum))
             #expect(try reader.readAll(limit: 0).isEmpty)
         }
