@@ -4,7 +4,8 @@ public struct ResolvedStack: Sendable {
     public var frames: [StackFrame]
     /// Why unwinding stopped.
     public var end: UnwindEnd
-    /// False when no memory map was at hand (neither recorded nor readable): frames keep bare addresses.
+    /// False when no memory map was at hand (neither recorded nor readable, or read empty as the
+    /// process exited): frames keep bare addresses.
     public var hadMaps: Bool
 }
 
@@ -28,12 +29,13 @@ public final class StackResolver {
     /// (`processStart`: what it returned).
     public func userStack(pid: Int32, registers: [UInt64], stack: [UInt8], recordedMaps: [Mapping]?, processStart: UInt64?) -> ResolvedStack {
         let maps = recordedMaps.map { ProcessMaps(pid: pid, mappings: $0) } ?? mapsCache.maps(pid: pid, arrivedWith: processStart)
+        let hadMaps = maps.map { !$0.mappings.isEmpty } ?? false  // an exiting process's maps read empty
         let stackPointer = unwinder.architecture.stackPointer
-        guard registers.count > stackPointer else { return ResolvedStack(frames: [], end: .noUnwindInfo, hadMaps: maps != nil) }
+        guard registers.count > stackPointer else { return ResolvedStack(frames: [], end: .noUnwindInfo, hadMaps: hadMaps) }
         let jit = symbolizer.jitSymbols(pid: pid)
         let code = ProcessCode(maps: maps ?? ProcessMaps(pid: pid, text: ""), cache: symbolizer.cache)
         let unwound = unwinder.unwind(registers: registers, stack: StackMemory(base: registers[stackPointer], bytes: stack), code: code)
-        return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, jit: jit), end: unwound.end, hadMaps: maps != nil)
+        return ResolvedStack(frames: symbolizer.userFrames(unwound.frames, code: code, jit: jit), end: unwound.end, hadMaps: hadMaps)
     }
 
     /// Reads and remembers process `pid`'s maps now, for a record that carries none: called by the
