@@ -63,9 +63,13 @@ public enum Agent {
             connections: connections,
             openMetricsCreatedSamples: options.openMetricsCreatedSamples, recent: parts.recent, logger: logger)
         let poller = parts.poller
+        let startupCode = StartupCode(listeners: options.addresses.count, logger: logger)
         let services: [any Service] =
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
-            + (try server.services(onListening: { poller.listening(on: $0) }))
+            + (try server.services(onListening: {
+                poller.listening(on: $0)
+                startupCode.listening()
+            }))
             + [ReloadOnHangup(reloader: parts.reloader), AlertPollService(poller: poller, listeners: options.addresses.count)]
             + [RecentFailuresSweep(recent: parts.recent)]
             + (options.enableInvestigations

@@ -1,0 +1,76 @@
+import SystemSupport
+import Testing
+
+@testable import ErrnoAgent
+
+/// Releasing start-up's code pages: which mappings qualify, and that it really unmaps them.
+@Suite struct StartupCodeTests {
+    /// An address in the executable's code (its first r-xp mapping).
+    static let ownCode: UInt = 0x55d0_a200_0000
+
+    static let smaps = """
+        55d0a1000000-55d0a1667000 r--p 00000000 fd:01 1572902                    /usr/local/bin/errno_exporter
+        Size:               6556 kB
+        Rss:                 412 kB
+        Anonymous:             0 kB
+        55d0a1667000-55d0a3f94000 r-xp 00667000 fd:01 1572902                    /usr/local/bin/errno_exporter
+        Size:              42164 kB
+        Rss:               23356 kB
+        Pss:               23356 kB
+        Anonymous:             0 kB
+        VmFlags: rd ex mr mw me
+        55d0a3f95000-55d0a3fa0000 r-xp 02995000 fd:01 1572902                    /usr/local/bin/errno_exporter (deleted)
+        Rss:                  44 kB
+        Anonymous:             4 kB
+        55d0a3fa0000-55d0a64c0000 rw-p 029a0000 fd:01 1572902                    /usr/local/bin/errno_exporter
+        Rss:                4768 kB
+        Anonymous:           456 kB
+        7f2b1c000000-7f2b1c16e000 r-xp 00028000 fd:01 1311234                    /usr/lib/x86_64-linux-gnu/libc.so.6
+        Rss:                1296 kB
+        Anonymous:             0 kB
+        7f2b1d000000-7f2b1d021000 rw-p 00000000 00:00 0 
+        Rss:                 132 kB
+        Anonymous:           132 kB
+        not a header line at all
+        zz-yy r-xp 0 fd:01 1572902 /bad/range
+        """
+
+    @Test func onlyTheExecutablesCleanCodeMappingsAreReleased() throws {
+        let mappings = StartupCode.mappings(inSmaps: Self.smaps)
+        #expect(mappings.count == 6)
+        #expect(mappings[1].file == StartupCode.FileIdentity(major: 0xfd, minor: 0x01, inode: 1_572_902))
+        let (releasable, skipped) = try #require(StartupCode.codeMappings(containing: Self.ownCode, in: mappings))
+        #expect(releasable.map(\.start) == [0x55d0_a166_7000])
+        #expect(releasable.first?.residentKiB == 23356)
+        #expect(releasable.first?.end == 0x55d0_a3f9_4000)
+        // The executable's code with a private copy (a breakpoint) stays: unmapping would drop it.
+        #expect(skipped == 1)
+    }
+
+    @Test func anAddressOutsideEveryCodeMappingReleasesNothing() {
+        let mappings = StartupCode.mappings(inSmaps: Self.smaps)
+        #expect(StartupCode.codeMappings(containing: 0x55d0_a100_0000, in: mappings) == nil)  // the executable's r--p
+        #expect(StartupCode.codeMappings(containing: 0x7f2b_1d00_0010, in: mappings) == nil)  // anonymous memory
+        #expect(StartupCode.codeMappings(containing: 0x1000, in: mappings) == nil)
+    }
+
+    /// In this very process: its code is unmapped (resident KiB reported), and the test runs on.
+    @Test func releasingThisProcessesCodeUnmapsItAndItRunsOn() throws {
+        let before = try ownCodeResidentKiB()
+        #expect(before > 0)
+        let release = try StartupCode.releaseOwnCode()
+        let after = try ownCodeResidentKiB()
+        #expect(release.mappings >= 1)
+        #expect(release.residentKiB > 0)
+        #expect(after < before, "resident code KiB: \(before) before the release, \(after) after")
+    }
+
+    private func ownCodeResidentKiB() throws -> Int {
+        let smaps = try #require(SmallFile.read("/proc/self/smaps", limit: StartupCode.smapsLimit))
+        let address = UInt(bitPattern: unsafeBitCast(Self.marker, to: UnsafeRawPointer.self))
+        let (releasable, _) = try #require(StartupCode.codeMappings(containing: address, in: StartupCode.mappings(inSmaps: smaps)))
+        return releasable.reduce(0) { $0 + $1.residentKiB }
+    }
+
+    private static let marker: @convention(c) () -> Void = {}
+}
