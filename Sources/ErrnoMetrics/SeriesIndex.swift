@@ -11,14 +11,22 @@ import Exposition
 /// the previous read (or, at the first read, when counting began); a series is created when its
 /// first key was. That survives a change of labels, so a reload never makes a counter look new.
 struct SeriesIndex {
-    private var seriesOfKey: [RawKey: Int] = [:]
+    /// A raw key's series under the current labels (`unmapped` after a reset, until it is read
+    /// again), and when the key was created (kept across resets).
+    private struct KeyState {
+        static let unmapped = -1
+        var series: Int
+        let created: Double
+    }
+
+    /// One entry per key: 50,000 path series keep 50,000 of them.
+    private var keys: [RawKey: KeyState] = [:]
     private var seriesOfLabels: [[Label]: Int] = [:]
     /// Each series' labels, rendered once for the text formats.
     private var labelSets: [RenderedLabels] = []
     private var seriesCreated: [Double] = []
     /// Series numbers in exposition order; behind `labelSets` when series were added since.
     private var order: [Int] = []
-    private var createdOfKey: [RawKey: Double] = [:]
     /// When the latest read of the kernel's counters began (seconds since the epoch).
     private var lastRead: Double
 
@@ -38,7 +46,7 @@ struct SeriesIndex {
         for entry in entries {
             let rawKey = RawKey(bytes: key(entry))
             let series: Int
-            if let known = seriesOfKey[rawKey] {
+            if let known = keys[rawKey]?.series, known != KeyState.unmapped {
                 series = known
             } else {
                 series = add(rawKey, labels: labels(entry), readAt: readAt)
@@ -62,14 +70,8 @@ struct SeriesIndex {
     /// Maps a key not seen since the last reset to its series (a new one, numbered next, or one that
     /// shares its labels) and returns it.
     private mutating func add(_ rawKey: RawKey, labels set: [Label], readAt: Double) -> Int {
-        let created: Double
-        if let earlier = createdOfKey[rawKey] {
-            created = earlier
-        } else {
-            // Absent at the last read; a read that began later cannot have missed it.
-            created = min(lastRead, readAt)
-            createdOfKey[rawKey] = created
-        }
+        // Absent at the last read when not seen before; a read that began later cannot have missed it.
+        let created = keys[rawKey]?.created ?? min(lastRead, readAt)
         let series: Int
         if let shared = seriesOfLabels[set] {
             series = shared
@@ -80,13 +82,15 @@ struct SeriesIndex {
             seriesCreated.append(created)
             seriesOfLabels[set] = series
         }
-        seriesOfKey[rawKey] = series
+        keys[rawKey] = KeyState(series: series, created: created)
         return series
     }
 
     /// Forgets the label mapping (labels or rewrites changed); keeps when each key was created.
     mutating func reset() {
-        seriesOfKey = [:]
+        for index in keys.values.indices {
+            keys.values[index].series = KeyState.unmapped
+        }
         seriesOfLabels = [:]
         labelSets = []
         seriesCreated = []

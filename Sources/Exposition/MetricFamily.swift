@@ -66,7 +66,12 @@ public final class RenderedLabels: Sendable {
         self.labels = labels
         var writer = ExpositionWriter(capacity: 128)
         writer.appendLabels(labels, always: false)
-        bytes = writer.bytes
+        // Kept for the series' life: copied to its size (the writer's capacity is a guess; a path
+        // series' rendering is ~100 bytes, and 50,000 series keep 50,000 of them).
+        let rendered = writer.bytes
+        bytes = [UInt8](unsafeUninitializedCapacity: rendered.count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: rendered)
+        }
     }
 }
 
