@@ -5,12 +5,13 @@ import KernelNames
 /// One entry of `path_failures`, as the series its fingerprint names in `path_names` (or, with
 /// `isOverflow`, an entry of `path_overflow`: path="<other>").
 public struct PathFailure: Sendable {
-    /// The counter's key: a `path_failure_key` (a `syscall_failure_key` for an overflow entry).
+    /// The counter's key: a `path_failure_key` followed by the path's bytes (a `syscall_failure_key`
+    /// for an overflow entry).
     public let rawKey: [UInt8]
     public let count: UInt64
     public let isOverflow: Bool
     /// The path's bytes (up to the NUL) from `path_names`; empty for a NULL or unreadable path.
-    let name: [UInt8]
+    let name: ArraySlice<UInt8>
 
     /// An entry of `path_overflow`.
     init(overflow entry: CounterEntry) {
@@ -22,7 +23,7 @@ public struct PathFailure: Sendable {
 
     /// An entry of `path_failures`: its series' count.
     init(_ series: PathSeries, count: UInt64) {
-        rawKey = series.key
+        rawKey = series.bytes
         self.count = count
         isOverflow = false
         name = series.path
@@ -37,10 +38,7 @@ public struct PathFailure: Sendable {
         key.flags = truncated ? PATH_TRUNCATED.rawValue : 0
         let name = PathBuffer(path)
         key.fingerprint = name.fingerprint(seed: 0)
-        rawKey = withUnsafeBytes(of: key) { Array($0) }
-        self.name = Array(name.bytes.prefix { $0 != 0 })
-        self.count = count
-        isOverflow = false
+        self.init(PathSeries(key: withUnsafeBytes(of: key) { Array($0) }, path: name.bytes.prefix { $0 != 0 }), count: count)
     }
 
     /// The (syscall, errno, comm, pid, cgroup) part of the key.

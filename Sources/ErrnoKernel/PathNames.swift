@@ -29,7 +29,7 @@ final class PathNames {
         let named = value.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: MemoryLayout<path_reading>.offset(of: \path_reading.slot)!, as: UInt32.self) }
         guard named == slot else { return nil }
         let pathStart = MemoryLayout<path_reading>.offset(of: \path_reading.path)!
-        let series = PathSeries(key: Array(value.prefix(MemoryLayout<path_failure_key>.size)), path: Array(value[pathStart...].prefix { $0 != 0 }))
+        let series = PathSeries(key: value.prefix(MemoryLayout<path_failure_key>.size), path: value[pathStart...].prefix { $0 != 0 })
         known[slot] = series
         return series
     }
