@@ -46,9 +46,9 @@ let package = Package(
         .target(name: "CPprof", cSettings: [.headerSearchPath("generated")], linkerSettings: [.linkedLibrary("protobuf-c")]),
         // bcrypt verification through libxcrypt, for basic auth.
         .target(name: "CCrypt", linkerSettings: [.linkedLibrary("crypt")]),
-        // elfutils (libelf symbols, libdw call frame information and lines, libdebuginfod), a bounded C++ demangler
+        // elfutils (libelf symbols, libdw call frame information and lines, libdebuginfod loaded at first use), a bounded C++ demangler
         // (libiberty) and openat2, for stacks.
-        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("debuginfod"), .linkedLibrary("iberty")]),
+        .target(name: "CElfUtils", linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("iberty")]),
         // capset(2) and prctl(2) for dropping capabilities after attach.
         .target(name: "CCapabilities"),
         .target(name: "CMalloc"),

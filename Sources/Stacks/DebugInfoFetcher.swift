@@ -203,17 +203,20 @@ public final class DebugInfoFetcher: Sendable {
             return record(buildID, .cached, seconds: seconds(), path: cached, announce: true)
         }
         DebuginfodEnvironment.apply(settings)
-        guard let client = debuginfod_begin() else { return record(buildID, .failed, seconds: seconds(), path: nil, detail: "debuginfod_begin failed") }
-        defer { debuginfod_end(client) }
-        debuginfod_set_user_data(client, Unmanaged.passUnretained(self).toOpaque())
+        guard let client = celfutils_debuginfod_begin() else {
+            let why = celfutils_debuginfod_load_error().map { String(cString: $0) } ?? "debuginfod_begin failed"
+            return record(buildID, .failed, seconds: seconds(), path: nil, detail: why)
+        }
+        defer { celfutils_debuginfod_end(client) }
+        celfutils_debuginfod_set_user_data(client, Unmanaged.passUnretained(self).toOpaque())
         // Called while a transfer runs: a non-zero answer cancels it (shutdown).
-        debuginfod_set_progressfn(client) { client, _, _ in
-            guard let me = debuginfod_get_user_data(client) else { return 0 }
+        celfutils_debuginfod_set_progressfn(client) { client, _, _ in
+            guard let me = celfutils_debuginfod_get_user_data(client) else { return 0 }
             return Unmanaged<DebugInfoFetcher>.fromOpaque(me).takeUnretainedValue().isStopping ? 1 : 0
         }
         let bytes = BuildID.bytes(hex: buildID)
         var path: UnsafeMutablePointer<CChar>?
-        let result = bytes.withUnsafeBufferPointer { debuginfod_find_debuginfo(client, $0.baseAddress, Int32($0.count), &path) }
+        let result = bytes.withUnsafeBufferPointer { celfutils_debuginfod_find_debuginfo(client, $0.baseAddress, Int32($0.count), &path) }
         defer { free(path) }
         guard result >= 0, let path else {
             // libdebuginfod leaves an empty file for a miss (and for a transfer cancelled at shutdown):

@@ -1,9 +1,9 @@
 /* CElfUtils — elfutils' libelf, libdw (CFI, lines) and libdebuginfod for Swift, a bounded C++ demangler (libiberty's), and
- * openat2(2), which glibc does not wrap: the C that reading a captured process's files needs. */
+ * openat2(2), which glibc does not wrap: the C that reading a captured process's files needs.
+ * libdebuginfod is loaded at its first use (celfutils_debuginfod_*), not at start-up. */
 #ifndef CELFUTILS_H
 #define CELFUTILS_H
 
-#include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <dwarf.h>
 #include <gelf.h>
@@ -26,5 +26,22 @@ int celfutils_o_path_flags(void);
 
 /* A directory opened as a path only (O_PATH | O_DIRECTORY), to resolve paths in: -1 on failure. */
 int celfutils_open_directory_path(const char *path);
+
+/* libdebuginfod, loaded (dlopen) at the first call of celfutils_debuginfod_begin: linked at
+ * start-up, it and the HTTP client stack it needs (libcurl, GnuTLS, Kerberos, LDAP, …: about 25
+ * libraries) cost every agent 5 MiB of RSS, used only when a capture's binary has no symbols at
+ * hand. The functions are libdebuginfod's own (see debuginfod_find_debuginfo(3)); without the
+ * library, begin returns NULL and celfutils_debuginfod_load_error says why. */
+typedef struct debuginfod_client celfutils_debuginfod_client;
+typedef int (*celfutils_debuginfod_progressfn)(celfutils_debuginfod_client *client, long a, long b);
+
+celfutils_debuginfod_client *celfutils_debuginfod_begin(void);
+void celfutils_debuginfod_end(celfutils_debuginfod_client *client);
+void celfutils_debuginfod_set_user_data(celfutils_debuginfod_client *client, void *data);
+void *celfutils_debuginfod_get_user_data(const celfutils_debuginfod_client *client);
+void celfutils_debuginfod_set_progressfn(celfutils_debuginfod_client *client, celfutils_debuginfod_progressfn fn);
+int celfutils_debuginfod_find_debuginfo(celfutils_debuginfod_client *client, const unsigned char *build_id, int build_id_len, char **path);
+/* Why libdebuginfod could not be loaded (dlerror's words), or NULL when it is loaded or was never asked for. */
+const char *celfutils_debuginfod_load_error(void);
 
 #endif
