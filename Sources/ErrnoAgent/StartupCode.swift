@@ -3,20 +3,25 @@ import Logging
 import Synchronization
 import SystemSupport
 
-/// The agent's own code pages that start-up left mapped, unmapped once start-up is over.
+/// The agent's own code pages that start-up left mapped, dropped from its page tables once start-up
+/// is over.
 ///
 /// Start-up (the config's YAML, the BPF load, building every part, binding the listeners) runs code
 /// that never runs again, and the kernel maps an executable's text in blocks around each page touched
 /// (fault-around). So after start-up most of the code counts in the agent's RSS (23 MiB of a 42 MiB
-/// mapping, measured), while the agent at rest touches under 1 MiB of it. Once every
-/// listener is bound, the agent unmaps its executable's code (`madvise(MADV_DONTNEED)` on its
-/// private, read-only, executable mappings): the pages stay in the page cache, clean, and code that
-/// runs again is mapped again at its next call. Reclaim does the same to any mapped file page; this
-/// does it once, at the moment start-up's code is known to be done. The pages become reclaimable
-/// page cache: nothing of the agent's state is in them.
+/// mapping, measured), while the agent at rest touches under 1 MiB of it. Once every listener is
+/// bound, the agent drops the resident pages of its executable's code (`madvise(MADV_DONTNEED)` on
+/// its private, read-only, executable mappings; the mappings stay): the pages stay in the page
+/// cache, clean, and code that runs again is mapped again at its next call. Reclaim does the same to
+/// any mapped file page; this does it once, at the moment start-up's code is known to be done.
+/// Nothing of the agent's state is in those pages. What falls is RSS, and the pages' protection from
+/// reclaim as mapped executable pages; the page cache stays charged to the agent's memory cgroup
+/// until reclaimed.
 ///
 /// A mapping holding private copies of its pages (a debugger's or a uprobe's breakpoint written into
-/// the code) is left alone: unmapping would drop the breakpoint.
+/// the code), or whose smaps entry does not say, is left alone: dropping it would drop the
+/// breakpoint. A breakpoint written between the read of smaps and the madvise (microseconds, once
+/// per run) would be lost; the agent places none in itself.
 final class StartupCode: Sendable {
     /// One mapping of /proc/self/smaps, as far as the release needs it.
     struct Mapping: Equatable {
@@ -25,7 +30,8 @@ final class StartupCode: Sendable {
         let permissions: String
         let file: FileIdentity
         var residentKiB: Int
-        var anonymousKiB: Int
+        /// Private (copied-on-write) KiB; nil when smaps did not say.
+        var anonymousKiB: Int?
     }
 
     /// A file by device and inode: what a mapping maps.
@@ -37,11 +43,13 @@ final class StartupCode: Sendable {
 
     /// What one release did.
     struct Release: Equatable, Sendable {
-        /// Code mappings unmapped, and the resident KiB they held.
-        let mappings: Int
-        let residentKiB: Int
-        /// Code mappings left alone because they hold private copies (breakpoints).
-        let skipped: Int
+        /// Code mappings whose pages were dropped, and the resident KiB they held.
+        var mappings = 0
+        var residentKiB = 0
+        /// Code mappings left alone: they hold private copies (breakpoints), or smaps did not say.
+        var skipped = 0
+        /// Code mappings madvise refused, with its error.
+        var failures: [String] = []
     }
 
     private let pendingListeners: Mutex<Int>
@@ -64,6 +72,9 @@ final class StartupCode: Sendable {
             let release = try Self.releaseOwnCode()
             logger.info(
                 "released start-up code pages", metadata: ["resident_kib": "\(release.residentKiB)", "mappings": "\(release.mappings)", "skipped": "\(release.skipped)"])
+            if !release.failures.isEmpty {
+                logger.warning("some start-up code pages stay mapped", metadata: ["errors": "\(release.failures.joined(separator: "; "))"])
+            }
         } catch {
             logger.warning("start-up code pages stay mapped", metadata: ["error": "\(error)"])
         }
@@ -83,27 +94,29 @@ final class StartupCode: Sendable {
         return UInt(bitPattern: unsafeBitCast(function, to: UnsafeRawPointer.self))
     }()
 
-    /// Unmaps this process's executable code mappings (see the type's documentation).
+    /// Drops the resident pages of this process's executable code mappings (see the type's
+    /// documentation); a mapping madvise refuses is reported and the others still released.
     static func releaseOwnCode() throws -> Release {
         guard let smaps = SmallFile.read("/proc/self/smaps", limit: smapsLimit) else { throw Failure(description: "cannot read /proc/self/smaps") }
         guard let (releasable, skipped) = codeMappings(containing: ownCodeAddress, in: mappings(inSmaps: smaps)) else {
             throw Failure(description: "no code mapping holds this executable's code")
         }
-        var released = 0, residentKiB = 0
+        var release = Release(skipped: skipped)
         for mapping in releasable {
             guard let start = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
             if madvise(start, Int(mapping.end - mapping.start), MADV_DONTNEED) != 0 {
-                throw Failure(description: "madvise(MADV_DONTNEED) of \(String(mapping.start, radix: 16))-\(String(mapping.end, radix: 16)): errno \(errno)")
+                release.failures.append("madvise(MADV_DONTNEED) of \(String(mapping.start, radix: 16))-\(String(mapping.end, radix: 16)): errno \(errno)")
+                continue
             }
-            released += 1
-            residentKiB += mapping.residentKiB
+            release.mappings += 1
+            release.residentKiB += mapping.residentKiB
         }
-        return Release(mappings: released, residentKiB: residentKiB, skipped: skipped)
+        return release
     }
 
     /// The private, read-only, executable mappings of the file whose code holds `address`, without
-    /// private copies (to release), and how many such mappings hold private copies (left alone); nil
-    /// when no such mapping holds `address`.
+    /// private copies (to release), and how many such mappings hold private copies or do not say
+    /// (left alone); nil when no such mapping holds `address`.
     static func codeMappings(containing address: UInt, in mappings: [Mapping]) -> (releasable: [Mapping], skipped: Int)? {
         guard let own = mappings.first(where: { $0.permissions == "r-xp" && $0.start <= address && address < $0.end }), own.file.inode != 0 else {
             return nil
@@ -114,15 +127,21 @@ final class StartupCode: Sendable {
     }
 
     /// The mappings of an smaps text: a header line (`start-end perms offset major:minor inode [path]`)
-    /// and its `Rss:` and `Anonymous:` fields. Lines it does not understand are passed over.
+    /// and its `Rss:` and `Anonymous:` fields. Other fields are passed over; so is a header it cannot
+    /// read, with the fields that follow it.
     static func mappings(inSmaps text: String) -> [Mapping] {
         var mappings: [Mapping] = []
+        var current: Int?
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
             if let header = header(line) {
                 mappings.append(header)
-            } else if !mappings.isEmpty, let (name, kiB) = field(line) {
-                if name == "Rss" { mappings[mappings.count - 1].residentKiB = kiB }
-                if name == "Anonymous" { mappings[mappings.count - 1].anonymousKiB = kiB }
+                current = mappings.count - 1
+            } else if let (name, kiB) = field(line) {
+                guard let current else { continue }
+                if name == "Rss" { mappings[current].residentKiB = kiB }
+                if name == "Anonymous" { mappings[current].anonymousKiB = kiB }
+            } else if line.split(separator: " ", maxSplits: 1).first?.hasSuffix(":") != true {
+                current = nil  // a header line it cannot read: its fields are not the last mapping's
             }
         }
         return mappings
@@ -137,7 +156,7 @@ final class StartupCode: Sendable {
             fields[1].count == 4, device.count == 2, let major = UInt32(device[0], radix: 16), let minor = UInt32(device[1], radix: 16),
             let inode = UInt64(fields[4])
         else { return nil }
-        return Mapping(start: start, end: end, permissions: String(fields[1]), file: FileIdentity(major: major, minor: minor, inode: inode), residentKiB: 0, anonymousKiB: 0)
+        return Mapping(start: start, end: end, permissions: String(fields[1]), file: FileIdentity(major: major, minor: minor, inode: inode), residentKiB: 0, anonymousKiB: nil)
     }
 
     private static func field(_ line: Substring) -> (Substring, Int)? {

@@ -1,8 +1,8 @@
 import CErrnoBPF
 
-/// One path series as `path_names` holds it, in one buffer (a scrape keeps one per series: 50,000 of
-/// them at 50,000 series): its `path_failure_key`, the counter's identity, then the path's bytes up
-/// to the NUL (none for a NULL or unreadable path).
+/// One path series as `path_names` holds it, in one buffer (`PathNames` keeps one per series: 50,000
+/// of them at 50,000 series): its `path_failure_key`, the counter's identity, then the path's bytes
+/// up to the NUL (none for a NULL or unreadable path).
 struct PathSeries {
     let bytes: [UInt8]
 

@@ -41,7 +41,8 @@ void celfutils_debuginfod_set_user_data(celfutils_debuginfod_client *client, voi
 void *celfutils_debuginfod_get_user_data(const celfutils_debuginfod_client *client);
 void celfutils_debuginfod_set_progressfn(celfutils_debuginfod_client *client, celfutils_debuginfod_progressfn fn);
 int celfutils_debuginfod_find_debuginfo(celfutils_debuginfod_client *client, const unsigned char *build_id, int build_id_len, char **path);
-/* Why libdebuginfod could not be loaded (dlerror's words), or NULL when it is loaded or was never asked for. */
+/* Why celfutils_debuginfod_begin returns NULL for want of the library (dlerror's words, or a missing
+ * function); NULL when it loaded whole or was never asked for. */
 const char *celfutils_debuginfod_load_error(void);
 
 #endif
