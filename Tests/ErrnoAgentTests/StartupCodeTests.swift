@@ -62,6 +62,20 @@ import Testing
         #expect(StartupCode.codeMappings(containing: 0x1000, in: mappings) == nil)
     }
 
+    @Test func theExecutablesFileSystemComesFromMountinfoByDevice() {
+        let mountinfo = """
+            22 27 0:21 / /proc rw,relatime - proc proc rw
+            27 1 253:1 / / rw,relatime shared:1 - ext4 /dev/mapper/root rw
+            31 27 0:31 / /mnt/host rw,relatime shared:7 master:2 - 9p /dev/root rw,access=any,msize=524288,trans=virtio
+            40 27 0:45 / /weird\\040dir rw - tmpfs tmpfs rw
+            """
+        #expect(StartupCode.fileSystemType(major: 0xfd, minor: 0x01, inMountinfo: mountinfo) == "ext4")  // smaps' fd:01
+        #expect(StartupCode.fileSystemType(major: 0, minor: 31, inMountinfo: mountinfo) == "9p")
+        #expect(StartupCode.fileSystemType(major: 0, minor: 45, inMountinfo: mountinfo) == "tmpfs")
+        #expect(StartupCode.fileSystemType(major: 8, minor: 1, inMountinfo: mountinfo) == nil)
+        #expect(StartupCode.uncachedFileSystems.contains("9p"))
+    }
+
     /// In this very process: its code is unmapped (resident KiB reported), and the test runs on.
     @Test func releasingThisProcessesCodeUnmapsItAndItRunsOn() throws {
         let before = try ownCodeResidentKiB()
