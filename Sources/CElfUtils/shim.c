@@ -92,7 +92,8 @@ static void load_debuginfod(void)
 
 	if (!library) {
 		problem = dlerror();
-		snprintf(debuginfod.error, sizeof(debuginfod.error), "%s", problem ? problem : "libdebuginfod.so.1 could not be loaded");
+		snprintf(debuginfod.error, sizeof(debuginfod.error), "%s (fetching debug files needs Debian's libdebuginfod1)",
+			 problem ? problem : "libdebuginfod.so.1 could not be loaded");
 		return;
 	}
 	debuginfod.begin = dlsym(library, "debuginfod_begin");

@@ -115,7 +115,7 @@ final class StartupCode: Sendable {
             throw Failure(description: "no code mapping holds this executable's code")
         }
         var release = Release(skipped: skipped)
-        if let file = releasable.first?.file, let mountinfo = SmallFile.read("/proc/self/mountinfo", limit: mountinfoLimit),
+        if let file = releasable.first?.file, let mountinfo = MountInfo.ownText(),
             let type = fileSystemType(major: file.major, minor: file.minor, inMountinfo: mountinfo), uncachedFileSystems.contains(type)
         {
             release.keptBecause = "the executable is on \(type), which does not keep mapped pages cached"
@@ -145,23 +145,10 @@ final class StartupCode: Sendable {
         return (releasable, code.count - releasable.count)
     }
 
-    /// The most of /proc/self/mountinfo read (a host with thousands of container mounts stays under it).
-    static let mountinfoLimit = 16 << 20
-
-    /// The type of the file system mounted from device `major:minor`, from a mountinfo text
-    /// (`id parent major:minor root mountpoint options [tags…] - type source options`); nil when no
-    /// line says.
+    /// The type of the file system mounted from device `major:minor`, from a mountinfo text; nil
+    /// when no line says.
     static func fileSystemType(major: UInt32, minor: UInt32, inMountinfo text: String) -> Substring? {
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count > 6 else { continue }
-            let device = fields[2].split(separator: ":")
-            guard device.count == 2, UInt32(device[0]) == major, UInt32(device[1]) == minor,
-                let separator = fields[6...].firstIndex(of: "-"), separator + 1 < fields.count
-            else { continue }
-            return fields[separator + 1]
-        }
-        return nil
+        MountInfo.entries(text).first { $0.major == major && $0.minor == minor }?.type
     }
 
     /// The mappings of an smaps text: a header line (`start-end perms offset major:minor inode [path]`)

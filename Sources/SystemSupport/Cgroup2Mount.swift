@@ -5,16 +5,9 @@ import Foundation
 public enum Cgroup2Mount {
     /// The mount point from `mountinfo` (default: this process's /proc/self/mountinfo); nil without one.
     public static func path(mountinfo: String? = nil) -> String? {
-        guard let text = mountinfo ?? (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) else { return nil }
-        for line in text.split(separator: "\n") {
-            // "36 35 0:30 / /sys/fs/cgroup rw,… shared:9 - cgroup2 cgroup2 rw": the type follows " - ".
-            guard let separator = line.range(of: " - ") else { continue }
-            let fields = line[..<separator.lowerBound].split(separator: " ")
-            if line[separator.upperBound...].hasPrefix("cgroup2 "), fields.count > 4, fields[3] == "/" {
-                return String(fields[4]).replacingOccurrences(of: "\\040", with: " ")
-            }
-        }
-        return nil
+        guard let text = mountinfo ?? MountInfo.ownText() else { return nil }
+        guard let mount = MountInfo.entries(text).first(where: { $0.type == "cgroup2" && $0.root == "/" }) else { return nil }
+        return String(mount.mountPoint).replacingOccurrences(of: "\\040", with: " ")
     }
 
     /// The id of the cgroup at `path` (absolute, inside the hierarchy: no `.` or `..` component) —
