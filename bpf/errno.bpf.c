@@ -159,13 +159,58 @@ struct {
 	__type(value, __u8);
 } folded_paths SEC(".maps");
 
-/* Room for one path reading per CPU: too big for the 512-byte BPF stack. */
+/* Room for two path readings per CPU (too big for the 512-byte BPF stack): the one read last, and
+ * the last one counted in a series, kept to count a repeat of it without hashing (path_readings). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct path_reading);
+} path_scratch SEC(".maps");
+
+/* Per CPU: which path_scratch entry holds what. A failure repeating the last counted series on this
+ * CPU (a retry loop, a config read again and again) adds to its slot without the series lookup; the
+ * next reading goes to the other entry, so that keeping the counted one costs no copy. Slots are never
+ * handed to another series, so a kept slot never goes stale. */
+struct path_readings {
+	__u32 current; /* the entry read_path filled last */
+	__u32 counted; /* the entry of the last reading counted in its series' slot `slot` */
+	__u32 slot;
+	__u32 valid;   /* 0 until this CPU counts a path failure */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct path_reading);
-} path_scratch SEC(".maps");
+	__type(value, struct path_readings);
+} path_readings SEC(".maps");
+
+/* This CPU's path_scratch entry for the next reading (not the last counted one), made current; NULL
+ * on a map error. */
+static __always_inline struct path_reading *next_reading(void)
+{
+	__u32 zero = 0, index;
+	struct path_readings *readings = bpf_map_lookup_elem(&path_readings, &zero);
+
+	if (!readings)
+		return 0;
+	index = readings->valid ? readings->counted ^ 1 : 0;
+	readings->current = index;
+	return bpf_map_lookup_elem(&path_scratch, &index);
+}
+
+/* This CPU's current reading: the one read_path filled last. */
+static __always_inline struct path_reading *current_reading(void)
+{
+	__u32 zero = 0, index;
+	struct path_readings *readings = bpf_map_lookup_elem(&path_readings, &zero);
+
+	if (!readings)
+		return 0;
+	index = readings->current;
+	return bpf_map_lookup_elem(&path_scratch, &index);
+}
 
 /* Stack-capture triggers: settings written by user space, the rate limiters' state written here. */
 struct {
@@ -375,7 +420,7 @@ static __always_inline bool same_path(const char *ours, const char *theirs)
  * errno, comm and opt-in labels), with its fingerprint. NULL when the syscall is not counted per path. */
 static __always_inline struct path_reading *read_path(struct pt_regs *regs, const struct syscall_failure_key *labelled)
 {
-	__u32 zero = 0, syscall_nr = labelled->syscall_nr;
+	__u32 syscall_nr = labelled->syscall_nr;
 	__u32 *position = bpf_map_lookup_elem(&path_syscalls, &syscall_nr);
 	struct path_reading *reading;
 	const char *user_path;
@@ -384,7 +429,7 @@ static __always_inline struct path_reading *read_path(struct pt_regs *regs, cons
 
 	if (!position || !*position)
 		return 0;
-	reading = bpf_map_lookup_elem(&path_scratch, &zero);
+	reading = next_reading();
 	if (!reading)
 		return 0;
 	reading->key.failure = *labelled;
@@ -504,13 +549,29 @@ static __always_inline __u32 syscall_counting_flags(__u32 labels)
  * syscall_counting_flags. True when its series counted the syscall's failure too. */
 static __always_inline bool count_path_failure(struct path_reading *reading, __u32 counting_flags)
 {
+	struct path_readings *readings;
+	struct path_reading *counted;
 	__u64 series, *count = 0;
-	__u32 index;
-	long slot;
+	__u32 zero = 0, index;
+	long slot = PATH_NAMES_FULL;
 
 	reading->key.flags |= counting_flags;
-	series = errno_series_fingerprint(&reading->key, fingerprint_seed);
-	slot = series_slot(reading, &series);
+	readings = bpf_map_lookup_elem(&path_readings, &zero);
+	if (readings && readings->valid && readings->counted != readings->current) {
+		index = readings->counted;
+		counted = bpf_map_lookup_elem(&path_scratch, &index);
+		if (counted && same_series(reading, counted))
+			slot = readings->slot;
+	}
+	if (slot < 0) {
+		series = errno_series_fingerprint(&reading->key, fingerprint_seed);
+		slot = series_slot(reading, &series);
+		if (slot >= 0 && readings) {
+			readings->counted = readings->current;
+			readings->slot = slot;
+			readings->valid = 1;
+		}
+	}
 	if (slot == PATH_NAME_TAKEN) {
 		fold_path_failure(reading, EVENT_PATH_COLLISION);
 		return false;
@@ -976,10 +1037,9 @@ __noinline int match_triggers(long ret, __u32 lookups)
 	struct async_submission *request = 0;
 	struct capture_request capture_request = {.ret = ret, .kind = CAPTURE_SYSCALL};
 	__u64 ids, captured = 0, preadmitted = 0;
-	__u32 zero = 0;
 	/* The path read_path left in this CPU's scratch reading: a map value, which map helpers take as
 	 * a key on every kernel (6.1 refuses a global function's pointer argument there). */
-	struct path_reading *reading = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct path_reading *reading = current_reading();
 
 	if (!reading || !(kernel_features & FEATURE_CAPTURES))
 		return 0;
