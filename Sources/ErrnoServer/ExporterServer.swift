@@ -35,6 +35,9 @@ public struct ExporterServer: Sendable {
     public let openMetricsCreatedSamples: Bool
     /// What fails now, for the landing page and `/api/v1/failures/recent`; nil: neither shows it.
     public let recent: RecentFailures?
+    /// Runs after each scrape's exposition is built, its intermediate data freed (the agent hands
+    /// the allocator's free pages back to the system there).
+    public let afterScrape: @Sendable () -> Void
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
@@ -42,8 +45,9 @@ public struct ExporterServer: Sendable {
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
         tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, connections: ConnectionGate? = nil, openMetricsCreatedSamples: Bool = true,
-        recent: RecentFailures? = nil, logger: Logger
+        recent: RecentFailures? = nil, afterScrape: @escaping @Sendable () -> Void = {}, logger: Logger
     ) {
+        self.afterScrape = afterScrape
         self.openMetricsCreatedSamples = openMetricsCreatedSamples
         self.recent = recent
         self.captures = captures
@@ -104,7 +108,7 @@ public struct ExporterServer: Sendable {
     /// at most `limits.maxConcurrentScrapes` at once.
     private func addMetricsRoute(to router: Router<BasicRequestContext>) {
         let gatherer = self.gatherer, isReady = self.isReady, logger = self.logger, createdSamples = openMetricsCreatedSamples
-        let inFlight = scrapesInFlight, maxScrapes = limits.maxConcurrentScrapes
+        let inFlight = scrapesInFlight, maxScrapes = limits.maxConcurrentScrapes, afterScrape = self.afterScrape
         router.get(RouterPath(telemetryPath)) { request, _ -> Response in
             guard isReady() else {
                 return Self.text(.serviceUnavailable, "BPF programs are not attached yet\n")
@@ -114,29 +118,37 @@ public struct ExporterServer: Sendable {
                 return Self.text(.serviceUnavailable, "too many concurrent scrapes (--web.max-requests=\(maxScrapes)); retry later\n")
             }
             defer { inFlight.decrement() }
-            let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
-            let (families, errors) = gatherer.gather()
-            for error in errors {
-                logger.error("collector failed", metadata: ["error": "\(error)"])
-            }
-            if !errors.isEmpty && families.isEmpty {
-                return Self.text(.internalServerError, "collection failed: \(errors.map { "\($0)" }.joined(separator: "; "))\n")
-            }
-            var headers = HTTPFields()
-            headers[.contentType] = format.contentType
-            headers[.vary] = "Accept, Accept-Encoding"
-            var body: ByteBuffer
-            do {
-                body = ByteBuffer(bytes: try format.encode(families, createdSamples: createdSamples))
-            } catch {
-                return Self.text(.internalServerError, "encoding the exposition failed: \(error)\n")
-            }
-            if Self.acceptsGzip(request.headers[.acceptEncoding]), let compressed = try? body.compress(with: .gzip()) {
-                headers[.contentEncoding] = "gzip"
-                body = compressed
-            }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+            let response = Self.scrape(request, gatherer: gatherer, createdSamples: createdSamples, logger: logger)
+            afterScrape()
+            return response
         }
+    }
+
+    /// One scrape's response: every collector gathered, encoded as `Accept` asks, gzipped when
+    /// allowed. Everything but the body is freed when it returns.
+    private static func scrape(_ request: Request, gatherer: Gatherer, createdSamples: Bool, logger: Logger) -> Response {
+        let format = ExpositionFormat.negotiate(accept: request.headers[.accept])
+        let (families, errors) = gatherer.gather()
+        for error in errors {
+            logger.error("collector failed", metadata: ["error": "\(error)"])
+        }
+        if !errors.isEmpty && families.isEmpty {
+            return Self.text(.internalServerError, "collection failed: \(errors.map { "\($0)" }.joined(separator: "; "))\n")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = format.contentType
+        headers[.vary] = "Accept, Accept-Encoding"
+        var body: ByteBuffer
+        do {
+            body = ByteBuffer(bytes: try format.encode(families, createdSamples: createdSamples))
+        } catch {
+            return Self.text(.internalServerError, "encoding the exposition failed: \(error)\n")
+        }
+        if Self.acceptsGzip(request.headers[.acceptEncoding]), let compressed = try? body.compress(with: .gzip()) {
+            headers[.contentEncoding] = "gzip"
+            body = compressed
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// `/-/healthy`, `/-/ready` and `/-/reload` (403 without `--web.enable-lifecycle`).

@@ -11,6 +11,7 @@ import KernelNames
 import Logging
 import NIOCore
 import Stacks
+import Synchronization
 import Testing
 import Watches
 
@@ -51,13 +52,14 @@ import Watches
         }
 
         func app(
-            reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true, investigations: InvestigationAPI? = nil, recent: RecentFailures? = nil
+            reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true, investigations: InvestigationAPI? = nil, recent: RecentFailures? = nil,
+            afterScrape: @escaping @Sendable () -> Void = {}
         ) -> some ApplicationProtocol {
             let kernel = self.kernel
             let server = ExporterServer(
                 addresses: [], telemetryPath: "/metrics", gatherer: gatherer, isReady: { kernel.isAttached }, reload: reload,
                 captures: CaptureAPI(store: store, triggers: triggers, webhook: webhook, investigations: investigations),
-                openMetricsCreatedSamples: openMetricsCreatedSamples, recent: recent,
+                openMetricsCreatedSamples: openMetricsCreatedSamples, recent: recent, afterScrape: afterScrape,
                 logger: Logger(label: "test"))
             return Application(router: server.makeRouter())
         }
@@ -102,6 +104,20 @@ import Watches
                 #expect(response.headers[.contentEncoding] == "gzip")
                 #expect(Array(response.body.readableBytesView.prefix(2)) == [0x1F, 0x8B])
             }
+        }
+    }
+
+    @Test func theAfterScrapeHookRunsOncePerServedScrapeOnly() async throws {
+        let fixture = try Fixture()
+        let runs = Mutex(0)
+        try await fixture.app(afterScrape: { runs.withLock { $0 += 1 } }).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.acceptEncoding: "gzip"]) { #expect($0.status == .ok) }
+            #expect(runs.withLock { $0 } == 2)
+            try await client.execute(uri: "/-/healthy", method: .get) { #expect($0.status == .ok) }
+            fixture.kernel.setAttached(false)
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .serviceUnavailable) }
+            #expect(runs.withLock { $0 } == 2, "neither another route nor a refused scrape runs it")
         }
     }
 
