@@ -21,9 +21,9 @@ struct SeriesIndex {
 
     /// One entry per key: 50,000 path series keep 50,000 of them.
     private var keys: [RawKey: KeyState] = [:]
-    private var seriesOfLabels: [[Label]: Int] = [:]
-    /// Each series' labels, rendered once for the text formats.
+    /// Each series' labels, rendered once for the text formats: the only copy kept.
     private var labelSets: [RenderedLabels] = []
+    private var seriesOfLabels: [RenderedLabels: Int] = [:]
     private var seriesCreated: [Double] = []
     /// Series numbers in exposition order; behind `labelSets` when series were added since.
     private var order: [Int] = []
@@ -60,7 +60,8 @@ struct SeriesIndex {
         }
         lastRead = max(lastRead, readAt)
         if order.count != labelSets.count {
-            order = labelSets.indices.sorted { MetricFamily.labelsPrecede(labelSets[$0].labels, labelSets[$1].labels) }
+            let labels = labelSets.map(\.labels)  // read back once each, for this sort only
+            order = labels.indices.sorted { MetricFamily.labelsPrecede(labels[$0], labels[$1]) }
         }
         return order.compactMap { series in
             present[series] ? Sample(labels: labelSets[series], value: Double(totals[series]), created: seriesCreated[series]) : nil
@@ -72,15 +73,15 @@ struct SeriesIndex {
     private mutating func add(_ rawKey: RawKey, labels set: [Label], readAt: Double) -> Int {
         // Absent at the last read when not seen before; a read that began later cannot have missed it.
         let created = keys[rawKey]?.created ?? min(lastRead, readAt)
-        let series: Int
-        if let shared = seriesOfLabels[set] {
+        let rendered = RenderedLabels(set), series: Int
+        if let shared = seriesOfLabels[rendered] {
             series = shared
             seriesCreated[series] = min(seriesCreated[series], created)
         } else {
             series = labelSets.count
-            labelSets.append(RenderedLabels(set))
+            labelSets.append(rendered)
             seriesCreated.append(created)
-            seriesOfLabels[set] = series
+            seriesOfLabels[rendered] = series
         }
         keys[rawKey] = KeyState(series: series, created: created)
         return series

@@ -55,16 +55,15 @@ public struct Sample: Sendable, Equatable {
     }
 }
 
-/// A label set and its text-format rendering (`{name="value",…}`, escaped as both text formats
-/// escape), made once for a series that is exposed at every scrape. A struct of two array
-/// references: a class would cost each of 50,000 series one more allocation (48 bytes) to save a
-/// sample one retain.
-public struct RenderedLabels: Sendable {
-    public let labels: [Label]
+/// A label set as both text formats write it (`{name="value",…}`, escaped as they escape), made once
+/// for a series that is exposed at every scrape. Only the rendering is kept: 50,000 series would
+/// keep 50,000 label arrays and path strings besides (~240 bytes each), for the few readers of the
+/// labels themselves (protobuf, sorting new series), which read them back from it. Two renderings
+/// are equal exactly when their label sets are: names are plain, values escaped one way.
+public struct RenderedLabels: Sendable, Hashable {
     let bytes: [UInt8]
 
     public init(_ labels: [Label]) {
-        self.labels = labels
         var writer = ExpositionWriter(capacity: 128)
         writer.appendLabels(labels, always: false)
         // Kept for the series' life: copied to its size (the writer's capacity is a guess; a path
@@ -73,6 +72,50 @@ public struct RenderedLabels: Sendable {
         bytes = [UInt8](unsafeUninitializedCapacity: rendered.count) { buffer, initialized in
             initialized = buffer.initialize(fromContentsOf: rendered)
         }
+    }
+
+    /// The labels, read back from the rendering (`ExpositionWriter.appendLabels`: `{`, then
+    /// `name="value"` joined by `,`, then `}`, nothing at all for no labels; values escape `\`, `"`
+    /// and newline with a backslash, and nothing else).
+    public var labels: [Label] {
+        var labels: [Label] = []
+        var index = bytes.startIndex + 1  // past "{"
+        while index < bytes.endIndex, bytes[index] != UInt8(ascii: "}") {
+            let nameStart = index
+            while bytes[index] != UInt8(ascii: "=") { index += 1 }
+            let name = String(decoding: bytes[nameStart..<index], as: UTF8.self)
+            index += 2  // past `="`
+            let valueStart = index
+            var escaped = false
+            while bytes[index] != UInt8(ascii: "\"") {
+                if bytes[index] == UInt8(ascii: "\\") {
+                    escaped = true
+                    index += 1
+                }
+                index += 1
+            }
+            let value = bytes[valueStart..<index]
+            labels.append(Label(name, escaped ? Self.unescaped(value) : String(decoding: value, as: UTF8.self)))
+            index += 1  // past the closing quote
+            if bytes[index] == UInt8(ascii: ",") { index += 1 }
+        }
+        return labels
+    }
+
+    private static func unescaped(_ value: ArraySlice<UInt8>) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.count)
+        var index = value.startIndex
+        while index < value.endIndex {
+            if value[index] == UInt8(ascii: "\\") {
+                index += 1
+                bytes.append(value[index] == UInt8(ascii: "n") ? UInt8(ascii: "\n") : value[index])
+            } else {
+                bytes.append(value[index])
+            }
+            index += 1
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -33,6 +33,24 @@ import Testing
         #expect(String(decoding: TextFormat.encode([family]), as: UTF8.self).contains(#"m{comm="y"} 1"#))
     }
 
+    @Test func theLabelsReadBackExactlyFromTheRendering() {
+        let sets: [[Label]] = [
+            [], Self.labels, [Label("path", "")], [Label("path", "\\")], [Label("path", "ends with \\")], [Label("path", "\\n is not \n")],
+            [Label("path", "\"\"\""), Label("comm", "={},\"")], [Label("cgroup", "/a,b=\"c\"}")],
+        ]
+        for labels in sets {
+            #expect(RenderedLabels(labels).labels == labels)
+        }
+    }
+
+    @Test func renderingsAreEqualExactlyWhenTheirLabelsAre() {
+        #expect(RenderedLabels(Self.labels) == RenderedLabels(Self.labels))
+        #expect(Set([RenderedLabels(Self.labels), RenderedLabels(Self.labels)]).count == 1)
+        // A value that looks like two labels is one value: escaping keeps it apart.
+        #expect(RenderedLabels([Label("a", #"x",b="y"#)]) != RenderedLabels([Label("a", "x"), Label("b", "y")]))
+        #expect(RenderedLabels([Label("path", "a\n")]) != RenderedLabels([Label("path", "a\\n")]))
+    }
+
     @Test func aProducerSaysItsSamplesAreInOrderOrTheyAreSorted() {
         let shuffled = MetricFamily(name: "m", help: "h", type: .gauge, samples: family(rendered: false).samples.reversed())
         #expect(shuffled.sorted().samples.map(\.labels) == family(rendered: false).samples.map(\.labels))
