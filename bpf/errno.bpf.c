@@ -416,8 +416,9 @@ static __always_inline bool same_path(const char *ours, const char *theirs)
 	return true;
 }
 
-/* Reads the path argument into this CPU's scratch reading, after `labelled` (the syscall, its
- * errno, comm and opt-in labels), with its fingerprint. NULL when the syscall is not counted per path. */
+/* Reads the path argument into this CPU's next scratch reading (next_reading), after `labelled`
+ * (the syscall, its errno, comm and opt-in labels), with its fingerprint. NULL when the syscall is
+ * not counted per path. */
 static __always_inline struct path_reading *read_path(struct pt_regs *regs, const struct syscall_failure_key *labelled)
 {
 	__u32 syscall_nr = labelled->syscall_nr;
@@ -1037,8 +1038,8 @@ __noinline int match_triggers(long ret, __u32 lookups)
 	struct async_submission *request = 0;
 	struct capture_request capture_request = {.ret = ret, .kind = CAPTURE_SYSCALL};
 	__u64 ids, captured = 0, preadmitted = 0;
-	/* The path read_path left in this CPU's scratch reading: a map value, which map helpers take as
-	 * a key on every kernel (6.1 refuses a global function's pointer argument there). */
+	/* The path read_path read last on this CPU (current_reading): a map value, which map helpers
+	 * take as a key on every kernel (6.1 refuses a global function's pointer argument there). */
 	struct path_reading *reading = current_reading();
 
 	if (!reading || !(kernel_features & FEATURE_CAPTURES))

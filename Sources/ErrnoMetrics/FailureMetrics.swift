@@ -122,15 +122,19 @@ public final class FailureMetrics: Collector {
     /// series: `# {capture_id="12"} 1 <time>` in OpenMetrics, one click from a graph to the stack.
     func withExemplars(_ samples: [Sample], rewriter: PathRewriter) -> [Sample] {
         guard let exemplars else { return samples }
-        var latest: [[String]: Exemplar] = [:]
+        // By the rendering of (syscall, path, errno, comm), with which pathFamily's labels start
+        // (opt-in labels follow): matched without reading any sample's labels back.
+        var latest: [ArraySlice<UInt8>: Exemplar] = [:]
         for capture in exemplars() {  // oldest first: the newest wins
-            latest[[capture.syscall, rewriter.rewrite(capture.path), capture.errno, capture.comm]] = capture.exemplar
+            let labels = [
+                Label("syscall", capture.syscall), Label("path", rewriter.rewrite(capture.path)), Label("errno", capture.errno), Label("comm", capture.comm),
+            ]
+            latest[RenderedLabels(labels).leading(labels.count)] = capture.exemplar
         }
         guard !latest.isEmpty else { return samples }
         return samples.map { sample in
-            // pathFamily's labels start with syscall, path, errno, comm (opt-in labels follow).
             var sample = sample
-            sample.exemplar = latest[sample.labels.prefix(4).map(\.value)]
+            sample.exemplar = latest[(sample.renderedLabels ?? RenderedLabels(sample.labels)).leading(4)]
             return sample
         }
     }

@@ -60,11 +60,36 @@ struct SeriesIndex {
         }
         lastRead = max(lastRead, readAt)
         if order.count != labelSets.count {
-            let labels = labelSets.map(\.labels)  // read back once each, for this sort only
-            order = labels.indices.sorted { MetricFamily.labelsPrecede(labels[$0], labels[$1]) }
+            placeNewSeries()
         }
         return order.compactMap { series in
             present[series] ? Sample(labels: labelSets[series], value: Double(totals[series]), created: seriesCreated[series]) : nil
+        }
+    }
+
+    /// Puts the series numbered from `order.count` on (added since the last read) in exposition
+    /// order. Labels are read back from their renderings for this only: a few new series among many
+    /// are each placed by binary search (log n label sets read), many are sorted with the rest (each
+    /// label set read once).
+    private mutating func placeNewSeries() {
+        let added = order.count..<labelSets.count
+        guard added.count * 16 < order.count else {
+            let labels = labelSets.map(\.labels)
+            order = labels.indices.sorted { MetricFamily.labelsPrecede(labels[$0], labels[$1]) }
+            return
+        }
+        for series in added {
+            let labels = labelSets[series].labels
+            var low = 0, high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if MetricFamily.labelsPrecede(labelSets[order[middle]].labels, labels) {
+                    low = middle + 1
+                } else {
+                    high = middle
+                }
+            }
+            order.insert(series, at: low)
         }
     }
 

@@ -35,8 +35,8 @@ public struct ExporterServer: Sendable {
     public let openMetricsCreatedSamples: Bool
     /// What fails now, for the landing page and `/api/v1/failures/recent`; nil: neither shows it.
     public let recent: RecentFailures?
-    /// Runs after each scrape's exposition is built, its intermediate data freed (the agent hands
-    /// the allocator's free pages back to the system there).
+    /// Runs after a scrape's exposition is built and its intermediate data freed, when no other
+    /// scrape is in flight (the agent hands the allocator's free pages back to the system there).
     public let afterScrape: @Sendable () -> Void
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
@@ -117,9 +117,10 @@ public struct ExporterServer: Sendable {
                 inFlight.decrement()
                 return Self.text(.serviceUnavailable, "too many concurrent scrapes (--web.max-requests=\(maxScrapes)); retry later\n")
             }
-            defer { inFlight.decrement() }
             let response = Self.scrape(request, gatherer: gatherer, createdSamples: createdSamples, logger: logger)
-            afterScrape()
+            if inFlight.decrement() == 0 {
+                afterScrape()  // once concurrent scrapes are all done: their memory is free then
+            }
             return response
         }
     }
@@ -238,5 +239,7 @@ final class ManagedAtomicCounter: Sendable {
     /// Adds one; returns the new count.
     func increment() -> Int { value.wrappingAdd(1, ordering: .relaxed).newValue }
 
-    func decrement() { value.wrappingSubtract(1, ordering: .relaxed) }
+    /// Takes one off; returns the new count.
+    @discardableResult
+    func decrement() -> Int { value.wrappingSubtract(1, ordering: .relaxed).newValue }
 }

@@ -57,13 +57,16 @@ public struct Sample: Sendable, Equatable {
 
 /// A label set as both text formats write it (`{name="value",…}`, escaped as they escape), made once
 /// for a series that is exposed at every scrape. Only the rendering is kept: 50,000 series would
-/// keep 50,000 label arrays and path strings besides (~240 bytes each), for the few readers of the
-/// labels themselves (protobuf, sorting new series), which read them back from it. Two renderings
-/// are equal exactly when their label sets are: names are plain, values escaped one way.
+/// keep 50,000 label arrays and path strings besides (~240 bytes each) for the few readers of the
+/// labels themselves (the protobuf encoder, `Sample.labels` and what compares them), which read
+/// them back from it. Label names are plain (letters, digits, `_`: Prometheus' own rule), so two
+/// renderings are equal exactly when their label sets are byte for byte (values escape one way).
 public struct RenderedLabels: Sendable, Hashable {
     let bytes: [UInt8]
 
+    /// `labels`' names must be plain (`[a-zA-Z_][a-zA-Z0-9_]*`), as every metric label's is.
     public init(_ labels: [Label]) {
+        assert(labels.allSatisfy { $0.name.utf8.allSatisfy { byte in byte == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) } }, "label names are plain")
         var writer = ExpositionWriter(capacity: 128)
         writer.appendLabels(labels, always: false)
         // Kept for the series' life: copied to its size (the writer's capacity is a guess; a path
@@ -100,6 +103,24 @@ public struct RenderedLabels: Sendable, Hashable {
             if bytes[index] == UInt8(ascii: ",") { index += 1 }
         }
         return labels
+    }
+
+    /// The rendering of the first `count` (≥ 1) labels, or of all when there are fewer, without
+    /// the closing brace: equal for two renderings exactly when their first `count` labels are.
+    public func leading(_ count: Int) -> ArraySlice<UInt8> {
+        precondition(count >= 1)
+        var quotes = 0, index = bytes.startIndex
+        while index < bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "\\") {
+                index += 1  // the escaped byte: never a label's quote
+            } else if bytes[index] == UInt8(ascii: "\""), quotes + 1 == 2 * count {
+                return bytes[...index]
+            } else if bytes[index] == UInt8(ascii: "\"") {
+                quotes += 1
+            }
+            index += 1
+        }
+        return bytes.dropLast()
     }
 
     private static func unescaped(_ value: ArraySlice<UInt8>) -> String {

@@ -70,18 +70,23 @@ import Testing
     @Test func theLatestCaptureIsThePathSeriesExemplar() throws {
         let kernel = FakeKernel()
         var counters = KernelCounters()
-        counters.pathFailures = [PathFailure(syscall: 257, errno: 2, comm: "node", path: Array("/etc/nodey.conf".utf8), count: 1)]
+        counters.pathFailures = ["/etc/nodey.conf", "/etc/nodey.conf.bak", #"/tmp/"quoted",path="x"#].map {
+            PathFailure(syscall: 257, errno: 2, comm: "node", path: Array($0.utf8), count: 1)
+        }
         kernel.setCounters(counters)
         let exemplars: @Sendable () -> [FailureExemplar] = {
-            [1, 2].map { id in
+            [(1, "/etc/nodey.conf"), (2, "/etc/nodey.conf"), (3, #"/tmp/"quoted",path="x"#), (4, "/etc/nodey.conf.old")].map { id, path in
                 FailureExemplar(
-                    syscall: "openat", path: "/etc/nodey.conf", errno: "ENOENT", comm: "node",
+                    syscall: "openat", path: path, errno: "ENOENT", comm: "node",
                     exemplar: Exemplar(labels: [Label("capture_id", String(id))], value: 1))
             }
         }
         let metrics = FailureMetrics(kernel: kernel, config: Config(), rewriter: try PathRewriter([]), countingSince: 1_700_000_000, syscalls: SyscallNamesForTests.x86, exemplars: exemplars)
         let paths = try Self.family(try metrics.collect(), "errno_path_failures_total")
-        #expect(paths.samples.first?.exemplar?.labels == [Label("capture_id", "2")])
+        let exemplarOf = Dictionary(uniqueKeysWithValues: paths.samples.map { sample in
+            (sample.labels.first { $0.name == "path" }?.value ?? "", sample.exemplar?.labels.first?.value)
+        })
+        #expect(exemplarOf == ["/etc/nodey.conf": "2", "/etc/nodey.conf.bak": nil, #"/tmp/"quoted",path="x"#: "3"])
     }
 
     @Test func kernelLossesAreCountedByReason() throws {

@@ -48,6 +48,21 @@ import Testing
         #expect(family.sorted() == family, "already in the order sorted() gives")
     }
 
+    @Test func aFewNewSeriesAmongManyArePlacedWhereASortPutsThem() {
+        var index = SeriesIndex(countingSince: 0)
+        var generator = SystemRandomNumberGenerator()
+        let names = (0..<240).map { String(UInt32.random(in: 0...UInt32.max, using: &generator), radix: 36) + "-\($0)" }
+        var read: [Entry] = []
+        func order(_ keys: Range<Int>, at time: Double) -> [String] {
+            read += keys.map { Entry(key: UInt8($0), count: 1, series: names[$0]) }
+            return index.samples(read, readAt: time, key: { [$0.key] }, count: \.count) { [Label("s", $0.series)] }.map { $0.labels[0].value }
+        }
+        #expect(order(0..<200, at: 1) == names[0..<200].sorted(), "many new ones: sorted")
+        #expect(order(200..<203, at: 2) == names[0..<203].sorted(), "a few: each placed by binary search")
+        #expect(order(203..<204, at: 3) == names[0..<204].sorted())
+        #expect(order(204..<240, at: 4) == names[0..<240].sorted(), "more than a sixteenth: sorted again")
+    }
+
     @Test func rawKeysHashAndCompareByTheirBytes() {
         #expect(RawKey(bytes: [1, 2, 3]) == RawKey(bytes: [1, 2, 3]))
         #expect(RawKey(bytes: [1, 2, 3]) != RawKey(bytes: [1, 2, 4]))

@@ -107,7 +107,7 @@ import Watches
         }
     }
 
-    @Test func theAfterScrapeHookRunsOncePerServedScrapeOnly() async throws {
+    @Test func theAfterScrapeHookRunsAfterServedScrapesOnly() async throws {
         let fixture = try Fixture()
         let runs = Mutex(0)
         try await fixture.app(afterScrape: { runs.withLock { $0 += 1 } }).test(.router) { client in

@@ -120,17 +120,22 @@ struct PathFailureTests {
         try runLoad(comm: comm, paths: [PathPlan("openat", 3, first)])
         try runLoad(comm: comm, paths: [PathPlan("openat", 4, second)])
         try runLoad(comm: comm, paths: [PathPlan("openat", 2, first)])
-        // Alternating, so that the CPU's last counted series (kept to count repeats without a
-        // lookup) is the other path's at every failure.
-        let once = (first: PathPlan("openat", 1, first), second: PathPlan("openat", 1, second))
+        // Each CPU keeps the last series it counted, to count a repeat without a lookup. One failure
+        // at a time: the colliding path, compared with the kept first path's series, is not it
+        // (never counted in it); and a third path with a series of its own replaces the kept
+        // series at every failure.
+        let third = first + "-own"
+        let once = (first: PathPlan("openat", 1, first), second: PathPlan("openat", 1, second), third: PathPlan("openat", 1, third))
         try runLoad(comm: comm, paths: [once.first, once.second, once.first, once.second, once.first])
+        try runLoad(comm: comm, paths: [once.third, once.first, once.third, once.first, once.second, once.third])
         let scrape = try await agent.scrape()
         // The first path owns the fingerprint; the second is counted under <other> and reported.
-        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": first, "errno": "ENOENT", "comm": comm]) == 8)
-        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": "<other>", "errno": "ENOENT", "comm": comm]) == 6)
-        #expect(scrape.matching(Self.paths, ["comm": comm]).count == 2, "no series of its own for the second path")
-        #expect((scrape.value("errno_exporter_dropped_events_total", collided) ?? 0) - (before.value("errno_exporter_dropped_events_total", collided) ?? 0) == 6)
-        #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": comm]) == 14)
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": first, "errno": "ENOENT", "comm": comm]) == 10)
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": "<other>", "errno": "ENOENT", "comm": comm]) == 7)
+        #expect(scrape.value(Self.paths, ["syscall": "openat", "path": third, "errno": "ENOENT", "comm": comm]) == 3)
+        #expect(scrape.matching(Self.paths, ["comm": comm]).count == 3, "no series of its own for the second path")
+        #expect((scrape.value("errno_exporter_dropped_events_total", collided) ?? 0) - (before.value("errno_exporter_dropped_events_total", collided) ?? 0) == 7)
+        #expect(scrape.value(Self.failures, ["syscall": "openat", "errno": "ENOENT", "comm": comm]) == 20)
         #expect(try agent.stop() == 0)
     }
 
