@@ -64,14 +64,20 @@ public struct Capture: Sendable {
         public var stackBytes = 0
         /// Why unwinding stopped; nil when no user stack was asked for.
         public var end: UnwindEnd?
-        /// Set when the process was gone before its memory map could be read: frames keep bare addresses.
+        /// Set when the process was gone by the time its stack was named: its files could no longer be
+        /// opened through /proc, so frames in modules not read before may keep bare addresses.
         public var processExited = false
+        /// Set when no memory map was at hand (none recorded by the kernel, and the process exited
+        /// before /proc gave one): every frame keeps its bare address. Counted in
+        /// `errno_exporter_captures_without_maps_total`.
+        public var withoutMaps = false
         public var unresolvedFrames = 0
 
-        public init(stackBytes: Int = 0, end: UnwindEnd? = nil, processExited: Bool = false, unresolvedFrames: Int = 0) {
+        public init(stackBytes: Int = 0, end: UnwindEnd? = nil, processExited: Bool = false, withoutMaps: Bool = false, unresolvedFrames: Int = 0) {
             self.stackBytes = stackBytes
             self.end = end
             self.processExited = processExited
+            self.withoutMaps = withoutMaps
             self.unresolvedFrames = unresolvedFrames
         }
     }

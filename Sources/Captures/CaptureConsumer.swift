@@ -161,7 +161,7 @@ public final class CaptureConsumer: @unchecked Sendable {
         let unresolved = userStack.filter { $0.symbol == nil }.count
         let unwind = Capture.UnwindSummary(
             stackBytes: record.userStack.count, end: user?.end, processExited: user != nil && kill(pid, 0) != 0 && errno == ESRCH,
-            unresolvedFrames: unresolved)
+            withoutMaps: user.map { !$0.hadMaps } ?? false, unresolvedFrames: unresolved)
         if record.kind == .submission {
             remember(Capture.Submission(tid: record.tid, time: record.time, userStack: userStack, unwind: unwind), id: record.submissionID)
             return
@@ -181,7 +181,7 @@ public final class CaptureConsumer: @unchecked Sendable {
             tally.captures += 1
             tally.unresolvedUserFrames += UInt64(unresolved)
             tally.unresolvedKernelFrames += UInt64(kernelStack.filter { $0.symbol == nil }.count)
-            if let user, !user.hadMaps { tally.withoutMaps += 1 }
+            if unwind.withoutMaps { tally.withoutMaps += 1 }
             if record.mappingsTruncated { tally.mappingsTruncated += 1 }
             if let end = user?.end { tally.unwindEnds[end, default: 0] += 1 }
             for frame in userStack { tally.frames[frame.method, default: 0] += 1 }

@@ -34,15 +34,16 @@ enum APIModels {
         }
     }
 
-    /// How unwinding and naming went: `{stack_bytes, end, process_exited, unresolved_frames,
-    /// modules_without_build_id}`.
+    /// How unwinding and naming went: `{stack_bytes, end, process_exited, without_maps,
+    /// unresolved_frames, modules_without_build_id}`.
     struct Unwind: Encodable {
         let summary: Capture.UnwindSummary
         /// The stack's modules that are ELF files without a build ID (no debuginfod lookup for them).
         let modulesWithoutBuildID: [String]
 
         enum CodingKeys: String, CodingKey {
-            case stackBytes = "stack_bytes", end, processExited = "process_exited", unresolvedFrames = "unresolved_frames"
+            case stackBytes = "stack_bytes", end, processExited = "process_exited", withoutMaps = "without_maps"
+            case unresolvedFrames = "unresolved_frames"
             case modulesWithoutBuildID = "modules_without_build_id"
         }
 
@@ -51,6 +52,7 @@ enum APIModels {
             try container.encode(summary.stackBytes, forKey: .stackBytes)
             try container.encodeIfPresent(summary.end?.rawValue, forKey: .end)
             try container.encode(summary.processExited, forKey: .processExited)
+            try container.encode(summary.withoutMaps, forKey: .withoutMaps)
             try container.encode(summary.unresolvedFrames, forKey: .unresolvedFrames)
             try container.encode(modulesWithoutBuildID, forKey: .modulesWithoutBuildID)
         }

@@ -22,6 +22,7 @@ struct CaptureDocument: Decodable {
         let stack_bytes: Int
         let end: String?
         let process_exited: Bool
+        let without_maps: Bool
         let unresolved_frames: Int
     }
 
