@@ -113,10 +113,9 @@ public struct RenderedLabels: Sendable, Hashable {
         while index < bytes.endIndex {
             if bytes[index] == UInt8(ascii: "\\") {
                 index += 1  // the escaped byte: never a label's quote
-            } else if bytes[index] == UInt8(ascii: "\""), quotes + 1 == 2 * count {
-                return bytes[...index]
             } else if bytes[index] == UInt8(ascii: "\"") {
                 quotes += 1
+                if quotes == 2 * count { return bytes[...index] }  // the closing quote of label `count`
             }
             index += 1
         }
