@@ -417,8 +417,9 @@ static __always_inline bool same_path(const char *ours, const char *theirs)
 }
 
 /* Reads the path argument into this CPU's next scratch reading (next_reading), after `labelled`
- * (the syscall, its errno, comm and opt-in labels), with its fingerprint. NULL when the syscall is
- * not counted per path. */
+ * (the syscall, its errno, comm and opt-in labels); its fingerprint is left 0, for fingerprint_path
+ * or count_path_failure to set (a repeat of the last counted series takes that one's). NULL when the
+ * syscall is not counted per path. */
 static __always_inline struct path_reading *read_path(struct pt_regs *regs, const struct syscall_failure_key *labelled)
 {
 	__u32 syscall_nr = labelled->syscall_nr;
@@ -456,8 +457,13 @@ static __always_inline struct path_reading *read_path(struct pt_regs *regs, cons
 		reading->key.flags = PATH_TRUNCATED;
 		count_event(EVENT_PATH_TRUNCATED);
 	}
-	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path, fingerprint_seed);
 	return reading;
+}
+
+/* Sets the fingerprint of the path in `reading` (errno_path_fingerprint). */
+static __always_inline void fingerprint_path(struct path_reading *reading)
+{
+	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path, fingerprint_seed);
 }
 
 /* Why a path failure has no slot of its own (series_slot). */
@@ -466,15 +472,24 @@ enum path_naming {
 	PATH_NAMES_FULL = -2, /* no slot or no room to name it */
 };
 
-/* Whether a path_names entry holds the series of `reading`: the same key, and the same path. */
-static __always_inline bool same_series(const struct path_reading *reading, const struct path_reading *name)
+/* Whether two readings have the same labels and path: their keys up to the path's fingerprint (the
+ * key's last word), and their paths. Equal paths have equal fingerprints, so this holds exactly when
+ * the whole keys and paths are equal, whether or not `reading` is fingerprinted yet. */
+static __always_inline bool same_labels_and_path(const struct path_reading *reading, const struct path_reading *other)
 {
-	const __u64 *ours = (const __u64 *)&reading->key, *theirs = (const __u64 *)&name->key;
+	const __u64 *ours = (const __u64 *)&reading->key, *theirs = (const __u64 *)&other->key;
 
-	for (int i = 0; i < (int)(sizeof(reading->key) / 8); i++)
+	for (int i = 0; i < (int)(__builtin_offsetof(struct path_failure_key, fingerprint) / 8); i++)
 		if (ours[i] != theirs[i])
 			return false;
-	return same_path(reading->path, name->path);
+	return same_path(reading->path, other->path);
+}
+
+/* Whether a path_names entry holds the series of (fingerprinted) `reading`: the same key, and the
+ * same path. */
+static __always_inline bool same_series(const struct path_reading *reading, const struct path_reading *name)
+{
+	return reading->key.fingerprint == name->key.fingerprint && same_labels_and_path(reading, name);
 }
 
 /* The slot in path_failures of the series of `reading` (series fingerprint `series`): its
@@ -546,8 +561,9 @@ static __always_inline __u32 syscall_counting_flags(__u32 labels)
 	       ((labels & LABEL_SYSCALL_CGROUP) ? PATH_SYSCALL_CGROUP : 0);
 }
 
-/* Counts a failed path syscall that `read_path` read into `reading`; `counting_flags` from
- * syscall_counting_flags. True when its series counted the syscall's failure too. */
+/* Counts a failed path syscall that `read_path` read into `reading`, and fingerprints it;
+ * `counting_flags` from syscall_counting_flags. True when its series counted the syscall's failure
+ * too. */
 static __always_inline bool count_path_failure(struct path_reading *reading, __u32 counting_flags)
 {
 	struct path_readings *readings;
@@ -561,10 +577,13 @@ static __always_inline bool count_path_failure(struct path_reading *reading, __u
 	if (readings && readings->valid && readings->counted != readings->current) {
 		index = readings->counted;
 		counted = bpf_map_lookup_elem(&path_scratch, &index);
-		if (counted && same_series(reading, counted))
+		if (counted && same_labels_and_path(reading, counted)) {
+			reading->key.fingerprint = counted->key.fingerprint;
 			slot = readings->slot;
+		}
 	}
 	if (slot < 0) {
+		fingerprint_path(reading);
 		series = errno_series_fingerprint(&reading->key, fingerprint_seed);
 		slot = series_slot(reading, &series);
 		if (slot >= 0 && readings) {
@@ -1407,7 +1426,10 @@ static __noinline int match_success(struct pt_regs *regs, long ret)
 	if (!current || !current->triggers || !describe(regs, ret, &key, current))
 		return 0;
 	with_path = read_path(regs, &key);
-	if (with_path && may_match_trigger(with_path, current->triggers))
+	if (!with_path)
+		return 0;
+	fingerprint_path(with_path);
+	if (may_match_trigger(with_path, current->triggers))
 		match_triggers(ret, current->triggers);
 	return 0;
 }
@@ -1523,7 +1545,7 @@ int on_uv_fs_request(struct pt_regs *ctx)
 	path = (const char *)FUNCTION_ARG3(ctx);
 	if (bpf_probe_read_user_str(reading->path, sizeof(reading->path), path) == sizeof(reading->path))
 		reading->key.flags = PATH_TRUNCATED;
-	reading->key.fingerprint = errno_path_fingerprint((const __u64 *)reading->path, fingerprint_seed);
+	fingerprint_path(reading);
 	ids = lookup_trigger_paths(reading, current->triggers);
 	for (__u32 id = 0; id < MAX_TRIGGERS && (ids >> id); id++)
 		admitted |= (__u64)admit_submission(ids, id, reading->key.failure.comm_words[0], reading->key.failure.comm_words[1]) << id;

@@ -469,6 +469,8 @@ _Static_assert(PATH_BUFFER_LEN % 8 == 0 && __builtin_offsetof(struct path_readin
 		       __builtin_offsetof(struct trigger_exact_entry, path) % 8 == 0,
 	       "path buffers are whole, aligned 64-bit words");
 _Static_assert(sizeof(struct path_failure_key) % 8 == 0, "a series fingerprint mixes the key's whole 64-bit words");
+_Static_assert(__builtin_offsetof(struct path_failure_key, fingerprint) == sizeof(struct path_failure_key) - 8,
+	       "a path's fingerprint is its key's last word: the words before it are its labels");
 _Static_assert(DEFAULT_USER_STACK_BYTES >= USER_STACK_MIN_BYTES && DEFAULT_USER_STACK_BYTES <= USER_STACK_MAX_BYTES &&
 		       DEFAULT_USER_STACK_BYTES % 8 == 0,
 	       "the default user stack copy is a valid setting");
