@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Writes the release link's text order: the sections of the functions the agent runs to start and to serve scrapes.
+
+The agent's text is 28 MiB; the code it runs to start and to serve /metrics is about 2 MiB, scattered
+over it. Each page it touches maps its neighbours too (the kernel's fault-around), so scattered code
+costs resident memory far beyond its size. The release build (RELEASE_LAYOUT in the Makefile) puts
+every function in a section of its own (`.text.<symbol>`), and the linker places the sections listed
+here first, together, in this order.
+
+This runs a release agent under valgrind's callgrind (exact: every function that ran, not a sample)
+with the default config, waits until it is ready, scrapes it in every format it serves, lets it idle,
+stops it, and writes the section of each function of the agent's own binary that ran, in the order
+callgrind lists them. Usage: scripts/text_order.py BINARY CONFIG OUTPUT   (as root: the agent loads BPF)
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+FORMATS = (
+    {},
+    {"Accept": "application/openmetrics-text;version=1.0.0"},
+    {"Accept": "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"},
+    {"Accept-Encoding": "gzip"},
+)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, headers=None, timeout=120):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
+        return response.read()
+
+
+def wait_ready(base, process, timeout=300):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the agent exited under callgrind ({process.returncode}) before it was ready")
+        try:
+            get(f"{base}/-/ready", timeout=5)
+            return
+        except OSError:
+            time.sleep(0.5)
+    sys.exit(f"the agent was not ready under callgrind within {timeout} s")
+
+
+def agent_functions(profile, binary_name):
+    """Function names of `binary_name` in a callgrind profile written with --compress-strings=no."""
+    names, seen, current_object = [], set(), ""
+    with open(profile, errors="replace") as f:
+        for line in f:
+            if line.startswith("ob="):
+                current_object = line[3:].strip()
+            elif line.startswith(("fn=", "cfn=")) and os.path.basename(current_object) == binary_name:
+                name = re.sub(r"'\d+$", "", line.split("=", 1)[1].strip())  # callgrind's recursion marks
+                if name and not name.startswith("0x") and name not in seen:
+                    seen.add(name)
+                    names.append(name)
+    return names
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    binary, config, output = sys.argv[1:]
+    if not shutil.which("valgrind"):
+        sys.exit("needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as work:
+        # valgrind 3.19 cannot read this toolchain's DWARF; the symbol table is all it needs here.
+        profiled = os.path.join(work, os.path.basename(binary))
+        subprocess.run(["objcopy", "--strip-debug", binary, profiled], check=True)
+        profile = os.path.join(work, "callgrind.out")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(["valgrind", "--tool=callgrind", "--demangle=no", "--compress-strings=no",
+                                    f"--callgrind-out-file={profile}", profiled, f"--config.file={config}",
+                                    f"--web.listen-address=127.0.0.1:{port}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_ready(base, process)
+            for _ in range(3):
+                for headers in FORMATS:
+                    get(f"{base}/metrics", headers)
+                get(f"{base}/-/healthy")
+            time.sleep(15)  # the periodic work between scrapes
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        names = agent_functions(profile, os.path.basename(profiled))
+    if len(names) < 1000:
+        sys.exit(f"only {len(names)} functions seen: the profile is incomplete")
+    with open(output + ".tmp", "w") as f:
+        f.write("".join(f".text.{name}\n" for name in names))
+    os.replace(output + ".tmp", output)
+    print(f"{output}: {len(names)} functions")
+
+
+if __name__ == "__main__":
+    main()
