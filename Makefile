@@ -3,6 +3,7 @@
 #   make test   install missing Debian packages, build, run every test (needs root: real BPF)
 #   make bench  added cost per syscall vs no tracing, the empty-program floor, bpftrace, BCC syscount
 #   make bench-node  what node's profiling flags (perf map, V8 code log) cost the lab app, in requests/s
+#   make text-order  measure which functions the release agent runs to start and serve scrapes (valgrind)
 
 SHELL := /bin/bash
 CONFIG_FILE ?= config/errno_exporter.yml
@@ -18,11 +19,16 @@ SWIFT_STATIC := --static-swift-stdlib
 # object whose IR is unchanged even when code generation options changed, hence the last flag.)
 TEXT_ORDER := scripts/text-order.txt
 RELEASE_LAYOUT := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xswiftc -use-ld=gold \
-	-Xlinker --section-ordering-file=$(CURDIR)/$(TEXT_ORDER) -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen
+	-Xlinker '--section-ordering-file=$(CURDIR)/$(TEXT_ORDER)' -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen
+LAYOUT := $(if $(filter release,$(SWIFT_CONFIGURATION)),$(RELEASE_LAYOUT))
+# SwiftPM does not know the order file is an input of the link: a newer one removes the binary.
+define relink_if_order_changed
+	@if [ -e '.build/release/$(1)' ] && [ '$(TEXT_ORDER)' -nt '.build/release/$(1)' ]; then rm -f '.build/release/$(1)'; fi
+endef
 ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
-BUILD_PACKAGES := libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev libdebuginfod-dev libiberty-dev zlib1g-dev linux-libc-dev \
+BUILD_PACKAGES := binutils libbpf-dev bpftool clang-14 llvm-14 libelf-dev libdw-dev libdebuginfod-dev libiberty-dev zlib1g-dev linux-libc-dev \
 	protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev golang-github-prometheus-client-model-dev golang-github-google-pprof-dev
 TEST_PACKAGES := golang-go prometheus prometheus-alertmanager util-linux curl protobuf-compiler apache2-utils openssl systemd nodejs gcc binutils dwz chromium debuginfod \
 	qemu-system-x86 busybox-static kmod iproute2
@@ -127,7 +133,8 @@ $(PPROF_GENERATED)/profile.pb-c.c: $(PPROF_PROTO)
 generate: deps $(GENERATED)/errno.skel.h $(GENERATED)/errno_novma.skel.h $(GENERATED)/build_info.h $(PROTO_GENERATED)/io/prometheus/client/metrics.pb-c.c $(PPROF_GENERATED)/profile.pb-c.c
 
 build: generate
-	swift build -c $(SWIFT_CONFIGURATION) $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno_exporter
+	$(call relink_if_order_changed,errno_exporter)
+	swift build -c $(SWIFT_CONFIGURATION) $(SWIFT_STATIC) $(LAYOUT) --product errno_exporter
 
 run: build
 	.build/$(SWIFT_CONFIGURATION)/errno_exporter --config.file=$(CONFIG_FILE) $(ARGS)
@@ -149,6 +156,7 @@ fuzz: generate
 	FUZZ_SECONDS=$(FUZZ_SECONDS) swift test --filter FuzzTests
 
 bench: bench-deps generate
+	$(call relink_if_order_changed,errno_exporter)
 	swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno_exporter
 	swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno-load
 	python3 bench/overhead.py $(BENCH_ARGS)
@@ -156,9 +164,10 @@ bench: bench-deps generate
 # Measures the text order anew (valgrind's callgrind on the release agent with the default config:
 # start, scrapes in every format, idle). Run it when startup or scrape code has changed much; a stale
 # order only loses locality, never correctness.
-text-order: build
+text-order: generate
 	$(call apt_install,valgrind)
-	python3 scripts/text_order.py .build/$(SWIFT_CONFIGURATION)/errno_exporter $(CONFIG_FILE) $(TEXT_ORDER)
+	swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno_exporter
+	python3 scripts/text_order.py .build/release/errno_exporter $(CONFIG_FILE) $(TEXT_ORDER)
 
 bench-node: deps
 	$(call apt_install,nodejs)

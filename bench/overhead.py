@@ -3,7 +3,7 @@
 
 Run with `make bench` (as root). Conditions are interleaved round by round in a shuffled order, and
 each condition's loops are compared with no-tracing loops run just before it started and just after
-it stopped: this VM's speed drifts within minutes and its failing-openat loop is bimodal, so only
+it stopped (the async suite: with its round's no-tracing loop): this VM's speed drifts within minutes and its failing-openat loop is bimodal, so only
 paired, same-run medians and ratios mean anything.
 
   suite syscalls (the failed-syscall counter)
@@ -39,6 +39,7 @@ time from exec to /-/ready, and scrape latency with the series at hand and with 
 import argparse
 import glob
 import json
+import math
 import os
 import random
 import statistics
@@ -257,6 +258,7 @@ def run_suite(name, conditions, kinds, rounds):
     for kind, count in kinds:  # warm up caches and the CPU's frequency
         loop(kind, count)
     def untraced():
+        """One loop of each kind with nothing attached, kept as the "none" condition's."""
         loops = {kind: loop(kind, count) for kind, count in kinds}
         for kind, _ in kinds:
             raw["none"][kind].append(loops[kind])
@@ -697,7 +699,10 @@ def program_ns(prog_cost, condition, kind):
 def program_ratio(prog_cost, ours, theirs, kind, floor="floor"):
     """Ratio of two conditions' programs' own ns/run above the empty program's (bpf_stats)."""
     base = program_ns(prog_cost, floor, kind)
-    return f"{(program_ns(prog_cost, ours, kind) - base) / (program_ns(prog_cost, theirs, kind) - base):.2f}"
+    above, below = program_ns(prog_cost, ours, kind) - base, program_ns(prog_cost, theirs, kind) - base
+    if math.isnan(above) or math.isnan(below) or below <= 0:
+        return "n/a"
+    return f"{above / below:.2f}"
 
 
 def ratio(medians, ours, theirs, kind):
@@ -708,7 +713,7 @@ def ratio(medians, ours, theirs, kind):
 
 def table(title, conditions, kinds, medians, raw, prog_cost):
     header = " | ".join(k for k, _ in kinds)
-    lines = [f"## {title}", "", "Added ns per iteration over no tracing (median of per-round paired differences; raw medians in parentheses),"
+    lines = [f"## {title}", "", "Added ns per iteration over no tracing (median over rounds of the difference from the untraced loops just before and after; raw medians in parentheses),"
              " then each BPF program's own ns per run during that loop (stats on).", "",
              f"| condition | {header} | {' | '.join('prog ns/run: ' + k for k, _ in kinds)} |",
              "|---|" + "---|" * (2 * len(kinds))]

@@ -71,7 +71,7 @@ enum path_flags {
 };
 
 /* A path series: (syscall, errno, comm, opt-in labels, path flags) and the path, by the path's
- * fingerprint (errno_path_fingerprint; 0 for a NULL or unreadable path). `path_names` is keyed by the
+ * fingerprint (errno_path_fingerprint; a NULL or unreadable path's buffer is all zeros). `path_names` is keyed by the
  * 64-bit fingerprint of this whole key (errno_series_fingerprint), so that a failure hashes 8 bytes,
  * not 56 or the 256-byte path; it keeps each series' key, path and slot (a struct path_reading), and
  * both are compared on every count: a series whose fingerprint names another series is a collision,

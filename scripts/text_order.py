@@ -32,17 +32,20 @@ FORMATS = (
 
 
 def free_port():
+    """A free loopback TCP port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
 def get(url, headers=None, timeout=120):
+    """The body of a GET of `url`."""
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
         return response.read()
 
 
 def wait_ready(base, process, timeout=300):
+    """Returns once the agent at `base` answers /-/ready; exits if it dies or takes over `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -62,7 +65,7 @@ def agent_functions(profile, binary_name):
         for line in f:
             if line.startswith("ob="):
                 current_object = line[3:].strip()
-            elif line.startswith(("fn=", "cfn=")) and os.path.basename(current_object) == binary_name:
+            elif line.startswith("fn=") and os.path.basename(current_object) == binary_name:  # every function that ran has an fn= block
                 name = re.sub(r"'\d+$", "", line.split("=", 1)[1].strip())  # callgrind's recursion marks
                 if name and not name.startswith("0x") and name not in seen:
                     seen.add(name)
@@ -71,12 +74,13 @@ def agent_functions(profile, binary_name):
 
 
 def main():
+    """Profiles the agent and writes the order file."""
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     binary, config, output = sys.argv[1:]
     if not shutil.which("valgrind"):
         sys.exit("needs valgrind (apt-get install valgrind)")
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as work, open(os.path.join(work, "valgrind.log"), "w+") as log:
         # valgrind 3.19 cannot read this toolchain's DWARF; the symbol table is all it needs here.
         profiled = os.path.join(work, os.path.basename(binary))
         subprocess.run(["objcopy", "--strip-debug", binary, profiled], check=True)
@@ -86,7 +90,7 @@ def main():
         process = subprocess.Popen(["valgrind", "--tool=callgrind", "--demangle=no", "--compress-strings=no",
                                     f"--callgrind-out-file={profile}", profiled, f"--config.file={config}",
                                     f"--web.listen-address=127.0.0.1:{port}"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(base, process)
             for _ in range(3):
@@ -101,6 +105,9 @@ def main():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if not os.path.exists(profile):
+            log.seek(0)
+            sys.exit(f"callgrind wrote no profile (exit {process.returncode}):\n{log.read()[-2000:]}")
         names = agent_functions(profile, os.path.basename(profiled))
     if len(names) < 1000:
         sys.exit(f"only {len(names)} functions seen: the profile is incomplete")
