@@ -71,13 +71,14 @@ enum path_flags {
 };
 
 /* A path series: (syscall, errno, comm, opt-in labels, path flags) and the path, by the path's
- * fingerprint (errno_path_fingerprint; a NULL or unreadable path's buffer is all zeros). `path_names` is keyed by the
- * 64-bit fingerprint of this whole key (errno_series_fingerprint), so that a failure hashes 8 bytes,
- * not 56 or the 256-byte path; it keeps each series' key, path and slot (a struct path_reading), and
- * both are compared on every count: a series whose fingerprint names another series is a collision,
- * folded into path_overflow and counted (EVENT_PATH_COLLISION), never merged into the other's count.
- * The counts are per slot and CPU in the `path_failures` per-CPU array; `path_slot_series` gives each
- * slot handed out its series fingerprint, written before the series is named, for user space. */
+ * fingerprint (errno_path_fingerprint; that of an all-zero buffer for a NULL or unreadable path).
+ * `path_names` is keyed by the 64-bit fingerprint of this whole key (errno_series_fingerprint), so
+ * that a failure hashes 8 bytes, not 56 or the 256-byte path; it keeps each series' key, path and
+ * slot (a struct path_reading), and both are compared on every count: a series whose fingerprint
+ * names another series is a collision, folded into path_overflow and counted
+ * (EVENT_PATH_COLLISION), never merged into the other's count. The counts are per slot and CPU in
+ * the `path_failures` per-CPU array; `path_slot_series` gives each slot handed out its series
+ * fingerprint, written before the series is named, for user space. */
 struct path_failure_key {
 	struct syscall_failure_key failure;
 	__u32 flags; /* enum path_flags */
