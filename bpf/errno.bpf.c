@@ -1227,7 +1227,8 @@ static __always_inline bool admit_watch_event(__u32 slot, const struct watch_set
 
 /* For watch `slot` when its bit is in `slots`: counts the failure in its summaries (the path one
  * from watch_path_scratch when `with_path`) and decides whether it is streamed. Returns 1 when it
- * is. A global function: verified once, whatever the number of watches. */
+ * is. A global function: verified once, whatever the number of watches. The total, then the
+ * syscall summary, then the path summary: user space reads them in the reverse order. */
 __noinline __u32 account_watch(__u64 slots, __u32 slot, __u32 syscall_nr, __u32 err, __u32 with_path)
 {
 	struct watch_summary_key summary = {.slot = slot, .syscall_nr = syscall_nr, .err = err};

@@ -101,17 +101,21 @@ final class WatchMaps {
     }
 
     /// What the kernel counted for the watch in `slot`: its counters, and its summaries when asked.
+    ///
+    /// Read in the reverse of the order the kernel counts a failure in (total, syscall summary, path
+    /// summary): a failure counted while the maps are read is then either missing from all three or
+    /// in every one after the first it shows in, so no path row lacks its syscall row or its total.
     func read(_ slot: UInt32, summaries: Bool) throws -> WatchReading {
         var reading = WatchReading()
-        for entry in try summaries ? summary.readAll() : [] {
-            let key = entry.key(as: watch_summary_key.self)
-            if key.slot == slot { reading.syscalls.append(.init(syscallNumber: key.syscall_nr, errno: key.err, count: entry.value)) }
-        }
         for entry in try summaries ? pathSummary.readAll() : [] {
             var key = entry.key(as: watch_path_key.self)
             guard key.slot == slot else { continue }
             let path = withUnsafeBytes(of: &key.path) { PathReading(flags: key.flags, buffer: $0) }
             reading.paths.append(.init(syscallNumber: key.syscall_nr, errno: key.err, path: path, count: entry.value))
+        }
+        for entry in try summaries ? summary.readAll() : [] {
+            let key = entry.key(as: watch_summary_key.self)
+            if key.slot == slot { reading.syscalls.append(.init(syscallNumber: key.syscall_nr, errno: key.err, count: entry.value)) }
         }
         var counters: [UInt32: UInt64] = [:]
         for entry in try counts.readAll() { counters[entry.key(as: UInt32.self)] = entry.value }

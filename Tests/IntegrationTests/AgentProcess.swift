@@ -218,10 +218,16 @@ final class WaitingLoad {
         try #require(line.hasPrefix("pid \(pid) ready"))
     }
 
+    /// Lets it fail its syscalls and waits until it has.
     func release() throws {
-        input.fileHandleForWriting.write(Data("go\n".utf8))
+        start()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "errno-load exited with \(process.terminationStatus)")
+    }
+
+    /// Lets it fail its syscalls without waiting.
+    func start() {
+        input.fileHandleForWriting.write(Data("go\n".utf8))
     }
 
     deinit {

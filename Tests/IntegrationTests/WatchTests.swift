@@ -164,6 +164,36 @@ struct WatchTests {
         #expect(try agent.stop() == 0)
     }
 
+    /// A summary read while its process fails is never torn: no path row counts more than its
+    /// syscall row, no syscall row more than the total; once the process is gone all three agree.
+    @Test func aSummaryReadWhileItsProcessFailsHoldsTogether() async throws {
+        try requireRoot()
+        let agent = try AgentProcess(arguments: ["--web.enable-investigations"])
+        let load = try WaitingLoad(comm: uniqueComm("torn"), openat: Int(Int32.max))  // failing until killed
+        let id = try Self.watch(agent, #"{"pid": \#(load.pid)}"#)
+        func counts() throws -> (failures: Int, openat: Int, path: Int) {
+            let summary = try Self.data(try Self.call(agent, "GET", "/api/v1/watches/\(id)").body)
+            let syscalls = summary["syscalls"] as? [[String: Any]] ?? [], paths = summary["paths"] as? [[String: Any]] ?? []
+            let openat = syscalls.first { $0["syscall"] as? String == "openat" && $0["errno"] as? String == "ENOENT" }?["count"] as? Int ?? 0
+            let path = paths.first { $0["path"] as? String == "/nonexistent/errno-load" }?["count"] as? Int ?? 0
+            return (summary["failures"] as? Int ?? -1, openat, path)
+        }
+        load.start()
+        var readings: [(failures: Int, openat: Int, path: Int)] = []
+        let deadline = Date().addingTimeInterval(60 * testTimeScale)
+        while readings.count < 8, Date() < deadline {
+            let reading = try counts()
+            if reading.failures > 0 { readings.append(reading) }
+        }
+        kill(load.process.processIdentifier, SIGKILL)
+        load.process.waitUntilExit()
+        #expect(readings.count == 8 && readings.allSatisfy { $0.path <= $0.openat && $0.openat <= $0.failures }, "\(readings)")
+        #expect(Set(readings.map(\.failures)).count == readings.count, "not read while the process failed: \(readings)")
+        let final = try counts()
+        #expect(final.failures > 0 && final.failures == final.openat && final.openat == final.path, "\(final)")
+        #expect(try agent.stop() == 0)
+    }
+
     @Test func withoutTheFlagItIs403AndBehindTheWebConfigsAuth() async throws {
         try requireRoot()
         let plain = try AgentProcess()
