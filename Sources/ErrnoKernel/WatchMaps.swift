@@ -104,7 +104,8 @@ final class WatchMaps {
     ///
     /// Read in the reverse of the order the kernel counts a failure in (total, syscall summary, path
     /// summary): a failure counted while the maps are read is then either missing from all three or
-    /// in every one after the first it shows in, so no path row lacks its syscall row or its total.
+    /// in every one after the first it shows in, so no path row lacks its syscall row or its total
+    /// (unless the syscall summary was full: `summaryFull` counts those).
     func read(_ slot: UInt32, summaries: Bool) throws -> WatchReading {
         var reading = WatchReading()
         for entry in try summaries ? pathSummary.readAll() : [] {
