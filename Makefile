@@ -25,6 +25,8 @@ LAYOUT := $(if $(filter release,$(SWIFT_CONFIGURATION)),$(RELEASE_LAYOUT))
 define relink_if_order_changed
 	@if [ -e '.build/release/$(1)' ] && [ '$(TEXT_ORDER)' -nt '.build/release/$(1)' ]; then rm -f '.build/release/$(1)'; fi
 endef
+# The release build with the layout, as `make bench` and `make text-order` measure it.
+RELEASE_BUILD := swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT)
 ARGS ?=
 
 # Debian packages: to build, to test, to benchmark.
@@ -157,8 +159,8 @@ fuzz: generate
 
 bench: bench-deps generate
 	$(call relink_if_order_changed,errno_exporter)
-	swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno_exporter
-	swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno-load
+	$(RELEASE_BUILD) --product errno_exporter
+	$(RELEASE_BUILD) --product errno-load
 	python3 bench/overhead.py $(BENCH_ARGS)
 
 # Measures the text order anew (valgrind's callgrind on the release agent with the default config:
@@ -166,7 +168,7 @@ bench: bench-deps generate
 # order only loses locality, never correctness.
 text-order: generate
 	$(call apt_install,valgrind)
-	swift build -c release $(SWIFT_STATIC) $(RELEASE_LAYOUT) --product errno_exporter
+	$(RELEASE_BUILD) --product errno_exporter
 	python3 scripts/text_order.py .build/release/errno_exporter $(CONFIG_FILE) $(TEXT_ORDER)
 
 bench-node: deps

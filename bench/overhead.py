@@ -3,8 +3,9 @@
 
 Run with `make bench` (as root). Conditions are interleaved round by round in a shuffled order, and
 each condition's loops are compared with no-tracing loops run just before it started and just after
-it stopped (the async suite: with its round's no-tracing loop): this VM's speed drifts within minutes and its failing-openat loop is bimodal, so only
-paired, same-run medians and ratios mean anything.
+it stopped (the async suite: with its round's no-tracing loop): this VM's speed drifts within
+minutes and its failing-openat loop is bimodal, so only paired, same-run medians and ratios mean
+anything.
 
   suite syscalls (the failed-syscall counter)
     loops       getppid (succeeds: every syscall of the machine takes this path); openat of a missing file
