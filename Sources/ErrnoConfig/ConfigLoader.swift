@@ -52,9 +52,12 @@ public enum ConfigLoader {
     }
 
     /// The document's root node (nil when empty); a syntax error is a located `ConfigError`.
+    /// Scalars keep their text and no implicit tag: `NodeReader` reads each as its key's schema
+    /// says. (Yams' default resolver would tag them with regular expressions, whose first use loads
+    /// ICU's regex tables and code: 4 MiB of the agent's resident memory, for nothing it reads.)
     static func compose(_ text: String, file: String) throws -> Node? {
         do {
-            return try Yams.compose(yaml: text)
+            return try Yams.compose(yaml: text, .basic)
         } catch let error as YamlError {
             throw ConfigError(issues: [syntaxIssue(error, file: file)])
         }
@@ -313,8 +316,13 @@ final class NodeReader {
         }
     }
 
+    /// YAML 1.1's spellings of a boolean, as plain scalars.
+    static let booleans: [String: Bool] = Dictionary(uniqueKeysWithValues: [
+        (["true", "yes", "on"], true), (["false", "no", "off"], false),
+    ].flatMap { words, value in words.flatMap { [$0, $0.prefix(1).uppercased() + $0.dropFirst(), $0.uppercased()] }.map { ($0, value) } })
+
     func boolean(_ node: Node, path: String) -> Bool? {
-        guard case let .scalar(scalar) = node, scalar.style == .plain, let value = node.bool else {
+        guard case let .scalar(scalar) = node, scalar.style == .plain, let value = Self.booleans[scalar.string] else {
             fail(node, path, "expected true or false")
             return nil
         }
