@@ -8,9 +8,10 @@ every function in a section of its own (`.text.<symbol>`), and the linker places
 here first, together, in this order.
 
 This runs a release agent under valgrind's callgrind (exact: every function that ran, not a sample)
-with the default config, waits until it is ready, scrapes it in every format it serves, lets it idle,
+with the default config, waits until it is ready, fails a few opens (so there are path series to
+serve), scrapes it in every format it serves, lets it idle,
 stops it, and writes the section of each function of the agent's own binary that ran, in the order
-callgrind lists them. Usage: scripts/text_order.py BINARY CONFIG OUTPUT   (as root: the agent loads BPF)
+callgrind lists them, then the other partial functions of the async functions among them. Usage: scripts/text_order.py BINARY CONFIG OUTPUT   (as root: the agent loads BPF)
 """
 import os
 import re
@@ -58,6 +59,16 @@ def wait_ready(base, process, timeout=300):
     sys.exit(f"the agent was not ready under callgrind within {timeout} s")
 
 
+def fail_opens():
+    """Failing opens of a few paths, so the scrapes below serve path series (the default config
+    counts them) and the code that reads and encodes them is measured too."""
+    for index in range(8):
+        try:
+            os.close(os.open(f"/nonexistent/errno-text-order/{index}", os.O_RDONLY))
+        except FileNotFoundError:
+            pass
+
+
 def agent_functions(profile, binary_name):
     """Function names of `binary_name` in a callgrind profile written with --compress-strings=no."""
     names, seen, current_object = [], set(), ""
@@ -71,6 +82,27 @@ def agent_functions(profile, binary_name):
                     seen.add(name)
                     names.append(name)
     return names
+
+
+FUNCLET = re.compile(r"T[QY]\d+_$")
+
+
+def sibling_funclets(binary, names):
+    """The other partial functions of the async functions among `names`. Swift compiles an async
+    function into one function per suspension point (`…TQ<n>_`, `…TY<n>_`); which of them run depends
+    on whether each await suspended, which differs between runs (a connection's teardown, a slower
+    client), so the profile sees only some of them."""
+    ran = set(names)
+    bases = {FUNCLET.sub("", name) for name in names}
+    symbols = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True, text=True).stdout
+    siblings = []
+    for line in symbols.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[1] in "tT" and FUNCLET.search(fields[2]) and fields[2] not in ran \
+                and FUNCLET.sub("", fields[2]) in bases:
+            ran.add(fields[2])
+            siblings.append(fields[2])
+    return siblings
 
 
 def main():
@@ -93,6 +125,7 @@ def main():
                                    stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(base, process)
+            fail_opens()
             for _ in range(3):
                 for headers in FORMATS:
                     get(f"{base}/metrics", headers)
@@ -111,6 +144,7 @@ def main():
         names = agent_functions(profile, os.path.basename(profiled))
     if len(names) < 1000:
         sys.exit(f"only {len(names)} functions seen: the profile is incomplete")
+    names += sibling_funclets(binary, names)
     with open(output + ".tmp", "w") as f:
         f.write("".join(f".text.{name}\n" for name in names))
     os.replace(output + ".tmp", output)
