@@ -9,9 +9,11 @@ here first, together, in this order.
 
 This runs a release agent under valgrind's callgrind (exact: every function that ran, not a sample)
 with the default config, waits until it is ready, fails a few opens (so there are path series to
-serve), scrapes it in every format it serves, lets it idle,
-stops it, and writes the section of each function of the agent's own binary that ran, in the order
-callgrind lists them, then the other partial functions of the async functions among them. Usage: scripts/text_order.py BINARY CONFIG OUTPUT   (as root: the agent loads BPF)
+serve), scrapes it in every format it serves, lets it idle, stops it, and writes the section of each
+function of the agent's own binary that ran: first those that ran at work (once it was ready), then
+those that ran only to start, each group in the order callgrind lists them, followed by the other
+partial functions of its async functions.
+Usage: scripts/text_order.py BINARY CONFIG OUTPUT   (as root: the agent loads BPF)
 """
 import os
 import re
@@ -87,12 +89,17 @@ def agent_functions(profile, binary_name):
 FUNCLET = re.compile(r"T[QY]\d+_$")
 
 
-def sibling_funclets(binary, names):
+def dump(pid):
+    """Makes callgrind write the profile since its last dump to the next numbered file."""
+    subprocess.run(["callgrind_control", "--dump", str(pid)], check=True, capture_output=True, timeout=120)
+
+
+def sibling_funclets(binary, names, also_placed=frozenset()):
     """The other partial functions of the async functions among `names`. Swift compiles an async
     function into one function per suspension point (`…TQ<n>_`, `…TY<n>_`); which of them run depends
     on whether each await suspended, which differs between runs (a connection's teardown, a slower
     client), so the profile sees only some of them."""
-    ran = set(names)
+    ran = set(names) | also_placed
     bases = {FUNCLET.sub("", name) for name in names}
     symbols = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True, text=True).stdout
     siblings = []
@@ -125,12 +132,14 @@ def main():
                                    stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(base, process)
+            dump(process.pid)  # start-up's profile
             fail_opens()
             for _ in range(3):
                 for headers in FORMATS:
                     get(f"{base}/metrics", headers)
                 get(f"{base}/-/healthy")
             time.sleep(15)  # the periodic work between scrapes
+            dump(process.pid)  # the profile of the agent at work; shutdown's, written at exit, is not read
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -138,17 +147,24 @@ def main():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if not os.path.exists(profile):
+        dumps = [f"{profile}.{number}" for number in (1, 2)]
+        if not all(os.path.exists(path) for path in dumps):
             log.seek(0)
             sys.exit(f"callgrind wrote no profile (exit {process.returncode}):\n{log.read()[-2000:]}")
-        names = agent_functions(profile, os.path.basename(profiled))
-    if len(names) < 1000:
-        sys.exit(f"only {len(names)} functions seen: the profile is incomplete")
-    names += sibling_funclets(binary, names)
+        startup, at_work = (agent_functions(path, os.path.basename(profiled)) for path in dumps)
+    if len(startup) + len(at_work) < 1000:
+        sys.exit(f"only {len(startup) + len(at_work)} functions seen: the profile is incomplete")
+    # The agent drops start-up's code pages once it listens (ErrnoAgent's StartupCode), so the code it
+    # runs at work is what stays resident: it goes first, together, and start-up's follows.
+    at_work += sibling_funclets(binary, at_work)
+    working = set(at_work)
+    startup = [name for name in startup if name not in working]
+    startup += sibling_funclets(binary, startup, also_placed=working)
+    names = at_work + startup
     with open(output + ".tmp", "w") as f:
         f.write("".join(f".text.{name}\n" for name in names))
     os.replace(output + ".tmp", output)
-    print(f"{output}: {len(names)} functions")
+    print(f"{output}: {len(at_work)} functions at work, then {len(startup)} that ran only to start")
 
 
 if __name__ == "__main__":
