@@ -50,6 +50,7 @@ public enum Agent {
         let connections = ConnectionGate(maxConnections: options.limits.maxConnections, logger: logger)
         let parts = try Parts(
             config: config, kernel: kernel, kernelSymbols: kernelSymbols, countingSince: countingSince, options: options, extra: [connections], logger: logger)
+        let startupCode = StartupCode(listeners: options.addresses.count, logger: logger)
         let server = ExporterServer(
             addresses: options.addresses, telemetryPath: options.telemetryPath, gatherer: parts.gatherer,
             isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
@@ -62,9 +63,11 @@ public enum Agent {
                         maxDurationSeconds: options.maxInvestigationSeconds) : nil),
             connections: connections,
             openMetricsCreatedSamples: options.openMetricsCreatedSamples, recent: parts.recent,
-            afterScrape: Self.returnFreePagesToTheSystem, logger: logger)
+            afterScrape: {
+                Self.returnFreePagesToTheSystem()
+                startupCode.scrapeServed()
+            }, logger: logger)
         let poller = parts.poller
-        let startupCode = StartupCode(listeners: options.addresses.count, logger: logger)
         let services: [any Service] =
             [CaptureService(consumer: parts.consumer, kernel: kernel), AsyncProbeRefresh(kernel: kernel)]
             + (try server.services(onListening: {

@@ -1,3 +1,5 @@
+import Logging
+import Synchronization
 import SystemSupport
 import Testing
 
@@ -74,6 +76,25 @@ import Testing
         #expect(StartupCode.fileSystemType(major: 0, minor: 45, inMountinfo: mountinfo) == "tmpfs")
         #expect(StartupCode.fileSystemType(major: 8, minor: 1, inMountinfo: mountinfo) == nil)
         #expect(StartupCode.uncachedFileSystems.contains("9p"))
+    }
+
+    /// The code is released after the last listener is bound, and once more after the first scrape:
+    /// never for other listeners or later scrapes.
+    @Test func theCodeIsReleasedAfterTheLastListenerAndAfterTheFirstScrape() {
+        let releases = Mutex(0)
+        let code = StartupCode(listeners: 2, logger: Logger(label: "test")) {
+            releases.withLock { $0 += 1 }
+            return StartupCode.Release()
+        }
+        code.listening()
+        #expect(releases.withLock { $0 } == 0)
+        code.listening()
+        #expect(releases.withLock { $0 } == 1)
+        code.scrapeServed()
+        #expect(releases.withLock { $0 } == 2)
+        code.scrapeServed()
+        code.scrapeServed()
+        #expect(releases.withLock { $0 } == 2)
     }
 
     /// In this very process: its code is unmapped (resident KiB reported), and the test runs on.
