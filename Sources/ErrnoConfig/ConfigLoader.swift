@@ -52,12 +52,16 @@ public enum ConfigLoader {
     }
 
     /// The document's root node (nil when empty); a syntax error is a located `ConfigError`.
-    /// Scalars keep their text and no implicit tag: `NodeReader` reads each as its key's schema
-    /// says. (Yams' default resolver would tag them with regular expressions, whose first use loads
-    /// ICU's regex tables and code: 4 MiB of the agent's resident memory, for nothing it reads.)
+    /// Composed with Yams' basic resolver: a plain scalar resolves to `!!str` and `NodeReader` reads
+    /// each as its key's schema says. (The default resolver's first use compiles seven regular
+    /// expressions with ICU, loading ICU's regex code and tables into an agent that reads none of
+    /// the tags they give.) A side effect: keys are compared as strings, so `1:` beside `"1":` is a
+    /// duplicate key.
+    static let resolver = Resolver.basic
+
     static func compose(_ text: String, file: String) throws -> Node? {
         do {
-            return try Yams.compose(yaml: text, .basic)
+            return try Yams.compose(yaml: text, resolver)
         } catch let error as YamlError {
             throw ConfigError(issues: [syntaxIssue(error, file: file)])
         }
@@ -316,13 +320,8 @@ final class NodeReader {
         }
     }
 
-    /// YAML 1.1's spellings of a boolean, as plain scalars.
-    static let booleans: [String: Bool] = Dictionary(uniqueKeysWithValues: [
-        (["true", "yes", "on"], true), (["false", "no", "off"], false),
-    ].flatMap { words, value in words.flatMap { [$0, $0.prefix(1).uppercased() + $0.dropFirst(), $0.uppercased()] }.map { ($0, value) } })
-
     func boolean(_ node: Node, path: String) -> Bool? {
-        guard case let .scalar(scalar) = node, scalar.style == .plain, let value = Self.booleans[scalar.string] else {
+        guard case let .scalar(scalar) = node, scalar.style == .plain, let value = node.bool else {
             fail(node, path, "expected true or false")
             return nil
         }

@@ -47,7 +47,7 @@ public struct EphemeralTriggerRequest: Sendable, Equatable {
             throw ConfigError(issues: [ConfigIssue(file: file, line: 0, column: 0, keyPath: "", message: "expected a JSON object with a trigger's keys")])
         }
         if mapping["name"] == nil {
-            mapping["name"] = Node("adhoc-" + String(UInt32.random(in: 0...UInt32.max), radix: 16).leftPadded(8))
+            mapping["name"] = Node("adhoc-" + String(UInt32.random(in: 0...UInt32.max), radix: 16).leftPadded(8), Tag(.str, ConfigLoader.resolver))
             root = .mapping(mapping)
         }
         let reader = NodeReader(file: file)

@@ -23,12 +23,13 @@ import Testing
         #expect(try ConfigLoader.parse("syscalls:\n", file: "t") == Config())
     }
 
-    /// Booleans are YAML 1.1's 18 plain spellings; anything else, quoted or mixed-case, is an error.
+    /// Booleans are YAML 1.1's plain spellings in any case (as with Yams' default resolver before);
+    /// quoted or `!!str`-tagged text, numbers and other words are errors.
     @Test func booleansAreTheYAMLSpellingsOnly() throws {
         func fleetWide(_ text: String) throws -> Bool { try ConfigLoader.parse("alerts:\n  fleet_wide: \(text)\n", file: "t").alerts.fleetWide }
-        for word in ["true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"] { #expect(try fleetWide(word), "\(word)") }
-        for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"] { #expect(try !fleetWide(word), "\(word)") }
-        for word in ["'true'", "\"yes\"", "tRUE", "1", "y", "~", "[true]"] {
+        for word in ["true", "True", "TRUE", "tRUE", "yes", "Yes", "YES", "on", "On", "ON", "!!bool true"] { #expect(try fleetWide(word), "\(word)") }
+        for word in ["false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "oFF"] { #expect(try !fleetWide(word), "\(word)") }
+        for word in ["'true'", "\"yes\"", "!!str true", "1", "y", "~", "[true]"] {
             #expect(issues("alerts:\n  fleet_wide: \(word)\n").map(\.message) == ["expected true or false"], "\(word)")
         }
     }
