@@ -63,9 +63,9 @@ public enum Agent {
                         maxDurationSeconds: options.maxInvestigationSeconds) : nil),
             connections: connections,
             openMetricsCreatedSamples: options.openMetricsCreatedSamples, recent: parts.recent,
-            afterScrape: {
+            afterScrape: { succeeded in
                 Self.returnFreePagesToTheSystem()
-                startupCode.scrapeServed()
+                if succeeded { startupCode.scrapeServed() }
             }, logger: logger)
         let poller = parts.poller
         let services: [any Service] =
@@ -116,7 +116,7 @@ public enum Agent {
     /// After a scrape: the pages its small blocks (samples, labels, encoder state) left free in the
     /// heap go back to the system, so that what a scrape of 50,000 series needed for a moment is not
     /// kept until the next one.
-    @Sendable static func returnFreePagesToTheSystem() {
+    static func returnFreePagesToTheSystem() {
         _ = errno_release_free_memory()
     }
 

@@ -65,7 +65,7 @@ final class StartupCode: Sendable {
     static let uncachedFileSystems: Set<Substring> = ["9p"]
 
     private let pendingListeners: Mutex<Int>
-    private let scrapeServedBefore = Mutex(false)
+    private let scrapeServedBefore = Atomic(false)
     private let releaseCode: @Sendable () throws -> Release
     private let logger: Logger
 
@@ -86,13 +86,11 @@ final class StartupCode: Sendable {
         if isLast { release(after: "listening") }
     }
 
-    /// A scrape was served; after the first, the code is released again (once).
+    /// A scrape was served (answered 200); after the first, the code is released again (once).
     func scrapeServed() {
-        let isFirst = scrapeServedBefore.withLock { servedBefore in
-            defer { servedBefore = true }
-            return !servedBefore
+        if scrapeServedBefore.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            release(after: "the first scrape")
         }
-        if isFirst { release(after: "the first scrape") }
     }
 
     private func release(after moment: String) {

@@ -36,8 +36,10 @@ public struct ExporterServer: Sendable {
     /// What fails now, for the landing page and `/api/v1/failures/recent`; nil: neither shows it.
     public let recent: RecentFailures?
     /// Runs after a scrape's exposition is built and its intermediate data freed, when no other
-    /// scrape is in flight (the agent hands the allocator's free pages back to the system there).
-    public let afterScrape: @Sendable () -> Void
+    /// scrape is in flight, before the response is written: the agent hands the allocator's free
+    /// pages back to the system there, and after the first successful scrape (`true`: answered
+    /// 200) drops its code pages once more, which that scrape waits for (milliseconds, once).
+    public let afterScrape: @Sendable (_ succeeded: Bool) -> Void
     public let logger: Logger
     private let scrapesInFlight = ManagedAtomicCounter()
 
@@ -45,7 +47,7 @@ public struct ExporterServer: Sendable {
         addresses: [ListenAddress], telemetryPath: String, gatherer: Gatherer, isReady: @escaping @Sendable () -> Bool,
         reload: (@Sendable () throws -> Void)?, limits: ServerLimits = ServerLimits(), authentication: BasicAuthentication? = nil,
         tls: TLSConfiguration? = nil, captures: CaptureAPI? = nil, connections: ConnectionGate? = nil, openMetricsCreatedSamples: Bool = true,
-        recent: RecentFailures? = nil, afterScrape: @escaping @Sendable () -> Void = {}, logger: Logger
+        recent: RecentFailures? = nil, afterScrape: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in }, logger: Logger
     ) {
         self.afterScrape = afterScrape
         self.openMetricsCreatedSamples = openMetricsCreatedSamples
@@ -119,7 +121,7 @@ public struct ExporterServer: Sendable {
             }
             let response = Self.scrape(request, gatherer: gatherer, createdSamples: createdSamples, logger: logger)
             if inFlight.decrement() == 0 {
-                afterScrape()  // once concurrent scrapes are all done: their memory is free then
+                afterScrape(response.status == .ok)  // once concurrent scrapes are all done: their memory is free then
             }
             return response
         }

@@ -97,6 +97,21 @@ import Testing
         #expect(releases.withLock { $0 } == 2)
     }
 
+    /// A scrape may be served before the last listener is bound: each moment still releases once.
+    @Test func aScrapeBeforeTheLastListenerReleasesOnceAndTheListenerOnceMore() {
+        let releases = Mutex(0)
+        let code = StartupCode(listeners: 2, logger: Logger(label: "test")) {
+            releases.withLock { $0 += 1 }
+            return StartupCode.Release()
+        }
+        code.listening()
+        code.scrapeServed()
+        #expect(releases.withLock { $0 } == 1)
+        code.listening()
+        code.scrapeServed()
+        #expect(releases.withLock { $0 } == 2)
+    }
+
     /// In this very process: its code is unmapped (resident KiB reported), and the test runs on.
     @Test func releasingThisProcessesCodeUnmapsItAndItRunsOn() throws {
         let before = try ownCodeResidentKiB()

@@ -53,7 +53,7 @@ import Watches
 
         func app(
             reload: (@Sendable () throws -> Void)? = nil, openMetricsCreatedSamples: Bool = true, investigations: InvestigationAPI? = nil, recent: RecentFailures? = nil,
-            afterScrape: @escaping @Sendable () -> Void = {}
+            afterScrape: @escaping @Sendable (_ succeeded: Bool) -> Void = { _ in }
         ) -> some ApplicationProtocol {
             let kernel = self.kernel
             let server = ExporterServer(
@@ -110,7 +110,10 @@ import Watches
     @Test func theAfterScrapeHookRunsAfterServedScrapesOnly() async throws {
         let fixture = try Fixture()
         let runs = Mutex(0)
-        try await fixture.app(afterScrape: { runs.withLock { $0 += 1 } }).test(.router) { client in
+        try await fixture.app(afterScrape: { succeeded in
+            #expect(succeeded)
+            runs.withLock { $0 += 1 }
+        }).test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/metrics", method: .get, headers: [.acceptEncoding: "gzip"]) { #expect($0.status == .ok) }
             #expect(runs.withLock { $0 } == 2)
