@@ -9,10 +9,12 @@ here first, together, in this order.
 
 This runs a release agent under valgrind's callgrind (exact: every function that ran, not a sample)
 with the default config, waits until it is ready, fails a few opens (so there are path series to
-serve), scrapes it in every format it serves, lets it idle, stops it, and writes the section of each
-function of the agent's own binary that ran: first those that ran at work (once it was ready), then
-those that ran only to start, each group in the order callgrind lists them, followed by the other
-partial functions of its async functions.
+serve), scrapes it once, then in every format it serves, lets it idle, stops it, and writes the
+section of each function of the agent's own binary that ran: first those that ran at work (after the
+first scrape), then those that ran only in the first scrape, then those that ran only to start, each
+group in the order callgrind lists them, followed by the other partial functions of its async
+functions. The agent drops its code pages after it listens and after its first scrape, so the first
+group is what stays resident.
 Usage: scripts/text_order.py BINARY CONFIG OUTPUT   (as root: the agent loads BPF)
 """
 import os
@@ -91,24 +93,29 @@ FUNCLET = re.compile(r"T[QY]\d+_$")
 
 def dump(pid):
     """Makes callgrind write the profile since its last dump to the next numbered file."""
-    subprocess.run(["callgrind_control", "--dump", str(pid)], check=True, capture_output=True, timeout=120)
+    result = subprocess.run(["callgrind_control", "--dump", str(pid)], capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        sys.exit(f"callgrind_control --dump {pid} failed ({result.returncode}): {result.stdout}{result.stderr}")
 
 
-def sibling_funclets(binary, names, also_placed=frozenset()):
+def defined_functions(binary):
+    """The names of the functions `binary` defines (nm's t and T symbols)."""
+    symbols = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True, text=True).stdout
+    return [fields[2] for fields in (line.split() for line in symbols.splitlines()) if len(fields) == 3 and fields[1] in "tT"]
+
+
+def sibling_funclets(functions, names, also_placed=frozenset()):
     """The other partial functions of the async functions among `names`. Swift compiles an async
     function into one function per suspension point (`…TQ<n>_`, `…TY<n>_`); which of them run depends
     on whether each await suspended, which differs between runs (a connection's teardown, a slower
     client), so the profile sees only some of them."""
     ran = set(names) | also_placed
     bases = {FUNCLET.sub("", name) for name in names}
-    symbols = subprocess.run(["nm", "--defined-only", binary], check=True, capture_output=True, text=True).stdout
     siblings = []
-    for line in symbols.splitlines():
-        fields = line.split()
-        if len(fields) == 3 and fields[1] in "tT" and FUNCLET.search(fields[2]) and fields[2] not in ran \
-                and FUNCLET.sub("", fields[2]) in bases:
-            ran.add(fields[2])
-            siblings.append(fields[2])
+    for function in functions:
+        if FUNCLET.search(function) and function not in ran and FUNCLET.sub("", function) in bases:
+            ran.add(function)
+            siblings.append(function)
     return siblings
 
 
@@ -132,14 +139,16 @@ def main():
                                    stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(base, process)
-            dump(process.pid)  # start-up's profile
+            dump(process.pid)  # 1: start-up
             fail_opens()
+            get(f"{base}/metrics", FORMATS[0])
+            dump(process.pid)  # 2: the first scrape
             for _ in range(3):
                 for headers in FORMATS:
                     get(f"{base}/metrics", headers)
                 get(f"{base}/-/healthy")
             time.sleep(15)  # the periodic work between scrapes
-            dump(process.pid)  # the profile of the agent at work; shutdown's, written at exit, is not read
+            dump(process.pid)  # 3: the agent at work; shutdown's profile, written at exit, is not read
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -147,24 +156,35 @@ def main():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        dumps = [f"{profile}.{number}" for number in (1, 2)]
-        if not all(os.path.exists(path) for path in dumps):
-            log.seek(0)
-            sys.exit(f"callgrind wrote no profile (exit {process.returncode}):\n{log.read()[-2000:]}")
-        startup, at_work = (agent_functions(path, os.path.basename(profiled)) for path in dumps)
-    if len(startup) + len(at_work) < 1000:
-        sys.exit(f"only {len(startup) + len(at_work)} functions seen: the profile is incomplete")
-    # The agent drops start-up's code pages once it listens (ErrnoAgent's StartupCode), so the code it
-    # runs at work is what stays resident: it goes first, together, and start-up's follows.
-    at_work += sibling_funclets(binary, at_work)
-    working = set(at_work)
-    startup = [name for name in startup if name not in working]
-    startup += sibling_funclets(binary, startup, also_placed=working)
-    names = at_work + startup
+        profiles = []
+        for number, moment in ((1, "start-up"), (2, "the first scrape"), (3, "the agent at work")):
+            path = f"{profile}.{number}"
+            if not os.path.exists(path):
+                log.seek(0)
+                sys.exit(f"callgrind wrote no profile of {moment} ({path}; exit {process.returncode}):\n{log.read()[-2000:]}")
+            profiles.append(agent_functions(path, os.path.basename(profiled)))
+    for functions, moment, least in zip(profiles, ("start-up", "the first scrape", "the agent at work"), (1000, 50, 500)):
+        if len(functions) < least:
+            sys.exit(f"only {len(functions)} functions ran in {moment}: the profile is incomplete")
+    # The agent drops its code pages once it listens and again after its first scrape (ErrnoAgent's
+    # StartupCode), so the code it runs at work is what stays resident: it goes first, together, then
+    # the first scrape's own, then start-up's. Names the binary does not define (callgrind's
+    # "(below main)") are left out.
+    functions = defined_functions(binary)
+    defined = set(functions)
+    groups, placed = [], set()
+    for names in reversed(profiles):
+        group = [name for name in names if name in defined and name not in placed]
+        placed.update(group)
+        group += sibling_funclets(functions, group, also_placed=placed)
+        placed.update(group)
+        groups.append(group)
+    at_work, first_scrape, startup = groups
+    names = at_work + first_scrape + startup
     with open(output + ".tmp", "w") as f:
         f.write("".join(f".text.{name}\n" for name in names))
     os.replace(output + ".tmp", output)
-    print(f"{output}: {len(at_work)} functions at work, then {len(startup)} that ran only to start")
+    print(f"{output}: {len(at_work)} functions at work, then {len(first_scrape)} of the first scrape, then {len(startup)} of start-up")
 
 
 if __name__ == "__main__":
