@@ -78,38 +78,47 @@ import Testing
         #expect(StartupCode.uncachedFileSystems.contains("9p"))
     }
 
+    /// How many times a `StartupCode` released its code.
+    final class ReleaseCount: Sendable {
+        private let count = Mutex(0)
+        var value: Int { count.withLock { $0 } }
+        func add() { count.withLock { $0 += 1 } }
+    }
+
+    /// A `StartupCode` for two listeners whose releases release nothing, only count.
+    static func countingReleases() -> (code: StartupCode, releases: ReleaseCount) {
+        let releases = ReleaseCount()
+        let code = StartupCode(listeners: 2, logger: Logger(label: "test")) {
+            releases.add()
+            return StartupCode.Release()
+        }
+        return (code, releases)
+    }
+
     /// The code is released after the last listener is bound, and once more after the first scrape:
     /// never for other listeners or later scrapes.
     @Test func theCodeIsReleasedAfterTheLastListenerAndAfterTheFirstScrape() {
-        let releases = Mutex(0)
-        let code = StartupCode(listeners: 2, logger: Logger(label: "test")) {
-            releases.withLock { $0 += 1 }
-            return StartupCode.Release()
-        }
+        let (code, releases) = Self.countingReleases()
         code.listening()
-        #expect(releases.withLock { $0 } == 0)
+        #expect(releases.value == 0)
         code.listening()
-        #expect(releases.withLock { $0 } == 1)
+        #expect(releases.value == 1)
         code.scrapeServed()
-        #expect(releases.withLock { $0 } == 2)
+        #expect(releases.value == 2)
         code.scrapeServed()
         code.scrapeServed()
-        #expect(releases.withLock { $0 } == 2)
+        #expect(releases.value == 2)
     }
 
     /// A scrape may be served before the last listener is bound: each moment still releases once.
     @Test func aScrapeBeforeTheLastListenerReleasesOnceAndTheListenerOnceMore() {
-        let releases = Mutex(0)
-        let code = StartupCode(listeners: 2, logger: Logger(label: "test")) {
-            releases.withLock { $0 += 1 }
-            return StartupCode.Release()
-        }
+        let (code, releases) = Self.countingReleases()
         code.listening()
         code.scrapeServed()
-        #expect(releases.withLock { $0 } == 1)
+        #expect(releases.value == 1)
         code.listening()
         code.scrapeServed()
-        #expect(releases.withLock { $0 } == 2)
+        #expect(releases.value == 2)
     }
 
     /// In this very process: its code is unmapped (resident KiB reported), and the test runs on.
