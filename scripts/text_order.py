@@ -89,6 +89,8 @@ def agent_functions(profile, binary_name):
 
 
 FUNCLET = re.compile(r"T[QY]\d+_$")
+# The profiles callgrind dumps, in order: what each covers, and the fewest functions a complete one has.
+PROFILES = (("start-up", 1000), ("the first scrape", 50), ("the agent at work", 500))
 
 
 def dump(pid):
@@ -104,12 +106,12 @@ def defined_functions(binary):
     return [fields[2] for fields in (line.split() for line in symbols.splitlines()) if len(fields) == 3 and fields[1] in "tT"]
 
 
-def sibling_funclets(functions, names, also_placed=frozenset()):
+def sibling_funclets(functions, names, placed):
     """The other partial functions of the async functions among `names`. Swift compiles an async
     function into one function per suspension point (`…TQ<n>_`, `…TY<n>_`); which of them run depends
     on whether each await suspended, which differs between runs (a connection's teardown, a slower
-    client), so the profile sees only some of them."""
-    ran = set(names) | also_placed
+    client), so the profile sees only some of them. `placed`: the functions already placed."""
+    ran = set(placed)
     bases = {FUNCLET.sub("", name) for name in names}
     siblings = []
     for function in functions:
@@ -157,15 +159,15 @@ def main():
                 process.kill()
                 process.wait()
         profiles = []
-        for number, moment in ((1, "start-up"), (2, "the first scrape"), (3, "the agent at work")):
+        for number, (moment, least) in enumerate(PROFILES, start=1):
             path = f"{profile}.{number}"
             if not os.path.exists(path):
                 log.seek(0)
                 sys.exit(f"callgrind wrote no profile of {moment} ({path}; exit {process.returncode}):\n{log.read()[-2000:]}")
-            profiles.append(agent_functions(path, os.path.basename(profiled)))
-    for functions, moment, least in zip(profiles, ("start-up", "the first scrape", "the agent at work"), (1000, 50, 500)):
-        if len(functions) < least:
-            sys.exit(f"only {len(functions)} functions ran in {moment}: the profile is incomplete")
+            functions = agent_functions(path, os.path.basename(profiled))
+            if len(functions) < least:
+                sys.exit(f"only {len(functions)} functions ran in {moment}: the profile is incomplete")
+            profiles.append(functions)
     # The agent drops its code pages once it listens and again after its first scrape (ErrnoAgent's
     # StartupCode), so the code it runs at work is what stays resident: it goes first, together, then
     # the first scrape's own, then start-up's. Names the binary does not define (callgrind's
@@ -176,7 +178,7 @@ def main():
     for names in reversed(profiles):
         group = [name for name in names if name in defined and name not in placed]
         placed.update(group)
-        group += sibling_funclets(functions, group, also_placed=placed)
+        group += sibling_funclets(functions, group, placed)
         placed.update(group)
         groups.append(group)
     at_work, first_scrape, startup = groups

@@ -16,7 +16,7 @@ import SystemSupport
 /// code of its own too (lazy initialisation of the exposition's types and tables, first reads of the
 /// maps), so the pages are dropped once more after it: later scrapes map back only the code every
 /// scrape runs (the agent at rest after ten scrapes, default config, with `make text-order`'s layout:
-/// median RSS 24.6 → 22.8 MiB, measured on Linux 6.18). Reclaim does the same to any mapped file
+/// RSS 24.8–25.0 → 23.5–23.8 MiB, measured on Linux 6.18). Reclaim does the same to any mapped file
 /// page; this does it at the two moments one-time code is known to be done. Nothing of the agent's
 /// state is in those pages. What falls is RSS, and the pages' protection from reclaim as mapped
 /// executable pages; the page cache stays charged to the agent's memory cgroup until reclaimed.
