@@ -51,6 +51,7 @@ public enum Agent {
         let parts = try Parts(
             config: config, kernel: kernel, kernelSymbols: kernelSymbols, countingSince: countingSince, options: options, extra: [connections], logger: logger)
         let startupCode = StartupCode(listeners: options.addresses.count, logger: logger)
+        let heapTrimmer = HeapTrimmer()
         let server = ExporterServer(
             addresses: options.addresses, telemetryPath: options.telemetryPath, gatherer: parts.gatherer,
             isReady: { kernel.isAttached }, reload: options.enableLifecycle ? { @Sendable in try parts.reloader.reload() } : nil,
@@ -64,7 +65,7 @@ public enum Agent {
             connections: connections,
             openMetricsCreatedSamples: options.openMetricsCreatedSamples, recent: parts.recent,
             afterScrape: { succeeded in
-                Self.returnFreePagesToTheSystem()
+                heapTrimmer.scrapeAnswered()
                 if succeeded { startupCode.scrapeServed() }
             }, logger: logger)
         let poller = parts.poller
@@ -112,13 +113,6 @@ public enum Agent {
     }
 
     static let largeBlockBytes: Int32 = 128 << 10
-
-    /// After a scrape: the pages its small blocks (samples, labels, encoder state) left free in the
-    /// heap go back to the system, so that what a scrape of 50,000 series needed for a moment is not
-    /// kept until the next one.
-    static func returnFreePagesToTheSystem() {
-        _ = errno_release_free_memory()
-    }
 
     /// `--config.check`: the config parsed; with privileges, also load, attach and detach.
     public static func check(_ options: AgentOptions, logger: Logger) throws -> String {

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import SystemSupport
 import Testing
 
@@ -78,16 +77,9 @@ import Testing
         #expect(StartupCode.uncachedFileSystems.contains("9p"))
     }
 
-    /// How many times a `StartupCode` released its code.
-    final class ReleaseCount: Sendable {
-        private let count = Mutex(0)
-        var value: Int { count.withLock { $0 } }
-        func add() { count.withLock { $0 += 1 } }
-    }
-
     /// A `StartupCode` for two listeners whose releases release nothing, only count.
-    static func countingReleases() -> (code: StartupCode, releases: ReleaseCount) {
-        let releases = ReleaseCount()
+    static func countingReleases() -> (code: StartupCode, releases: CallCount) {
+        let releases = CallCount()
         let code = StartupCode(listeners: 2, logger: Logger(label: "test")) {
             releases.add()
             return StartupCode.Release()
