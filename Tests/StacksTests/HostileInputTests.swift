@@ -179,4 +179,29 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try ElfImage(path: path).debugFile == nil)
     }
+
+    /// DWARF nesting DIEs 100,000 deep (lexical blocks without ranges, before the function that
+    /// holds the address): the scopes are found without recursing through them (libdw's own search
+    /// recursed once per level and overflowed the thread's stack from about 60,000).
+    @Test func deeplyNestedDebugInformationIsSearchedWithoutRecursion() throws {
+        let directory = try HostileInputTests.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let main = try #require(try FixtureProgram.symbols("deep_fp")["main"])
+        func le<Value: FixedWidthInteger>(_ value: Value) -> [UInt8] { withUnsafeBytes(of: value.littleEndian, Array.init) }
+        let depth = 100_000
+        // Abbreviations: 1 compile unit (children), 2 subprogram (low_pc addr, high_pc data8), 3 lexical block (children).
+        let abbreviations: [UInt8] = [1, 0x11, 1, 0, 0, 2, 0x2e, 0, 0x11, 0x01, 0x12, 0x07, 0, 0, 3, 0x0b, 1, 0, 0, 0]
+        let body: [UInt8] = [1] + [UInt8](repeating: 3, count: depth) + [UInt8](repeating: 0, count: depth) + [2] + le(main) + le(UInt64(16)) + [0]
+        let unitHeader: [UInt8] = le(UInt16(4)) + le(UInt32(0)) + [8]
+        let info = le(UInt32(unitHeader.count + body.count)) + unitHeader + body
+        let ranges: [UInt8] = le(UInt16(2)) + le(UInt32(0)) + [8, 0] + [UInt8](repeating: 0, count: 4) + le(main) + le(UInt64(16)) + le(UInt64(0)) + le(UInt64(0))
+        for (name, bytes) in [("abbrev", abbreviations), ("info", info), ("aranges", le(UInt32(ranges.count)) + ranges)] {
+            try Data(bytes).write(to: URL(fileURLWithPath: "\(directory)/\(name)"))
+        }
+        try FixtureProgram.run(
+            "strip --strip-debug -o \(directory)/nested \(try FixtureProgram.path("deep_fp")) && objcopy --add-section .debug_abbrev=\(directory)/abbrev "
+                + "--add-section .debug_info=\(directory)/info --add-section .debug_aranges=\(directory)/aranges \(directory)/nested")
+        let image = try ElfImage(path: "\(directory)/nested", searchDebugFiles: false)
+        #expect(image.sourceLocations(at: main + 4) == [SourceLocation(function: nil, file: nil, line: nil, inlined: false)])
+    }
 }
