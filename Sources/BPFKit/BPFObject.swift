@@ -68,18 +68,16 @@ public struct BPFProgram {
         return info.recursion_misses
     }
 
-    /// Attaches a uprobe program to `function` of the ELF file at `binary`, for every process that
-    /// maps it; `cookie` is what bpf_get_attach_cookie() returns in the program.
-    public func attachUprobe(binary: String, function: String, cookie: UInt64 = 0) throws -> BPFLink {
-        let link: OpaquePointer? = function.withCString { name in
-            var options = bpf_uprobe_opts()
-            options.sz = MemoryLayout<bpf_uprobe_opts>.size
-            options.func_name = name
-            options.bpf_cookie = cookie
-            return bpf_program__attach_uprobe_opts(handle, -1, binary, 0, &options)
-        }
-        guard let link else {
-            throw BPFError("attach uprobe \(name) to \(binary):\(function)", code: errno)
+    /// Attaches a uprobe program at byte `offset` of the file at `binary` (a function's first
+    /// byte), for every process that maps it; `cookie` is what bpf_get_attach_cookie() returns in
+    /// the program. No function name is passed: libbpf would open and map `binary` by path itself
+    /// (blocking, following links) to look it up; the caller finds the offset in a file it checked.
+    public func attachUprobe(binary: String, offset: UInt64, cookie: UInt64 = 0) throws -> BPFLink {
+        var options = bpf_uprobe_opts()
+        options.sz = MemoryLayout<bpf_uprobe_opts>.size
+        options.bpf_cookie = cookie
+        guard let link = bpf_program__attach_uprobe_opts(handle, -1, binary, Int(bitPattern: UInt(offset)), &options) else {
+            throw BPFError("attach uprobe \(name) to \(binary) at offset \(offset)", code: errno)
         }
         return BPFLink(handle: link, owner: owner)
     }

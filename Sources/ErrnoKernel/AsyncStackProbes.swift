@@ -107,11 +107,15 @@ final class AsyncStackProbes {
     }
 
     private func consider(_ path: String, shownAs name: String) {
+        // A binary seen before is passed over without opening it; what is recorded is the file
+        // opened, whatever `path` pointed to when it was stat'ed.
         var info = stat()
         guard stat(path, &info) == 0 else { return }
-        let key = FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        guard attached[key] == nil, !skipped.contains(key) else { return }
+        let seen = FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        guard attached[seen] == nil, !skipped.contains(seen) else { return }
         guard let image = try? ElfImage(path: path, displayPath: name, searchDebugFiles: false) else { return }
+        let key = FileKey(device: image.identity.device, inode: image.identity.inode)
+        guard attached[key] == nil, !skipped.contains(key) else { return }
         let missing = (Self.internalFunctions + ["uv_fs_open"]).filter { !image.defines($0) }
         guard missing.isEmpty else {
             // Most executables are not libuv users: only a binary with part of libuv is worth a word.
@@ -124,13 +128,19 @@ final class AsyncStackProbes {
             skipped.insert(key)
             return
         }
+        // Attached through the descriptor the image opened and checked (non-blocking, a regular
+        // file, inside the process's root), at offsets read from it: `path` may point elsewhere by
+        // now (a FIFO renamed over it, a link out of a container's root).
+        func attach(_ program: BPFProgram, _ function: String, cookie: UInt64 = 0) throws -> BPFLink {
+            guard let offset = image.fileOffset(ofFunction: function) else {
+                throw AttachFailure(description: "no loadable segment holds \(function)")
+            }
+            return try program.attachUprobe(binary: image.openedFilePath, offset: offset, cookie: cookie)
+        }
         do {
-            var links = [
-                try programs.workSubmit.attachUprobe(binary: path, function: "uv__work_submit"),
-                try programs.fsWork.attachUprobe(binary: path, function: "uv__fs_work"),
-            ]
+            var links = [try attach(programs.workSubmit, "uv__work_submit"), try attach(programs.fsWork, "uv__fs_work")]
             for function in Self.requestFunctions where image.defines(function.name) {
-                links.append(try programs.request.attachUprobe(binary: path, function: function.name, cookie: function.callbackPosition))
+                links.append(try attach(programs.request, function.name, cookie: function.callbackPosition))
             }
             attached[key] = (name, links)
             logger.info("async stacks: uprobes attached", metadata: ["binary": "\(name)", "uprobes": "\(links.count)"])
@@ -139,6 +149,11 @@ final class AsyncStackProbes {
             skips["attach_failed", default: 0] += 1
             skipped.insert(key)
         }
+    }
+
+    /// Why a binary's uprobes could not be placed, before the kernel was asked.
+    struct AttachFailure: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// Deletes submitted requests older than `staleRequestNanoseconds` from `requests` (the

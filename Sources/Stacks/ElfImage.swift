@@ -197,6 +197,23 @@ public final class ElfImage {
         name.withCString { target in symbols.contains { strcmp($0.name, target) == 0 } }
     }
 
+    /// The file offset of the first byte of function `name` (as `defines` finds it): its address
+    /// inside the loadable segment that holds it, from that segment's start in the file. nil when
+    /// no such function is defined or no segment holds its address.
+    public func fileOffset(ofFunction name: String) -> UInt64? {
+        guard let address = name.withCString({ target in symbols.first { strcmp($0.name, target) == 0 }?.start }) else { return nil }
+        for segment in segments where address >= segment.virtualAddress && address - segment.virtualAddress < segment.fileSize {
+            let (offset, overflow) = segment.fileOffset.addingReportingOverflow(address - segment.virtualAddress)
+            return overflow ? nil : offset
+        }
+        return nil
+    }
+
+    /// This process's path to the file it opened and checked (`/proc/self/fd/N`, valid while the
+    /// image lives): what to hand to code that opens by path (the kernel's uprobe attach), so that
+    /// it reaches this very file whatever the path it came from points to by then.
+    public var openedFilePath: String { "/proc/self/fd/\(descriptor)" }
+
     /// The call frame information row for `address`: from `.eh_frame`, else `.debug_frame` (here or
     /// in the debug file). The caller frees the returned `Dwarf_Frame` with `free`.
     func callFrame(at address: UInt64) -> OpaquePointer? {

@@ -161,4 +161,25 @@ import Testing
         #expect(String(decoding: table.text, as: UTF8.self) == "firstweak_onelast_line_without_newlinelate\t[mod]")
         #expect(KernelSymbols.parse([]).starts.isEmpty)
     }
+
+    /// A function's file offset (where a uprobe goes) comes from the segment that holds its address:
+    /// in a position-dependent build the code is mapped 0x400000 above its place in the file.
+    @Test func aFunctionsFileOffsetIsItsAddressInItsSegment() throws {
+        let directory = NSTemporaryDirectory() + "errno-offsets-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FixtureProgram.run("gcc -O2 -no-pie -o \(directory)/deep_static_addresses \(FixtureProgram.source)")
+        var main: UInt64?
+        for line in try FixtureProgram.run("nm \(directory)/deep_static_addresses").split(separator: "\n") where line.hasSuffix(" T main") {
+            main = UInt64(line.prefix { $0 != " " }, radix: 16)
+        }
+        let address = try #require(main)
+        let image = try ElfImage(path: "\(directory)/deep_static_addresses", searchDebugFiles: false)
+        #expect(address > 0x40_0000)
+        #expect(image.fileOffset(ofFunction: "main") == address - 0x40_0000)
+        #expect(image.fileOffset(ofFunction: "no_such_function") == nil)
+        let pie = try ElfImage(path: try FixtureProgram.path("deep_fp"))
+        #expect(pie.fileOffset(ofFunction: "main") == (try FixtureProgram.symbols("deep_fp"))["main"])
+        #expect(pie.openedFilePath.hasPrefix("/proc/self/fd/"))
+    }
 }
