@@ -1,41 +1,51 @@
+import Synchronization
 import Testing
 
 @testable import ErrnoAgent
 
 /// The trims after scrapes: one at once, one when the scrape has settled, shared by a burst.
 @Suite struct HeapTrimmerTests {
-    static func countingTrims(settle: Duration) -> (trimmer: HeapTrimmer, trims: CallCount) {
-        let trims = CallCount()
-        return (HeapTrimmer(settle: settle) { trims.add() }, trims)
+    /// The later trims a `HeapTrimmer` scheduled, run when the test says.
+    final class Scheduled: Sendable {
+        private let work = Mutex<[@Sendable () -> Void]>([])
+        var count: Int { work.withLock { $0.count } }
+        func add(_: Duration, _ item: @escaping @Sendable () -> Void) { work.withLock { $0.append(item) } }
+        func runAll() { for item in work.withLock({ items in defer { items = [] }; return items }) { item() } }
     }
 
-    /// A scrape trims at once, and once more after `settle`: then no more.
-    @Test func aScrapeTrimsAtOnceAndOnceMoreWhenItHasSettled() async {
-        let (trimmer, trims) = Self.countingTrims(settle: .milliseconds(50))
-        trimmer.scrapeAnswered()
-        #expect(trims.value == 1)
-        #expect(await trims.waitFor(2) == 2)
-        try? await Task.sleep(for: .milliseconds(200))
-        #expect(trims.value == 2)
+    static func countingTrims() -> (trimmer: HeapTrimmer, trims: CallCount, scheduled: Scheduled) {
+        let trims = CallCount(), scheduled = Scheduled()
+        return (HeapTrimmer(trim: { trims.add() }, schedule: { scheduled.add($0, $1) }), trims, scheduled)
     }
 
-    /// Scrapes within `settle` of the first each trim at once and share one later trim.
-    @Test func scrapesWithinTheSettlingTimeShareOneLaterTrim() async {
-        let (trimmer, trims) = Self.countingTrims(settle: .milliseconds(300))
-        for _ in 0..<5 { trimmer.scrapeAnswered() }
-        #expect(trims.value == 5)
-        #expect(await trims.waitFor(6) == 6)
-        try? await Task.sleep(for: .milliseconds(600))
-        #expect(trims.value == 6)
+    /// Each scrape trims at once; the scrapes before the later trim runs share it (one scrape; a
+    /// burst of five).
+    @Test(arguments: [1, 5])
+    func scrapesTrimAtOnceAndShareOneLaterTrim(scrapes: Int) {
+        let (trimmer, trims, scheduled) = Self.countingTrims()
+        for _ in 0..<scrapes { trimmer.scrapeAnswered() }
+        #expect(trims.value == scrapes)
+        #expect(scheduled.count == 1)
+        scheduled.runAll()
+        #expect(trims.value == scrapes + 1)
     }
 
     /// Once the later trim has run, the next scrape schedules another.
-    @Test func aScrapeAfterTheLaterTrimSchedulesAnother() async {
-        let (trimmer, trims) = Self.countingTrims(settle: .milliseconds(20))
+    @Test func aScrapeAfterTheLaterTrimSchedulesAnother() {
+        let (trimmer, trims, scheduled) = Self.countingTrims()
+        trimmer.scrapeAnswered()
+        scheduled.runAll()
+        trimmer.scrapeAnswered()
+        #expect(scheduled.count == 1)
+        scheduled.runAll()
+        #expect(trims.value == 4)
+    }
+
+    /// The agent's own schedule runs the later trim by itself, `settle` after the scrape.
+    @Test func theDispatchTimerRunsTheLaterTrim() async {
+        let trims = CallCount()
+        let trimmer = HeapTrimmer(settle: .milliseconds(20), trim: { trims.add() })
         trimmer.scrapeAnswered()
         #expect(await trims.waitFor(2) == 2)
-        trimmer.scrapeAnswered()
-        #expect(trims.value == 3)
-        #expect(await trims.waitFor(4) == 4)
     }
 }
