@@ -64,9 +64,11 @@ extension ElfImage {
         return locations
     }
 
-    /// DIEs one search for the scopes at an address looks at, at most: each sibling and child on
-    /// the way down (a compilation unit of node's has a few hundred thousand DIEs in all).
-    static let maxScopeSearchDies = 1_000_000
+    /// What one search for the scopes at an address reads at most: bytes of DIEs walked or skipped
+    /// (each unit is read forward, and an imported unit once, so a unit of node's, some MiB, fits
+    /// many times over), and range list entries tested.
+    static let maxScopeSearchBytes = 256 << 20
+    static let maxScopeSearchRanges = 1_000_000
 
     /// Tags of the DIEs that may carry the ranges of code (libdw's own list for dwarf_getscopes).
     private static let scopeTags: Set<Int> = [
@@ -74,40 +76,61 @@ extension ElfImage {
         DW_TAG_entry_point, DW_TAG_inlined_subroutine, DW_TAG_subprogram,
     ]
 
+    /// What is left of one search's allowance.
+    private struct ScopeSearchBudget {
+        var bytes = UInt(maxScopeSearchBytes)
+        var ranges = maxScopeSearchRanges
+
+        /// Charges the DIE bytes from `die` to `next` (after it in its unit); false when they are
+        /// not after it or the allowance is spent.
+        mutating func move(from die: Dwarf_Die, to next: Dwarf_Die) -> Bool {
+            let (distance, backwards) = UInt(bitPattern: next.addr).subtractingReportingOverflow(UInt(bitPattern: die.addr))
+            guard !backwards, distance <= bytes else { return false }
+            bytes -= distance
+            return true
+        }
+    }
+
     /// The DIEs whose ranges hold `address`, from `unit` down the concrete tree, the innermost last:
     /// what libdw's dwarf_getscopes and dwarf_getscopes_die give together, found in a loop. libdw
     /// recurses once per level of nesting, through every DIE of the unit: a file nesting DIEs
-    /// 60,000 deep overflowed the thread's stack. Only DIEs of `scopeTags` whose ranges hold
-    /// `address` are entered, as libdw's search does; an imported unit's children count as its
-    /// siblings, and each imported unit is entered once (imports may cycle). nil when the search
-    /// would look at more than `maxScopeSearchDies` DIEs.
+    /// 60,000 deep overflowed the thread's stack. As in libdw's search, only DIEs of `scopeTags`
+    /// whose ranges hold `address` are entered, and a partial unit's children, where a
+    /// DW_TAG_imported_unit brings them, count as its siblings; each partial unit is entered once
+    /// (imports may cycle). nil when the search would read more than its allowance.
     static func scopes(holding address: Dwarf_Addr, in unit: Dwarf_Die) -> [Dwarf_Die]? {
         var path = [unit]
         var parent = unit
-        var looked = 0
-        var enteredUnits: Set<Dwarf_Off> = []
+        var budget = ScopeSearchBudget()
+        var enteredUnits: Set<UInt> = []
         descending: while true {
             var die = Dwarf_Die()
             guard dwarf_child(&parent, &die) == 0 else { break }
+            guard budget.move(from: parent, to: die) else { return nil }
             // Where to go on once an imported unit's children are done: the DIE after its import.
             var afterImports: [Dwarf_Die] = []
             while true {
-                looked += 1
-                guard looked <= maxScopeSearchDies else { return nil }
                 let tag = Int(dwarf_tag(&die))
                 if tag == DW_TAG_imported_unit, let first = importedChildren(of: &die, entered: &enteredUnits) {
                     var next = Dwarf_Die()
-                    if dwarf_siblingof(&die, &next) == 0 { afterImports.append(next) }
+                    if dwarf_siblingof(&die, &next) == 0 {
+                        guard budget.move(from: die, to: next) else { return nil }
+                        afterImports.append(next)
+                    }
                     die = first
                     continue
                 }
-                if scopeTags.contains(tag), dwarf_haspc(&die, address) == 1 {
-                    path.append(die)
-                    parent = die
-                    continue descending
+                if scopeTags.contains(tag) {
+                    guard let holds = ranges(of: &die, hold: address, budget: &budget) else { return nil }
+                    if holds {
+                        path.append(die)
+                        parent = die
+                        continue descending
+                    }
                 }
                 var next = Dwarf_Die()
                 if dwarf_siblingof(&die, &next) == 0 {
+                    guard budget.move(from: die, to: next) else { return nil }
                     die = next
                 } else if let resume = afterImports.popLast() {
                     die = resume
@@ -119,14 +142,33 @@ extension ElfImage {
         return path
     }
 
-    /// The first child of the unit `die` (a DW_TAG_imported_unit) imports, unless that unit was
-    /// entered before, has no children or cannot be read.
-    private static func importedChildren(of die: inout Dwarf_Die, entered: inout Set<Dwarf_Off>) -> Dwarf_Die? {
+    /// Whether `die`'s ranges (low_pc/high_pc or DW_AT_ranges) hold `address`, as dwarf_haspc
+    /// says, each entry charged; nil when the allowance is spent.
+    private static func ranges(of die: inout Dwarf_Die, hold address: Dwarf_Addr, budget: inout ScopeSearchBudget) -> Bool? {
+        var base: Dwarf_Addr = 0
+        var start: Dwarf_Addr = 0
+        var end: Dwarf_Addr = 0
+        var offset = dwarf_ranges(&die, 0, &base, &start, &end)
+        while offset > 0 {
+            guard budget.ranges > 0 else { return nil }
+            budget.ranges -= 1
+            if start <= address, address < end { return true }
+            offset = dwarf_ranges(&die, offset, &base, &start, &end)
+        }
+        return false
+    }
+
+    /// The first child of the partial unit `die` (a DW_TAG_imported_unit) imports, unless what it
+    /// refers to is not a partial unit's root, was entered before (keyed by where its bytes are:
+    /// the file's own and the dwz file's offsets may coincide), has no children or cannot be read.
+    private static func importedChildren(of die: inout Dwarf_Die, entered: inout Set<UInt>) -> Dwarf_Die? {
         var attribute = Dwarf_Attribute()
-        var unit = Dwarf_Die()
+        var imported = Dwarf_Die()
+        var root = Dwarf_Die()
         var first = Dwarf_Die()
-        guard dwarf_attr(&die, UInt32(DW_AT_import), &attribute) != nil, dwarf_formref_die(&attribute, &unit) != nil,
-            entered.insert(dwarf_dieoffset(&unit)).inserted, dwarf_child(&unit, &first) == 0
+        guard dwarf_attr(&die, UInt32(DW_AT_import), &attribute) != nil, dwarf_formref_die(&attribute, &imported) != nil,
+            Int(dwarf_tag(&imported)) == DW_TAG_partial_unit, dwarf_diecu(&imported, &root, nil, nil) != nil, root.addr == imported.addr,
+            entered.insert(UInt(bitPattern: imported.addr)).inserted, dwarf_child(&imported, &first) == 0
         else { return nil }
         return first
     }
