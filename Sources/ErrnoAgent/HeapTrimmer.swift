@@ -5,8 +5,9 @@ import Synchronization
 /// Hands the heap's free pages back to the system after scrapes (`malloc_trim`), twice: at once,
 /// for what gathering and encoding freed, and once more `settle` later, for what is freed only once
 /// the response has been written to the socket (NIO's write path, the request's own state), which
-/// would otherwise stay resident until the next scrape. Scrapes within `settle` of one another share
-/// one later trim.
+/// would otherwise stay resident until the next scrape. Scrapes while a later trim is due share it,
+/// and it runs once more `settle` after the last of them: every scrape is followed by a trim at least
+/// `settle` after it.
 ///
 /// Measured at 10,000 path series, 2 s after 100 scrapes (Linux 6.18): without the later trim the
 /// heap kept 1.7 MiB more in two runs of three (anonymous RSS 9.5 against 7.7 MiB); with it, 7.7 MiB
@@ -21,7 +22,9 @@ final class HeapTrimmer: Sendable {
     private let settle: Duration
     private let trim: @Sendable () -> Void
     private let schedule: Schedule
-    private let laterTrimPending = Atomic(false)
+    /// Whether a later trim is due, and how many scrapes were answered (to see any since it was
+    /// scheduled).
+    private let state = Mutex((laterTrimDue: false, scrapes: UInt64(0)))
 
     /// `trim`: what a trim does; `schedule`: how the later one is run (tests count and run them).
     init(
@@ -37,10 +40,27 @@ final class HeapTrimmer: Sendable {
     /// later trim is already due.
     func scrapeAnswered() {
         trim()
-        guard laterTrimPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        let scheduleAfter = state.withLock { state -> UInt64? in
+            state.scrapes &+= 1
+            guard !state.laterTrimDue else { return nil }
+            state.laterTrimDue = true
+            return state.scrapes
+        }
+        if let scheduleAfter { trimLater(seenScrapes: scheduleAfter) }
+    }
+
+    /// Trims `settle` from now, and again `settle` after that when scrapes came meanwhile.
+    private func trimLater(seenScrapes seen: UInt64) {
         schedule(settle) { [self] in
-            laterTrimPending.store(false, ordering: .releasing)
             trim()
+            let scrapesSince = state.withLock { state -> UInt64? in
+                guard state.scrapes != seen else {
+                    state.laterTrimDue = false
+                    return nil
+                }
+                return state.scrapes
+            }
+            if let scrapesSince { trimLater(seenScrapes: scrapesSince) }
         }
     }
 

@@ -18,16 +18,25 @@ import Testing
         return (HeapTrimmer(trim: { trims.add() }, schedule: { scheduled.add($0, $1) }), trims, scheduled)
     }
 
-    /// Each scrape trims at once; the scrapes before the later trim runs share it (one scrape; a
-    /// burst of five).
-    @Test(arguments: [1, 5])
-    func scrapesTrimAtOnceAndShareOneLaterTrim(scrapes: Int) {
+    /// A scrape trims at once, and once more when the later trim runs: then nothing is due.
+    @Test func aScrapeTrimsAtOnceAndOnceMoreLater() {
         let (trimmer, trims, scheduled) = Self.countingTrims()
-        for _ in 0..<scrapes { trimmer.scrapeAnswered() }
-        #expect(trims.value == scrapes)
-        #expect(scheduled.count == 1)
+        trimmer.scrapeAnswered()
+        #expect(trims.value == 1 && scheduled.count == 1)
         scheduled.runAll()
-        #expect(trims.value == scrapes + 1)
+        #expect(trims.value == 2 && scheduled.count == 0)
+    }
+
+    /// Scrapes while the later trim is due each trim at once and share it; having seen them, it
+    /// runs once more (after the last of them), then nothing is due.
+    @Test func scrapesWhileALaterTrimIsDueShareItAndItRunsOnceMore() {
+        let (trimmer, trims, scheduled) = Self.countingTrims()
+        for _ in 0..<5 { trimmer.scrapeAnswered() }
+        #expect(trims.value == 5 && scheduled.count == 1)
+        scheduled.runAll()
+        #expect(trims.value == 6 && scheduled.count == 1)
+        scheduled.runAll()
+        #expect(trims.value == 7 && scheduled.count == 0)
     }
 
     /// Once the later trim has run, the next scrape schedules another.
