@@ -34,6 +34,11 @@ final class AsyncStackProbes {
     private struct FileKey: Hashable {
         let device: UInt64
         let inode: UInt64
+
+        init(_ identity: FileIdentity) {
+            device = identity.device
+            inode = identity.inode
+        }
     }
 
     let programs: Programs
@@ -107,14 +112,12 @@ final class AsyncStackProbes {
     }
 
     private func consider(_ path: String, shownAs name: String) {
-        // A binary seen before is passed over without opening it; what is recorded is the file
-        // opened, whatever `path` pointed to when it was stat'ed.
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }
-        let seen = FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        guard attached[seen] == nil, !skipped.contains(seen) else { return }
-        guard let image = try? ElfImage(path: path, displayPath: name, searchDebugFiles: false) else { return }
-        let key = FileKey(device: image.identity.device, inode: image.identity.inode)
+        // A binary seen before is passed over without parsing it. Both looks open the file as the
+        // image does (inside the process's root); what is recorded is the file the image opened.
+        guard let seen = ElfImage.identity(ofFileAt: path).map(FileKey.init), attached[seen] == nil, !skipped.contains(seen),
+            let image = try? ElfImage(path: path, displayPath: name, searchDebugFiles: false)
+        else { return }
+        let key = FileKey(image.identity)
         guard attached[key] == nil, !skipped.contains(key) else { return }
         let missing = (Self.internalFunctions + ["uv_fs_open"]).filter { !image.defines($0) }
         guard missing.isEmpty else {
@@ -138,9 +141,13 @@ final class AsyncStackProbes {
             return try program.attachUprobe(binary: image.openedFilePath, offset: offset, cookie: cookie)
         }
         do {
-            var links = [try attach(programs.workSubmit, "uv__work_submit"), try attach(programs.fsWork, "uv__fs_work")]
-            for function in Self.requestFunctions where image.defines(function.name) {
-                links.append(try attach(programs.request, function.name, cookie: function.callbackPosition))
+            // The image, and so its descriptor, lives until every uprobe is attached.
+            let links = try withExtendedLifetime(image) {
+                var links = [try attach(programs.workSubmit, "uv__work_submit"), try attach(programs.fsWork, "uv__fs_work")]
+                for function in Self.requestFunctions where image.defines(function.name) {
+                    links.append(try attach(programs.request, function.name, cookie: function.callbackPosition))
+                }
+                return links
             }
             attached[key] = (name, links)
             logger.info("async stacks: uprobes attached", metadata: ["binary": "\(name)", "uprobes": "\(links.count)"])

@@ -209,6 +209,15 @@ public final class ElfImage {
         return nil
     }
 
+    /// The identity of the file at `path` as `init(path:)` would open it (without blocking, a
+    /// regular file, under /proc/PID/root/ resolved inside that root), without parsing it; nil when
+    /// it would be refused.
+    public static func identity(ofFileAt path: String) -> FileIdentity? {
+        guard let opened = try? TargetFile.open(path, owners: nil, maxBytes: maxFileBytes) else { return nil }
+        close(opened.descriptor)
+        return FileIdentity(opened.info)
+    }
+
     /// This process's path to the file it opened and checked (`/proc/self/fd/N`, valid while the
     /// image lives): what to hand to code that opens by path (the kernel's uprobe attach), so that
     /// it reaches this very file whatever the path it came from points to by then.
