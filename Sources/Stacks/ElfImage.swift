@@ -194,14 +194,19 @@ public final class ElfImage {
 
     /// Whether a function symbol of this name is defined here (`.symtab`, else `.dynsym`).
     public func defines(_ name: String) -> Bool {
-        name.withCString { target in symbols.contains { strcmp($0.name, target) == 0 } }
+        symbol(named: name) != nil
+    }
+
+    /// The first function symbol of this name, in address order.
+    private func symbol(named name: String) -> Symbol? {
+        name.withCString { target in symbols.first { strcmp($0.name, target) == 0 } }
     }
 
     /// The file offset of the first byte of function `name` (as `defines` finds it): its address
     /// inside the loadable segment that holds it, from that segment's start in the file. nil when
     /// no such function is defined or no segment holds its address.
     public func fileOffset(ofFunction name: String) -> UInt64? {
-        guard let address = name.withCString({ target in symbols.first { strcmp($0.name, target) == 0 }?.start }) else { return nil }
+        guard let address = symbol(named: name)?.start else { return nil }
         for segment in segments where address >= segment.virtualAddress && address - segment.virtualAddress < segment.fileSize {
             let (offset, overflow) = segment.fileOffset.addingReportingOverflow(address - segment.virtualAddress)
             return overflow ? nil : offset
